@@ -1,0 +1,10 @@
+# Fails when BINARY depends on libMLIR or libLLVM (per ldd).
+execute_process(COMMAND ldd ${BINARY} OUTPUT_VARIABLE deps RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "ldd ${BINARY} failed")
+endif()
+string(REGEX MATCHALL "lib(MLIR|LLVM)[^ \n]*" found "${deps}")
+if(found)
+  message(FATAL_ERROR "${BINARY} links ${found}; offrt must not need MLIR/LLVM")
+endif()
+message(STATUS "${BINARY}: no libMLIR/libLLVM among:\n${deps}")

@@ -1,0 +1,23 @@
+// offc: compiles a model (ONNX or the built-in Llama) into plan.bin.
+
+#include "dialects/off/IR/OffDialect.h"
+#include "runtime/common/Cli.h"
+
+int main(int argc, char **argv) {
+  off::Tool tool{
+      "offc",
+      "compiles a model into an offload-aware execution plan (plan.bin)",
+      {
+          {"import", "import (MODEL.onnx | --model llama ...) -o MODEL.mlir",
+           "imports a model into graph-level off IR", {}, "[B]"},
+          {"compile", "compile (MODEL.onnx | --model llama ...) --vram SIZE -o PLAN",
+           "compiles one training step into plan.bin", {}, "[C]"},
+          {"explain", "explain PLAN", "shows where memory and time go in a plan",
+           {}, "[D]"},
+          {"simulate", "simulate PLAN --device PROFILE",
+           "replays a plan on a device profile", {}, "[D]"},
+          {"calibrate", "calibrate -o PROFILE.json",
+           "measures this machine into a device profile", {}, "[D]"},
+      }};
+  return off::runTool(tool, argc, argv);
+}

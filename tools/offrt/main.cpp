@@ -1,0 +1,22 @@
+// offrt: executes plan.bin files produced by offc (training, generation,
+// benchmarks). It links no MLIR/LLVM so it can be carried alone to a GPU box.
+
+#include "runtime/common/Cli.h"
+
+int main(int argc, char **argv) {
+  off::Tool tool{
+      "offrt",
+      "runs offload-aware execution plans (plan.bin) on CPU or CUDA",
+      {
+          {"train", "train PLAN --data TOKENS [options]",
+           "trains a model: one plan.bin step per batch", {}, "[C]"},
+          {"generate", "generate PLAN --init WEIGHTS [options]",
+           "generates text with a KV cache (roadmap)", {}, "(roadmap: generation)"},
+          {"tokenize", "tokenize INPUT.txt -o TOKENS.bin",
+           "byte-level tokenizer (vocab 256) for the tiny model", {}, "[C]"},
+          {"bench", "bench (train|adam|io) [options]",
+           "benchmarks against a reference measured in the same run", {},
+           "[C]/[E]"},
+      }};
+  return off::runTool(tool, argc, argv);
+}

@@ -42,9 +42,9 @@ std::optional<uint64_t> parseHumanSize(std::string_view text) {
     scale = std::pow(1024.0L, static_cast<long double>(unit + 1));
   }
   long double bytes = value * scale;
-  if (bytes >= 18446744073709551616.0L)
+  if (std::round(bytes) >= 18446744073709551616.0L)
     return std::nullopt;
-  return static_cast<uint64_t>(std::llround(bytes));
+  return static_cast<uint64_t>(std::round(bytes));
 }
 
 std::string formatHumanSize(uint64_t bytes) {

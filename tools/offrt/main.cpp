@@ -1,6 +1,7 @@
 // offrt: executes plan.bin files produced by offc (training, generation,
 // benchmarks). It links no MLIR/LLVM so it can be carried alone to a GPU box.
 
+#include "bench/BenchRegistry.h"
 #include "runtime/common/Cli.h"
 
 int main(int argc, char **argv) {
@@ -15,8 +16,8 @@ int main(int argc, char **argv) {
           {"tokenize", "tokenize INPUT.txt -o TOKENS.bin",
            "byte-level tokenizer (vocab 256) for the tiny model", {}, "[C]"},
           {"bench", "bench (train|adam|io) [options]",
-           "benchmarks against a reference measured in the same run", {},
-           "[C]/[E]"},
+           "benchmarks against a reference measured in the same run",
+           off::bench::runBench, ""},
       }};
   return off::runTool(tool, argc, argv);
 }

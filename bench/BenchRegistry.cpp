@@ -1,0 +1,37 @@
+#include "bench/BenchRegistry.h"
+
+#include <cstdio>
+
+namespace off::bench {
+
+std::vector<Benchmark> &registry() {
+  static std::vector<Benchmark> benchmarks;
+  return benchmarks;
+}
+
+Registration::Registration(Benchmark benchmark) {
+  registry().push_back(std::move(benchmark));
+}
+
+int runBench(const std::vector<std::string> &args) {
+  auto listAll = [](FILE *out) {
+    std::fprintf(out, "Usage: offrt bench <name> [options]\n\nBenchmarks:\n");
+    for (const Benchmark &b : registry())
+      std::fprintf(out, "  %-8s %s\n           offrt bench %s\n", b.name.c_str(),
+                   b.summary.c_str(), b.usage.c_str());
+    if (registry().empty())
+      std::fprintf(out, "  (none built yet)\n");
+  };
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    listAll(args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  for (const Benchmark &b : registry())
+    if (b.name == args[0])
+      return b.run(std::vector<std::string>(args.begin() + 1, args.end()));
+  std::fprintf(stderr, "offrt bench: unknown benchmark '%s'\n", args[0].c_str());
+  listAll(stderr);
+  return 2;
+}
+
+} // namespace off::bench

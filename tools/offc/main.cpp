@@ -2,6 +2,7 @@
 
 #include "dialects/off/IR/OffDialect.h"
 #include "runtime/common/Cli.h"
+#include "tools/offc/Commands.h"
 
 int main(int argc, char **argv) {
   off::Tool tool{
@@ -9,7 +10,7 @@ int main(int argc, char **argv) {
       "compiles a model into an offload-aware execution plan (plan.bin)",
       {
           {"import", "import (MODEL.onnx | --model llama ...) -o MODEL.mlir",
-           "imports a model into graph-level off IR", {}, "[B]"},
+           "imports a model into graph-level off IR", off::offc::runImport, ""},
           {"compile", "compile (MODEL.onnx | --model llama ...) --vram SIZE -o PLAN",
            "compiles one training step into plan.bin", {}, "[C]"},
           {"explain", "explain PLAN", "shows where memory and time go in a plan",

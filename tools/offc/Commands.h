@@ -1,0 +1,11 @@
+// One function per offc sub-command, each in its own <Name>Command.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace off::offc {
+
+int runImport(const std::vector<std::string> &args);
+
+} // namespace off::offc

@@ -2,6 +2,7 @@
 
 #include "dialects/off/IR/OffDialect.h"
 #include "dialects/off/IR/ShapeRules.h"
+#include "dialects/off/IR/VerifyHelpers.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -14,26 +15,7 @@
 using namespace mlir;
 using namespace mlir::off;
 
-namespace {
-
-RankedTensorType rankedType(Value value) {
-  return cast<RankedTensorType>(value.getType());
-}
-
-// Result-type inference reports errors at the op's location when it has one
-// (parsing, verification) and stays silent otherwise (speculative builders).
-LogicalResult inferError(std::optional<Location> loc, const llvm::Twine &msg) {
-  return emitOptionalError(loc, msg);
-}
-
-LogicalResult sameElementType(std::optional<Location> loc, Type a, Type b,
-                              StringRef what) {
-  if (getElementTypeOrSelf(a) != getElementTypeOrSelf(b))
-    return inferError(loc, llvm::Twine(what) + " must have the same element type");
-  return success();
-}
-
-} // namespace
+using namespace mlir::off::detail;
 
 //===----------------------------------------------------------------------===//
 // Sources

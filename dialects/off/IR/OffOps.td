@@ -530,4 +530,6 @@ def Off_ReduceScatterOp : Off_CollectiveOp<"reduce_scatter"> {
   }];
 }
 
+include "OffGradOps.td"
+
 #endif // OFF_OPS_TD

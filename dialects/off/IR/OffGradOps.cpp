@@ -1,0 +1,165 @@
+//===- OffGradOps.cpp - verifiers and inference of gradient ops -----------===//
+
+#include "dialects/off/IR/OffDialect.h"
+#include "dialects/off/IR/ShapeRules.h"
+#include "dialects/off/IR/VerifyHelpers.h"
+
+using namespace mlir;
+using namespace mlir::off;
+using namespace mlir::off::detail;
+
+LogicalResult RmsNormGradOp::inferReturnTypes(MLIRContext *context,
+                                              std::optional<Location> loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &types) {
+  if (adaptor.getGradOutput().getType() != adaptor.getInput().getType())
+    return inferError(loc, "grad_output must have the input's type");
+  SmallVector<Type> forward;
+  if (failed(RmsNormOp::inferReturnTypes(
+          context, loc, RmsNormOp::Adaptor({adaptor.getInput(), adaptor.getWeight()}),
+          forward)))
+    return failure();
+  types.push_back(adaptor.getInput().getType());
+  types.push_back(adaptor.getWeight().getType());
+  return success();
+}
+
+LogicalResult RopeGradOp::inferReturnTypes(MLIRContext *context,
+                                           std::optional<Location> loc,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &types) {
+  return RopeOp::inferReturnTypes(
+      context, loc,
+      RopeOp::Adaptor({adaptor.getGradOutput(), adaptor.getCos(), adaptor.getSin()}),
+      types);
+}
+
+LogicalResult AttentionGradOp::inferReturnTypes(MLIRContext *context,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  SmallVector<Type> forward;
+  AttentionOp::Properties props;
+  props.causal = adaptor.getCausalAttr();
+  props.scale = adaptor.getScaleAttr();
+  if (failed(AttentionOp::inferReturnTypes(
+          context, loc,
+          AttentionOp::Adaptor({adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()},
+                               nullptr, props),
+          forward)))
+    return failure();
+  if (adaptor.getGradOutput().getType() != forward.front())
+    return inferError(loc, "grad_output must have the attention output's type");
+  types.push_back(adaptor.getQuery().getType());
+  types.push_back(adaptor.getKey().getType());
+  types.push_back(adaptor.getValue().getType());
+  return success();
+}
+
+LogicalResult EmbeddingGradOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  auto ids = rankedType(adaptor.getIds());
+  auto dy = rankedType(adaptor.getGradOutput());
+  if (dy.getRank() != ids.getRank() + 1 ||
+      dy.getShape().drop_back() != ids.getShape())
+    return inferError(loc, "grad_output must be ids.shape + [C]");
+  if (adaptor.getVocabSize() < 1)
+    return inferError(loc, "vocab_size must be >= 1");
+  types.push_back(RankedTensorType::get(
+      {adaptor.getVocabSize(), dy.getShape().back()}, dy.getElementType()));
+  return success();
+}
+
+LogicalResult CrossEntropyGradOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  SmallVector<Type> forward;
+  if (failed(CrossEntropyOp::inferReturnTypes(
+          context, loc,
+          CrossEntropyOp::Adaptor({adaptor.getLogits(), adaptor.getTargets()}),
+          forward)))
+    return failure();
+  if (failed(sameElementType(loc, adaptor.getLogits().getType(),
+                             adaptor.getGradLoss().getType(),
+                             "logits and grad_loss")))
+    return failure();
+  types.push_back(adaptor.getLogits().getType());
+  return success();
+}
+
+LogicalResult SoftmaxGradOp::verify() {
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= getOutput().getType().getRank())
+    return emitOpError("axis ") << axis << " out of range";
+  return success();
+}
+
+LogicalResult BroadcastToOp::verify() {
+  auto in = getInput().getType(), out = getResult().getType();
+  SmallVector<int64_t> shape;
+  if (in.getElementType() != out.getElementType() ||
+      !broadcastShapes(in.getShape(), out.getShape(), shape) ||
+      ArrayRef<int64_t>(shape) != out.getShape())
+    return emitOpError("cannot broadcast ") << in << " to " << out;
+  return success();
+}
+
+LogicalResult SliceGradOp::verify() {
+  SmallVector<Type> forward;
+  SliceOp::Properties props;
+  props.axis = getAxisAttr();
+  props.start = getStartAttr();
+  props.end = getEndAttr();
+  props.step = getStepAttr();
+  if (failed(SliceOp::inferReturnTypes(
+          getContext(), getLoc(),
+          SliceOp::Adaptor(ValueRange{getGradInput()}, nullptr, props), forward)))
+    return failure();
+  if (forward.front() != getGradOutput().getType())
+    return emitOpError("grad_output ")
+           << getGradOutput().getType() << " is not the slice " << forward.front()
+           << " of the result type";
+  return success();
+}
+
+LogicalResult GatherGradOp::verify() {
+  SmallVector<Type> forward;
+  GatherOp::Properties props;
+  props.axis = getAxisAttr();
+  if (failed(GatherOp::inferReturnTypes(
+          getContext(), getLoc(),
+          GatherOp::Adaptor({getGradData(), getIndices()}, nullptr, props),
+          forward)))
+    return failure();
+  if (forward.front() != getGradOutput().getType())
+    return emitOpError("grad_output ")
+           << getGradOutput().getType() << " is not what gathering from "
+           << getGradData().getType() << " gives: " << forward.front();
+  return success();
+}
+
+LogicalResult GlobalNormOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one tensor");
+  return success();
+}
+
+LogicalResult AdamStepOp::verify() {
+  auto positive = [](FloatAttr a) { return a.getValueAsDouble() > 0.0; };
+  auto unit = [](FloatAttr a) {
+    return a.getValueAsDouble() >= 0.0 && a.getValueAsDouble() < 1.0;
+  };
+  if (!positive(getLrAttr()) || !positive(getEpsAttr()))
+    return emitOpError("lr and eps must be positive");
+  if (!unit(getBeta1Attr()) || !unit(getBeta2Attr()))
+    return emitOpError("betas must be in [0, 1)");
+  if (getWeightDecayAttr().getValueAsDouble() < 0.0)
+    return emitOpError("weight_decay must be >= 0");
+  if (getMaxGradNormAttr() && !getNorm())
+    return emitOpError("max_grad_norm needs the norm operand");
+  if (getMaxGradNormAttr() && !positive(getMaxGradNormAttr()))
+    return emitOpError("max_grad_norm must be positive");
+  return success();
+}

@@ -1,0 +1,44 @@
+// The plan.bin message and its framing. Include this, not plan.pb.h.
+//
+// File layout (all integers little-endian):
+//   8 bytes  magic "OFFPLAN\x01"
+//   8 bytes  payload length N
+//   N bytes  the serialized off.plan.Plan protobuf
+//   4 bytes  CRC-32 (IEEE) of the payload
+// so that a truncated, foreign or corrupted file is recognised before any
+// protobuf parsing, and reported as such.
+#pragma once
+
+#include "plan.pb.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace off::plan {
+
+/// The Plan.format_version this build writes and reads.
+inline constexpr uint32_t kFormatVersion = 1;
+
+/// Bytes per element of a dtype (0 for DTYPE_UNSPECIFIED).
+uint64_t dtypeSize(DType dtype);
+
+/// Writes `plan` to `path` atomically (temp file, fsync, rename). On failure
+/// returns false with `error` naming the file and the problem.
+bool writePlanFile(const Plan &plan, const std::string &path, std::string &error);
+
+/// Reads and frames-checks `path`, then validates it (validatePlan). Returns
+/// nullopt with `error` (naming the file) when anything is wrong.
+std::optional<Plan> readPlanFile(const std::string &path, std::string &error);
+
+/// Every problem found in `plan` (empty when it is valid): version, tier and
+/// arena references, every tensor's offset and size against its arena and
+/// alignment, ids in instructions, events, budgets. Messages name the tensor
+/// or instruction they are about.
+std::vector<std::string> validatePlan(const Plan &plan);
+
+/// CRC-32 (IEEE 802.3, as zlib's crc32) of a byte range.
+uint32_t crc32(const void *data, size_t size);
+
+} // namespace off::plan

@@ -1,0 +1,148 @@
+// Lowers small step functions and checks the plan against properties computed
+// independently from the plan itself: validity, no two tensors alive at the
+// same time share bytes, in-place AdamW, budgets.
+
+#include "compiler/Plan/LowerToPlan.h"
+#include "dialects/off/IR/OffDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+
+using namespace mlir;
+namespace plan = ::off::plan;
+
+namespace {
+
+constexpr const char *kStep = R"mlir(
+func.func @train_step(%x: tensor<4x8xf32>, %ids: tensor<4xi32>) -> tensor<f32> {
+  %w = off.param "w" {trainable} : tensor<16x8xf32>
+  %b = off.param "frozen" : tensor<16xf32>
+  %c = off.constant dense<2.0> : tensor<16xf32>
+  %y = off.matmul %x, %w {transpose_rhs = true} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  %z = off.add %y, %b : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %s = off.mul %z, %c : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %loss = off.cross_entropy %s, %ids : (tensor<4x16xf32>, tensor<4xi32>) -> tensor<f32>
+  %g = off.matmul %s, %x {transpose_lhs = true} : (tensor<4x16xf32>, tensor<4x8xf32>) -> tensor<16x8xf32>
+  %n = off.global_norm %g : tensor<16x8xf32> -> tensor<f32>
+  %p2, %m2, %v2 = off.adam_step %w, %g, %w, %w, %n {lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.01 : f64,
+      max_grad_norm = 1.0 : f64} : tensor<16x8xf32>, tensor<f32>
+  return %loss : tensor<f32>
+}
+)mlir";
+
+class LowerToPlan : public ::testing::Test {
+protected:
+  LowerToPlan() {
+    context.loadDialect<mlir::off::OffDialect, func::FuncDialect>();
+    module = parseSourceString<ModuleOp>(kStep, &context);
+  }
+  func::FuncOp step() { return *module->getOps<func::FuncOp>().begin(); }
+
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module;
+};
+
+TEST_F(LowerToPlan, ProducesAValidPlanWithRoles) {
+  ASSERT_TRUE(module);
+  FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(step(), {});
+  ASSERT_TRUE(succeeded(plan));
+  EXPECT_TRUE(plan::validatePlan(*plan).empty());
+  std::map<std::string, plan::Role> roles;
+  for (const auto &t : plan->tensors())
+    roles[t.name()] = t.role();
+  EXPECT_EQ(roles["input.0"], plan::INPUT);
+  EXPECT_EQ(roles["input.1"], plan::INPUT);
+  EXPECT_EQ(roles["w"], plan::PARAM);
+  EXPECT_EQ(roles["frozen"], plan::PARAM);
+  ASSERT_EQ(plan->streams_size(), 1);
+  std::vector<std::string> ops;
+  for (const auto &inst : plan->streams(0).instructions())
+    ops.push_back(inst.kernel().op());
+  EXPECT_EQ(ops, (std::vector<std::string>{"matmul", "add", "mul", "cross_entropy",
+                                           "matmul", "global_norm", "adam_step"}));
+  const auto &matmul = plan->streams(0).instructions(0).kernel();
+  EXPECT_TRUE(matmul.attrs().at("transpose_rhs").b());
+  EXPECT_FALSE(matmul.attrs().at("transpose_lhs").b());
+}
+
+TEST_F(LowerToPlan, ConstantsCarryTheirBytes) {
+  FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(step(), {});
+  ASSERT_TRUE(succeeded(plan));
+  for (const auto &t : plan->tensors()) {
+    if (t.role() != plan::CONSTANT)
+      continue;
+    ASSERT_EQ(t.initial_data().size(), 64u);
+    float value;
+    std::memcpy(&value, t.initial_data().data() + 60, 4);
+    EXPECT_EQ(value, 2.0f); // the splat expanded to every element
+  }
+}
+
+TEST_F(LowerToPlan, AdamUpdatesInPlaceAndMarksTheGradient) {
+  FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(step(), {});
+  ASSERT_TRUE(succeeded(plan));
+  const auto &adam = plan->streams(0).instructions(6).kernel();
+  ASSERT_EQ(adam.op(), "adam_step");
+  EXPECT_EQ(adam.outputs(0), adam.inputs(0)); // param
+  EXPECT_EQ(adam.outputs(1), adam.inputs(2)); // exp_avg
+  EXPECT_EQ(adam.outputs(2), adam.inputs(3)); // exp_avg_sq
+  EXPECT_EQ(plan->tensors(adam.inputs(1)).role(), plan::GRAD);
+  EXPECT_DOUBLE_EQ(adam.attrs().at("lr").f(), 1.0e-3);
+}
+
+TEST_F(LowerToPlan, TensorsAliveTogetherNeverShareBytes) {
+  FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(step(), {});
+  ASSERT_TRUE(succeeded(plan));
+  // Lifetimes recomputed from the instruction stream alone: activations and
+  // gradients live from their first write to their last read, every other
+  // role for the whole step.
+  int n = plan->tensors_size();
+  int last = plan->streams(0).instructions_size();
+  std::vector<int> first(n, 0), lastUse(n, last);
+  for (int id = 0; id < n; ++id) {
+    plan::Role role = plan->tensors(id).role();
+    if (role != plan::ACTIVATION && role != plan::GRAD)
+      continue;
+    first[id] = -1;
+    lastUse[id] = -1;
+  }
+  for (int i = 0; i < last; ++i) {
+    const auto &k = plan->streams(0).instructions(i).kernel();
+    for (uint32_t id : k.outputs())
+      if (first[id] == -1)
+        first[id] = i;
+    for (uint32_t id : k.inputs())
+      lastUse[id] = std::max(lastUse[id], i);
+  }
+  for (int a = 0; a < n; ++a)
+    for (int b = a + 1; b < n; ++b) {
+      int lastA = std::max(first[a], lastUse[a]), lastB = std::max(first[b], lastUse[b]);
+      if (!(first[a] <= lastB && first[b] <= lastA))
+        continue;
+      const auto &ta = plan->tensors(a), &tb = plan->tensors(b);
+      bool disjoint = ta.offset() + ta.size_bytes() <= tb.offset() ||
+                      tb.offset() + tb.size_bytes() <= ta.offset();
+      EXPECT_TRUE(disjoint) << ta.name() << " and " << tb.name() << " share bytes";
+    }
+}
+
+TEST_F(LowerToPlan, OverBudgetIsAClearError) {
+  mlir::off::PlanOptions options;
+  options.deviceBudget = 256;
+  std::string message;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    message = diag.str();
+    return success();
+  });
+  EXPECT_TRUE(failed(mlir::off::lowerToPlan(step(), options)));
+  EXPECT_NE(message.find("over the budget of 256 bytes"), std::string::npos) << message;
+}
+
+} // namespace

@@ -1,0 +1,245 @@
+#include "runtime/exec/Executor.h"
+
+#include "runtime/exec/ThreadAffinity.h"
+
+#include <cstring>
+
+namespace off::exec {
+namespace {
+
+// Thrown inside a worker when another stream failed while this one waited.
+struct Aborted {};
+
+bool usesNvme(const Program &program) {
+  for (const ArenaSpec &arena : program.arenas)
+    if (arena.tier == Tier::Nvme)
+      return true;
+  return false;
+}
+
+} // namespace
+
+Executor::Executor(Program program, ExecutorOptions options)
+    : program_(std::move(program)), options_(std::move(options)) {
+  validate(program_);
+  for (const auto &[name, cpus] : options_.affinity) {
+    bool known = false;
+    for (const Stream &s : program_.streams)
+      known |= s.spec.name == name;
+    if (!known)
+      throw std::invalid_argument("stream affinity names stream '" + name +
+                                  "', which the program does not have");
+  }
+  if (usesNvme(program_)) {
+    if (!options_.nvme)
+      throw std::invalid_argument(
+          "the program has NVMe arenas but no NVMe backend was given");
+    options_.nvme->prepare(program_.arenas);
+  }
+  for (const ArenaSpec &arena : program_.arenas) {
+    std::string label = "arena '" + arena.name + "'";
+    if (arena.tier == Tier::Nvme) {
+      memory_.emplace_back();
+    } else {
+      HostMemoryOptions memoryOptions = options_.hostMemory;
+      // The device tier is host memory on this backend; it is not DMA'd.
+      memoryOptions.pinned = arena.tier == Tier::Host && arena.pinned &&
+                             options_.hostMemory.pinned;
+      memory_.emplace_back(arena.size, label, memoryOptions);
+    }
+  }
+  if (options_.checkResidency)
+    checker_ = std::make_unique<ResidencyChecker>(program_);
+  recorded_.assign(program_.eventCount, 0);
+  for (size_t s = 0; s < program_.streams.size(); ++s)
+    wake_.push_back(std::make_unique<std::condition_variable>());
+  waitingOn_.assign(program_.streams.size(), -1);
+
+  for (uint32_t s = 0; s < program_.streams.size(); ++s)
+    workers_.emplace_back([this, s] { workerMain(s); });
+  std::unique_lock lock(mutex_);
+  runDone_.wait(lock, [&] { return startedWorkers_ == workers_.size(); });
+  if (!startupError_.empty()) {
+    std::string message = startupError_;
+    stopping_ = true;
+    wakeAll();
+    lock.unlock();
+    for (std::thread &worker : workers_)
+      worker.join();
+    throw std::runtime_error(message);
+  }
+}
+
+Executor::~Executor() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    wakeAll();
+  }
+  for (std::thread &worker : workers_)
+    worker.join();
+}
+
+std::byte *Executor::pointer(const Slice &slice) const {
+  const ArenaSpec &arena = program_.arenas.at(slice.arena);
+  if (arena.tier == Tier::Nvme)
+    throw std::invalid_argument(describe(program_, slice) +
+                                " is on NVMe and has no pointer");
+  if (slice.offset > arena.size || slice.size > arena.size - slice.offset)
+    throw std::out_of_range(describe(program_, slice) + " is outside the arena");
+  return memory_[slice.arena].data() + slice.offset;
+}
+
+void Executor::workerMain(uint32_t stream) {
+  const std::string &name = program_.streams[stream].spec.name;
+  std::string error;
+  if (auto it = options_.affinity.find(name); it != options_.affinity.end()) {
+    try {
+      pinCurrentThread(it->second);
+    } catch (const std::exception &e) {
+      error = "stream '" + name + "': " + e.what();
+    }
+  }
+  uint64_t seen = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (!error.empty() && startupError_.empty())
+      startupError_ = error;
+    ++startedWorkers_;
+    if (startedWorkers_ == workers_.size())
+      runDone_.notify_one();
+  }
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_[stream]->wait(lock,
+                          [&] { return stopping_ || generation_ != seen; });
+      if (stopping_)
+        return;
+      seen = generation_;
+    }
+    runStream(stream);
+    std::lock_guard lock(mutex_);
+    if (++finishedStreams_ == workers_.size())
+      runDone_.notify_one();
+  }
+}
+
+void Executor::wakeAll() {
+  for (auto &wake : wake_)
+    wake->notify_one();
+}
+
+void Executor::run() {
+  {
+    std::lock_guard lock(mutex_);
+    std::fill(recorded_.begin(), recorded_.end(), 0);
+    aborted_ = false;
+    error_.clear();
+    finishedStreams_ = 0;
+    if (checker_)
+      checker_->beginRun();
+    ++generation_;
+    wakeAll();
+  }
+  std::unique_lock lock(mutex_);
+  runDone_.wait(lock, [&] { return finishedStreams_ == workers_.size(); });
+  if (aborted_)
+    throw ExecError(error_, errorStream_, errorIndex_);
+}
+
+void Executor::fail(uint32_t stream, uint32_t index,
+                    const std::string &message) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!aborted_) {
+      aborted_ = true;
+      error_ = message;
+      errorStream_ = stream;
+      errorIndex_ = index;
+      wakeAll(); // streams blocked in a wait give up
+    }
+  }
+}
+
+void Executor::runStream(uint32_t stream) {
+  const auto &instructions = program_.streams[stream].instructions;
+  for (uint32_t index = 0; index < instructions.size(); ++index) {
+    if (aborted_)
+      return;
+    try {
+      if (options_.beforeInstruction)
+        options_.beforeInstruction(stream, index);
+      if (checker_)
+        checker_->beforeInstruction(stream, index);
+      execute(stream, instructions[index]);
+      if (checker_)
+        checker_->afterInstruction(stream, index);
+    } catch (const Aborted &) {
+      return;
+    } catch (const ResidencyViolation &e) {
+      fail(stream, index, e.what());
+      return;
+    } catch (const std::exception &e) {
+      fail(stream, index,
+           describe(program_, stream, index) + " failed: " + e.what());
+      return;
+    } catch (...) {
+      fail(stream, index,
+           describe(program_, stream, index) +
+               " failed with an exception that is not a std::exception");
+      return;
+    }
+  }
+}
+
+void Executor::poison(const Slice &slice) {
+  if (checker_ && program_.arenas[slice.arena].tier != Tier::Nvme)
+    poisonWithNaN(pointer(slice), slice.size, slice.offset);
+}
+
+void Executor::nvmeTransfer(NvmeRequest::Op op, const Slice &nvme,
+                            const Slice &host) {
+  NvmeRequest request{op, nvme.arena, nvme.offset, pointer(host), host.size};
+  options_.nvme->wait(options_.nvme->submit(request));
+}
+
+void Executor::execute(uint32_t stream, const Instruction &instruction) {
+  if (auto *k = std::get_if<KernelInstr>(&instruction)) {
+    // Reused per worker thread: kernels run often, allocation is noise.
+    thread_local std::vector<std::byte *> pointers;
+    pointers.clear();
+    for (const KernelArg &arg : k->args)
+      pointers.push_back(pointer(arg.slice));
+    k->fn(KernelCall{pointers, k->args});
+  } else if (auto *c = std::get_if<CopyInstr>(&instruction)) {
+    if (c->src.size)
+      std::memcpy(pointer(c->dst), pointer(c->src), c->src.size);
+  } else if (auto *o = std::get_if<OffloadInstr>(&instruction)) {
+    if (o->src.size)
+      std::memcpy(pointer(o->dst), pointer(o->src), o->src.size);
+    poison(o->src);
+  } else if (auto *f = std::get_if<FreeInstr>(&instruction)) {
+    poison(f->slice);
+  } else if (auto *r = std::get_if<NvmeReadInstr>(&instruction)) {
+    nvmeTransfer(NvmeRequest::Op::Read, r->src, r->dst);
+  } else if (auto *w = std::get_if<NvmeWriteInstr>(&instruction)) {
+    nvmeTransfer(NvmeRequest::Op::Write, w->dst, w->src);
+  } else if (auto *rec = std::get_if<RecordInstr>(&instruction)) {
+    std::lock_guard lock(mutex_);
+    recorded_[rec->event] = 1;
+    for (size_t s = 0; s < waitingOn_.size(); ++s)
+      if (waitingOn_[s] == rec->event)
+        wake_[s]->notify_one();
+  } else if (auto *wait = std::get_if<WaitInstr>(&instruction)) {
+    std::unique_lock lock(mutex_);
+    waitingOn_[stream] = wait->event;
+    wake_[stream]->wait(lock,
+                        [&] { return recorded_[wait->event] || aborted_; });
+    waitingOn_[stream] = -1;
+    if (!recorded_[wait->event])
+      throw Aborted{};
+  }
+}
+
+} // namespace off::exec

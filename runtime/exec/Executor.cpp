@@ -58,7 +58,7 @@ Executor::Executor(Program program, ExecutorOptions options)
   for (uint32_t s = 0; s < program_.streams.size(); ++s)
     workers_.emplace_back([this, s] { workerMain(s); });
   std::unique_lock lock(mutex_);
-  runDone_.wait(lock, [&] { return startedWorkers_ == workers_.size(); });
+  runDone_.wait(lock, [&] { return startedWorkers_ == program_.streams.size(); });
   if (!startupError_.empty()) {
     std::string message = startupError_;
     stopping_ = true;
@@ -106,7 +106,7 @@ void Executor::workerMain(uint32_t stream) {
     if (!error.empty() && startupError_.empty())
       startupError_ = error;
     ++startedWorkers_;
-    if (startedWorkers_ == workers_.size())
+    if (startedWorkers_ == program_.streams.size())
       runDone_.notify_one();
   }
   while (true) {
@@ -120,7 +120,7 @@ void Executor::workerMain(uint32_t stream) {
     }
     runStream(stream);
     std::lock_guard lock(mutex_);
-    if (++finishedStreams_ == workers_.size())
+    if (++finishedStreams_ == program_.streams.size())
       runDone_.notify_one();
   }
 }
@@ -143,7 +143,7 @@ void Executor::run() {
     wakeAll();
   }
   std::unique_lock lock(mutex_);
-  runDone_.wait(lock, [&] { return finishedStreams_ == workers_.size(); });
+  runDone_.wait(lock, [&] { return finishedStreams_ == program_.streams.size(); });
   if (aborted_)
     throw ExecError(error_, errorStream_, errorIndex_);
 }

@@ -4,8 +4,9 @@
 // Without a usable device (a CUDA build on a CPU-only machine) it falls back
 // to mlock.
 //
-// Not yet exercised on a GPU machine: no GPU was available when this was
-// written; it is compiled on CUDA builds only.
+// Compiled on CUDA builds only. Tested so far only where nvcc is installed
+// but no GPU is present (the mlock fallback runs); cudaHostAlloc itself has
+// not yet run on a GPU machine.
 #include "runtime/exec/HostMemory.h"
 
 #include <cuda_runtime_api.h>
@@ -21,7 +22,7 @@ public:
     cudaError_t status = cudaHostAlloc(&pointer, size, cudaHostAllocPortable);
     if (status != cudaSuccess) {
       why = std::string("cudaHostAlloc failed: ") + cudaGetErrorString(status);
-      cudaGetLastError(); // clear the sticky-free error so later calls work
+      cudaGetLastError(); // reset the last error so later calls do not see it
       return nullptr;
     }
     return pointer;

@@ -3,6 +3,7 @@
 #include "runtime/exec/ThreadAffinity.h"
 
 #include <cstring>
+#include <system_error>
 
 namespace off::exec {
 namespace {
@@ -55,18 +56,26 @@ Executor::Executor(Program program, ExecutorOptions options)
     wake_.push_back(std::make_unique<std::condition_variable>());
   waitingOn_.assign(program_.streams.size(), -1);
 
-  for (uint32_t s = 0; s < program_.streams.size(); ++s)
-    workers_.emplace_back([this, s] { workerMain(s); });
+  std::string startFailure;
+  try {
+    for (uint32_t s = 0; s < program_.streams.size(); ++s)
+      workers_.emplace_back([this, s] { workerMain(s); });
+  } catch (const std::system_error &e) { // e.g. the thread limit
+    startFailure = std::string("cannot start a worker thread: ") + e.what();
+  }
   std::unique_lock lock(mutex_);
-  runDone_.wait(lock, [&] { return startedWorkers_ == program_.streams.size(); });
-  if (!startupError_.empty()) {
-    std::string message = startupError_;
+  runDone_.wait(lock, [&] {
+    return !startFailure.empty() || startedWorkers_ == program_.streams.size();
+  });
+  if (startFailure.empty())
+    startFailure = startupError_;
+  if (!startFailure.empty()) {
     stopping_ = true;
     wakeAll();
     lock.unlock();
     for (std::thread &worker : workers_)
       worker.join();
-    throw std::runtime_error(message);
+    throw std::runtime_error(startFailure);
   }
 }
 

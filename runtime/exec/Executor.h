@@ -58,7 +58,7 @@ public:
   Executor &operator=(const Executor &) = delete;
 
   /// Runs every stream to its end once. Throws ExecError on failure; the
-  /// executor stays usable for the next run.
+  /// executor stays usable for the next run. One run at a time.
   void run();
 
   /// Host-visible memory of a slice (device arenas too, on this CPU

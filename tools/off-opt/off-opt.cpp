@@ -1,6 +1,7 @@
 // off-opt: mlir-opt with the off dialect and its passes; drives the lit tests.
 
 #include "dialects/off/IR/OffDialect.h"
+#include "dialects/off/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -15,6 +16,7 @@ int main(int argc, char **argv) {
                   mlir::arith::ArithDialect, mlir::tensor::TensorDialect>();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
+  mlir::off::registerOffPasses();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "off optimizer driver: the off dialect and its passes\n",
       registry));

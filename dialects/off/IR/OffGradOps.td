@@ -241,6 +241,12 @@ def Off_AdamStepOp : Off_Op<"adam_step",
      p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)`.
     Not Pure: the runtime's step count and learning-rate schedule feed it.
 
+    In place: the results are written back into the storage of the operands
+    (the lowering aliases result 0 with `param`, 1 with `exp_avg`, 2 with
+    `exp_avg_sq`, which are an `off.param` and two `off.state`s), so the new
+    values are what the next step reads; the results themselves have no
+    other uses.
+
     Example:
     ```mlir
     %p2, %m2, %v2 = off.adam_step %p, %g, %m, %v, %norm {lr = 1.0e-03 : f64,

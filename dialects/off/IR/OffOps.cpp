@@ -27,6 +27,12 @@ LogicalResult ParamOp::verify() {
   return success();
 }
 
+LogicalResult StateOp::verify() {
+  if (getName().empty())
+    return emitOpError("needs a non-empty name");
+  return success();
+}
+
 LogicalResult ConstantOp::inferReturnTypes(MLIRContext *,
                                            std::optional<Location> loc,
                                            Adaptor adaptor,

@@ -39,6 +39,25 @@ def Off_ParamOp : Off_Op<"param"> {
   let hasVerifier = 1;
 }
 
+def Off_StateOp : Off_Op<"state"> {
+  let summary = "persistent optimizer state, zero before the first step";
+  let description = [{
+    One tensor of optimizer state (AdamW's `exp_avg` and `exp_avg_sq`): it
+    lives across training steps, starts as zeros, is saved in checkpoints
+    under `name` and is updated in place by `off.adam_step`. The autodiff
+    pass names them `<param name>.exp_avg` and `<param name>.exp_avg_sq`.
+
+    Example:
+    ```mlir
+    %m = off.state "model.norm.weight.exp_avg" : tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 def Off_ConstantOp : Off_Op<"constant",
     [ConstantLike, Pure, InferTypeOpAdaptor]> {
   let summary = "a constant tensor";

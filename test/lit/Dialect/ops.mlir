@@ -172,3 +172,11 @@ func.func @memory(%x: tensor<64x64xf32>, %shard: tensor<16x64xf32>)
   off.free %x from <device> : tensor<64x64xf32>
   return %r, %d, %part : tensor<64x64xf32>, tensor<64x64xf32>, tensor<16x64xf32>
 }
+
+// Tests that optimizer state keeps its name and type.
+// CHECK-LABEL: func.func @state
+func.func @state() -> tensor<64xf32> {
+  // CHECK: off.state "model.norm.weight.exp_avg" : tensor<64xf32>
+  %m = off.state "model.norm.weight.exp_avg" : tensor<64xf32>
+  return %m : tensor<64xf32>
+}

@@ -708,3 +708,21 @@ func.func @f(%a: tensor<6x4xf32>) -> tensor<1x4xf32> {
   %y = off.reduce_scatter %a {axis = 0 : i64, ranks = 4 : i64} : (tensor<6x4xf32>) -> tensor<1x4xf32>
   return %y : tensor<1x4xf32>
 }
+
+// -----
+
+// Tests that state needs a non-empty name.
+func.func @f() {
+  // expected-error @+1 {{needs a non-empty name}}
+  %m = off.state "" : tensor<4xf32>
+  return
+}
+
+// -----
+
+// Tests that state needs a static shape.
+func.func @f() {
+  // expected-error @+1 {{must be statically shaped tensor}}
+  %m = off.state "m" : tensor<?xf32>
+  return
+}

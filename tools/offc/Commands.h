@@ -7,5 +7,7 @@
 namespace off::offc {
 
 int runImport(const std::vector<std::string> &args);
+/// The usage and options of `offc import`, for `offc import --help`.
+std::string importUsage();
 
 } // namespace off::offc

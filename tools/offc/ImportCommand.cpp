@@ -1,15 +1,402 @@
 // offc import: a model (ONNX file or the built-in Llama) to graph-level off IR.
+//
+//   offc import --model llama (--config config.json | --size NAME)
+//               --batch B --seq T -o model.mlir [--stats stats.json]
+//   offc import MODEL.onnx [--shape NAME=DxD...] -o model.mlir [--stats ...]
+//
+// Outputs are written to a temporary file beside the target and renamed into
+// place once complete, so an error never leaves a partial model.mlir.
+//
+// The ONNX branch calls the importer of compiler/Import/OnnxImporter.h as
+// soon as that header exists. The contract it is written against:
+//
+//   namespace mlir::off {
+//   struct OnnxImportOptions {
+//     std::string modelPath;                                   // MODEL.onnx
+//     llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes; // --shape
+//   };
+//   // Parses, checks, folds shapes and fuses; errors name the file (and the
+//   // node), diagnostics emitted on `context` are printed as they come.
+//   llvm::Expected<OwningOpRef<ModuleOp>>
+//   importOnnxModel(MLIRContext &context, const OnnxImportOptions &options);
+//   }
 
+#include "tools/offc/ImportCommand.h"
+
+#include "compiler/Import/LlamaBuilder.h"
+#include "compiler/Import/LlamaConfig.h"
+#include "compiler/Import/ModelStats.h"
 #include "tools/offc/Commands.h"
 
-#include <cstdio>
+#if __has_include("compiler/Import/OnnxImporter.h")
+#include "compiler/Import/OnnxImporter.h"
+#define OFF_HAVE_ONNX_IMPORTER 1
+#else
+#define OFF_HAVE_ONNX_IMPORTER 0
+#endif
+
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <functional>
+
+using llvm::StringRef;
 
 namespace off::offc {
 
-int runImport(const std::vector<std::string> &) {
-  std::fprintf(stderr, "offc import: not implemented yet (it arrives with issue "
-                       "[B]); nothing was done\n");
+const char *const kModelSourceHelp =
+    "  MODEL.onnx          an ONNX model (torch.onnx export of a Llama)\n"
+    "  --shape NAME=DxD    static shape for an ONNX input with dynamic\n"
+    "                      dimensions, e.g. input_ids=2x128 (repeatable)\n"
+    "  --model llama       the built-in Llama (Hugging Face LlamaForCausalLM)\n"
+    "  --config FILE       ... from a Hugging Face config.json\n"
+    "  --size NAME         ... or a built-in size (listed below)\n"
+    "  --batch B           input_ids is [B, T] (Llama only)\n"
+    "  --seq T\n";
+
+namespace {
+
+constexpr const char *kCommand = "offc import";
+
+/// Matches `--name VALUE` or `--name=VALUE` at args[index].
+bool matchOption(const std::vector<std::string> &args, size_t &index,
+                 StringRef name, std::string &value, std::string &error) {
+  StringRef arg = args[index];
+  if (arg == name) {
+    if (index + 1 >= args.size()) {
+      error = (name + " needs a value").str();
+      return true;
+    }
+    value = args[++index];
+    return true;
+  }
+  if (arg.starts_with(name) && arg.size() > name.size() &&
+      arg[name.size()] == '=') {
+    value = arg.drop_front(name.size() + 1).str();
+    return true;
+  }
+  return false;
+}
+
+bool parsePositive(StringRef option, StringRef text, int64_t &out,
+                   std::string &error) {
+  int64_t value = 0;
+  if (text.getAsInteger(10, value) || value < 1) {
+    error = (option + " needs a positive integer, got '" + text + "'").str();
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+/// "NAME=2x128" -> name, {2, 128}; returns an error message or "".
+std::string parseShapeSpec(StringRef spec, std::string &name,
+                           llvm::SmallVector<int64_t> &dims) {
+  auto [lhs, rhs] = spec.split('=');
+  if (lhs.empty() || rhs.empty() || !spec.contains('='))
+    return ("--shape '" + spec + "' is not NAME=DxD... (e.g. input_ids=2x128)")
+        .str();
+  name = lhs.str();
+  llvm::SmallVector<StringRef> parts;
+  rhs.split(parts, 'x');
+  for (StringRef part : parts) {
+    int64_t dim = 0;
+    if (part.getAsInteger(10, dim) || dim < 1)
+      return ("--shape '" + spec + "': '" + part +
+              "' is not a positive dimension")
+          .str();
+    dims.push_back(dim);
+  }
+  return "";
+}
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Writes each output to a temporary file beside it and renames them all
+/// into place only after every one was written completely. "-" is stdout,
+/// printed last.
+struct PendingOutput {
+  std::string path;
+  std::function<void(llvm::raw_ostream &)> write;
+};
+
+llvm::Error writeOutputsAtomically(const std::vector<PendingOutput> &outputs) {
+  std::vector<std::pair<std::string, std::string>> written; // temp, final
+  auto removeTemps = [&] {
+    for (auto &[temp, final] : written) {
+      llvm::sys::fs::remove(temp);
+      llvm::sys::DontRemoveFileOnSignal(temp);
+    }
+  };
+  for (const PendingOutput &output : outputs) {
+    if (output.path == "-")
+      continue;
+    int fd = -1;
+    llvm::SmallString<256> temp;
+    if (std::error_code ec = llvm::sys::fs::createUniqueFile(
+            output.path + ".tmp-%%%%%%", fd, temp)) {
+      removeTemps();
+      return makeError("cannot write " + output.path + ": " + ec.message());
+    }
+    llvm::sys::RemoveFileOnSignal(temp);
+    written.emplace_back(temp.str().str(), output.path);
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    output.write(os);
+    os.close();
+    if (os.has_error()) {
+      std::string message = os.error().message();
+      os.clear_error();
+      removeTemps();
+      return makeError("cannot write " + output.path + ": " + message);
+    }
+  }
+  for (auto &[temp, final] : written) {
+    if (std::error_code ec = llvm::sys::fs::rename(temp, final)) {
+      removeTemps();
+      return makeError("cannot write " + final + ": " + ec.message());
+    }
+    llvm::sys::DontRemoveFileOnSignal(temp);
+  }
+  for (const PendingOutput &output : outputs) {
+    if (output.path != "-")
+      continue;
+    output.write(llvm::outs());
+    llvm::outs().flush();
+  }
+  return llvm::Error::success();
+}
+
+std::string importUsageText() {
+  std::string text =
+      "import (MODEL.onnx [--shape NAME=DxD...] | --model llama (--config FILE "
+      "| --size NAME) --batch B --seq T) -o OUT.mlir [--stats STATS.json]\n\n"
+      "Model:\n";
+  text += kModelSourceHelp;
+  text += "\nOutput:\n"
+          "  -o, --output FILE   the module as textual MLIR ('-': stdout);\n"
+          "                      written whole or not at all\n"
+          "  --stats FILE        parameters, FLOPs per forward step, layers and\n"
+          "                      op counts as JSON ('-': stdout)\n"
+          "\nBuilt-in Llama sizes (models/llama/NAME.json; $OFF_MODELS_DIR/llama/"
+          "\nNAME.json takes precedence when it exists):\n  ";
+  text += llvm::join(mlir::off::builtinLlamaSizes(), ", ");
+  text += "\n";
+  return text;
+}
+
+int usageError(const std::string &message) {
+  llvm::errs() << kCommand << ": error: " << message << " (see `" << kCommand
+               << " --help`)\n";
   return 2;
+}
+
+} // namespace
+
+std::string importUsage() { return importUsageText(); }
+
+bool parseModelSourceArg(const std::vector<std::string> &args, size_t &index,
+                         ModelSourceArgs &source, std::string &error) {
+  StringRef arg = args[index];
+  std::string value;
+  auto once = [&](std::string &slot, StringRef option) {
+    if (!slot.empty())
+      error = (option + " is given twice").str();
+    else
+      slot = value;
+  };
+  if (matchOption(args, index, "--model", value, error)) {
+    once(source.model, "--model");
+  } else if (matchOption(args, index, "--config", value, error)) {
+    once(source.configPath, "--config");
+  } else if (matchOption(args, index, "--size", value, error)) {
+    once(source.size, "--size");
+  } else if (matchOption(args, index, "--batch", value, error)) {
+    if (error.empty())
+      parsePositive("--batch", value, source.batch, error);
+  } else if (matchOption(args, index, "--seq", value, error)) {
+    if (error.empty())
+      parsePositive("--seq", value, source.seq, error);
+  } else if (matchOption(args, index, "--shape", value, error)) {
+    source.shapes.push_back(value);
+  } else if (!arg.starts_with("-")) {
+    if (!source.onnxPath.empty())
+      error = ("more than one model file: '" + source.onnxPath + "' and '" +
+               arg + "'")
+                  .str();
+    else if (!arg.ends_with(".onnx"))
+      error = ("'" + arg + "' is not an .onnx file; a Llama config.json is "
+                           "given as --model llama --config FILE")
+                  .str();
+    else
+      source.onnxPath = arg.str();
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::string checkModelSourceArgs(const ModelSourceArgs &source) {
+  bool llama = !source.model.empty();
+  if (!llama && source.onnxPath.empty())
+    return "no model: give MODEL.onnx or --model llama";
+  if (llama && !source.onnxPath.empty())
+    return "give either MODEL.onnx or --model, not both";
+  if (llama) {
+    if (source.model != "llama")
+      return "--model '" + source.model + "' is not known (only 'llama')";
+    if (source.configPath.empty() == source.size.empty())
+      return "--model llama needs exactly one of --config FILE or --size NAME";
+    if (source.batch == 0 || source.seq == 0)
+      return "--model llama needs --batch B and --seq T";
+    if (!source.shapes.empty())
+      return "--shape is for ONNX models; the Llama input is set by --batch "
+             "and --seq";
+    return "";
+  }
+  if (!source.configPath.empty() || !source.size.empty() || source.batch ||
+      source.seq)
+    return "--config, --size, --batch and --seq are for --model llama; an ONNX "
+           "model's input shapes are set by --shape NAME=DxD";
+  llvm::StringMap<bool> seen;
+  for (const std::string &spec : source.shapes) {
+    std::string name;
+    llvm::SmallVector<int64_t> dims;
+    if (std::string error = parseShapeSpec(spec, name, dims); !error.empty())
+      return error;
+    if (!seen.try_emplace(name, true).second)
+      return "--shape gives input '" + name + "' twice";
+  }
+  return "";
+}
+
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source) {
+  if (!source.model.empty()) {
+    llvm::Expected<mlir::off::LlamaConfig> config =
+        source.configPath.empty()
+            ? mlir::off::loadNamedLlamaConfig(source.size)
+            : mlir::off::loadLlamaConfigFile(source.configPath);
+    if (!config)
+      return config.takeError();
+    return mlir::off::buildLlamaModule(context, *config, source.batch,
+                                       source.seq);
+  }
+#if OFF_HAVE_ONNX_IMPORTER
+  mlir::off::OnnxImportOptions options;
+  options.modelPath = source.onnxPath;
+  for (const std::string &spec : source.shapes) {
+    std::string name;
+    llvm::SmallVector<int64_t> dims;
+    parseShapeSpec(spec, name, dims); // checked by checkModelSourceArgs
+    options.inputShapes[name] = dims;
+  }
+  return mlir::off::importOnnxModel(context, options);
+#else
+  return makeError(source.onnxPath +
+                   ": ONNX import not built yet (it arrives with the ONNX "
+                   "half of issue [B]); the built-in Llama is available as "
+                   "--model llama");
+#endif
+}
+
+int runImport(const std::vector<std::string> &args) {
+  ModelSourceArgs source;
+  std::string output, statsPath;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string error, value;
+    StringRef arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      llvm::outs() << "Usage: offc " << importUsageText() << "\n"
+                   << "imports a model into graph-level off IR\n";
+      return 0;
+    }
+    if (matchOption(args, i, "-o", value, error) ||
+        matchOption(args, i, "--output", value, error)) {
+      if (error.empty() && !output.empty())
+        error = "-o is given twice";
+      output = value;
+    } else if (matchOption(args, i, "--stats", value, error)) {
+      if (error.empty() && !statsPath.empty())
+        error = "--stats is given twice";
+      statsPath = value;
+    } else if (!parseModelSourceArg(args, i, source, error)) {
+      return usageError("unknown option '" + args[i] + "'");
+    }
+    if (!error.empty())
+      return usageError(error);
+  }
+  if (std::string error = checkModelSourceArgs(source); !error.empty())
+    return usageError(error);
+  if (output.empty())
+    return usageError("no output: give -o OUT.mlir (or -o - for stdout)");
+  if (output == statsPath)
+    return usageError("-o and --stats name the same file '" + output + "'");
+
+  auto start = std::chrono::steady_clock::now();
+  mlir::MLIRContext context;
+  mlir::ScopedDiagnosticHandler diagnostics(&context, [](mlir::Diagnostic &diag) {
+    llvm::errs() << kCommand << ": ";
+    if (!llvm::isa<mlir::UnknownLoc>(diag.getLocation()))
+      llvm::errs() << diag.getLocation() << ": ";
+    llvm::errs() << diag << "\n";
+    return mlir::success();
+  });
+  auto module = loadModelSource(context, source);
+  if (!module) {
+    llvm::errs() << kCommand << ": error: " << llvm::toString(module.takeError())
+                 << "\n";
+    return 1;
+  }
+  mlir::off::ModelStats stats = mlir::off::computeModelStats(**module);
+
+  std::vector<PendingOutput> outputs;
+  outputs.push_back({output, [&](llvm::raw_ostream &os) {
+                       (*module)->print(os);
+                       os << "\n";
+                     }});
+  if (!statsPath.empty()) {
+    llvm::json::Object json = mlir::off::modelStatsToJson(stats);
+    json["model"] = source.model.empty() ? "onnx" : source.model;
+    json["source"] = !source.onnxPath.empty()     ? source.onnxPath
+                     : !source.configPath.empty() ? source.configPath
+                                                  : source.size;
+    llvm::json::Value value(std::move(json));
+    outputs.push_back({statsPath, [value](llvm::raw_ostream &os) {
+                         os << llvm::formatv("{0:2}", value) << "\n";
+                       }});
+  }
+  if (llvm::Error error = writeOutputsAtomically(outputs)) {
+    llvm::errs() << kCommand << ": error: " << llvm::toString(std::move(error))
+                 << "\n";
+    return 1;
+  }
+  if (output != "-" && statsPath != "-") {
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    llvm::errs() << llvm::formatv(
+        "{0}: wrote {1} ({2} parameters, {3} layers, {4} ops) in {5:f2} s\n",
+        kCommand, output, stats.parameters, stats.layers,
+        [&] {
+          int64_t total = 0;
+          for (auto &entry : stats.opCounts)
+            total += entry.second;
+          return total;
+        }(),
+        seconds);
+  }
+  return 0;
 }
 
 } // namespace off::offc

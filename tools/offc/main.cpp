@@ -9,7 +9,7 @@ int main(int argc, char **argv) {
       "offc",
       "compiles a model into an offload-aware execution plan (plan.bin)",
       {
-          {"import", "import (MODEL.onnx | --model llama ...) -o MODEL.mlir",
+          {"import", off::offc::importUsage(),
            "imports a model into graph-level off IR", off::offc::runImport, ""},
           {"compile", "compile (MODEL.onnx | --model llama ...) --vram SIZE -o PLAN",
            "compiles one training step into plan.bin", {}, "[C]"},

@@ -1,0 +1,43 @@
+// The model-selecting options shared by `offc import` and (later) `offc
+// compile`: (MODEL.onnx [--shape NAME=DxD...] | --model llama (--config FILE |
+// --size NAME) --batch B --seq T). Defined in ImportCommand.cpp.
+#pragma once
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace off::offc {
+
+struct ModelSourceArgs {
+  std::string onnxPath;            // positional MODEL.onnx
+  std::string model;               // --model (only "llama")
+  std::string configPath;          // --config config.json
+  std::string size;                // --size NAME
+  int64_t batch = 0, seq = 0;      // --batch, --seq (0: not given)
+  std::vector<std::string> shapes; // --shape NAME=DxD..., ONNX only
+};
+
+/// Help text for these options, one per line, indented by two spaces.
+extern const char *const kModelSourceHelp;
+
+/// If args[index] is one of these options (or a positional model path),
+/// stores it, advances `index` past its value and returns true. A missing or
+/// malformed value sets `error`.
+bool parseModelSourceArg(const std::vector<std::string> &args, size_t &index,
+                         ModelSourceArgs &source, std::string &error);
+
+/// Checks that exactly one model is selected and has what it needs; returns
+/// a usage error message, or "" when the options are complete.
+std::string checkModelSourceArgs(const ModelSourceArgs &source);
+
+/// Builds (Llama) or imports (ONNX) the graph-level module.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source);
+
+} // namespace off::offc

@@ -346,10 +346,15 @@ int runImport(const std::vector<std::string> &args) {
   auto start = std::chrono::steady_clock::now();
   mlir::MLIRContext context;
   mlir::ScopedDiagnosticHandler diagnostics(&context, [](mlir::Diagnostic &diag) {
-    llvm::errs() << kCommand << ": ";
+    static const char *const kSeverity[] = {"note", "warning", "error",
+                                            "remark"};
+    llvm::errs() << kCommand << ": "
+                 << kSeverity[static_cast<int>(diag.getSeverity())] << ": ";
     if (!llvm::isa<mlir::UnknownLoc>(diag.getLocation()))
       llvm::errs() << diag.getLocation() << ": ";
     llvm::errs() << diag << "\n";
+    for (const mlir::Diagnostic &note : diag.getNotes())
+      llvm::errs() << kCommand << ": note: " << note << "\n";
     return mlir::success();
   });
   auto module = loadModelSource(context, source);

@@ -1,0 +1,298 @@
+#include "runtime/model/Checkpoint.h"
+
+#include "runtime/model/FileIo.h"
+#include "runtime/model/ModelError.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
+#include <filesystem>
+#include <system_error>
+
+namespace off::model {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char *kModelFile = "model.safetensors";
+constexpr const char *kOptimizerFile = "optimizer.safetensors";
+constexpr const char *kConfigFile = "config.json";
+constexpr const char *kStateFile = "trainer_state.json";
+constexpr const char *kLatestFile = "latest";
+constexpr const char *kStateFormat = "offload-trainer-state";
+
+// Removes a directory tree, ignoring errors: only used to clean up after a
+// failure or a replaced checkpoint, where the primary outcome is decided.
+void removeTreeQuietly(const fs::path &path) {
+  std::error_code ignored;
+  fs::remove_all(path, ignored);
+}
+
+// Atomically swaps two directories (renameat2 RENAME_EXCHANGE); false where
+// the file system does not support it.
+bool exchangePaths(const fs::path &a, const fs::path &b) {
+#ifdef RENAME_EXCHANGE
+  return ::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0;
+#else
+  (void)a;
+  (void)b;
+  return false;
+#endif
+}
+
+void renameOrThrow(const fs::path &from, const fs::path &to) {
+  if (std::rename(from.c_str(), to.c_str()) != 0)
+    throwSystemError(to.string(), "cannot rename " + from.string() + " into place", errno);
+}
+
+// step number of "step-N", or nullopt.
+std::optional<uint64_t> stepOfDirName(const std::string &name) {
+  if (name.rfind("step-", 0) != 0 || name.size() == 5)
+    return std::nullopt;
+  uint64_t step = 0;
+  for (size_t i = 5; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9')
+      return std::nullopt;
+    step = step * 10 + uint64_t(name[i] - '0');
+  }
+  return step;
+}
+
+std::string readLatest(const std::string &saveDir) {
+  std::string text = readTextFile((fs::path(saveDir) / kLatestFile).string());
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
+  return text;
+}
+
+void pruneOldCheckpoints(const fs::path &saveDir, size_t keepLast, const std::string &latest) {
+  std::vector<std::pair<uint64_t, fs::path>> steps;
+  std::error_code error;
+  for (const fs::directory_entry &entry : fs::directory_iterator(saveDir, error))
+    if (auto step = stepOfDirName(entry.path().filename().string()); step && entry.is_directory())
+      steps.emplace_back(*step, entry.path());
+  std::sort(steps.begin(), steps.end());
+  while (steps.size() > keepLast) {
+    if (steps.front().second.filename() != latest)
+      removeTreeQuietly(steps.front().second);
+    steps.erase(steps.begin());
+  }
+}
+
+} // namespace
+
+// ---------------------------------------------------------------- state
+
+bool TrainerState::operator==(const TrainerState &other) const {
+  return step == other.step && microBatch == other.microBatch &&
+         optimizerStep == other.optimizerStep && rng == other.rng &&
+         planHash == other.planHash && planFormatVersion == other.planFormatVersion &&
+         extra.dump() == other.extra.dump();
+}
+
+std::string trainerStateToJson(const TrainerState &state) {
+  Json rng = Json::object();
+  rng.set("seed", Json(state.rng.seed))
+      .set("stream", Json(state.rng.stream))
+      .set("offset", Json(state.rng.offset));
+  Json plan = Json::object();
+  plan.set("hash", Json(state.planHash))
+      .set("format_version", Json(uint64_t(state.planFormatVersion)));
+  Json json = Json::object();
+  json.set("format", Json(kStateFormat))
+      .set("version", Json(kTrainerStateVersion))
+      .set("step", Json(state.step))
+      .set("micro_batch", Json(state.microBatch))
+      .set("optimizer_step", Json(state.optimizerStep))
+      .set("rng", std::move(rng))
+      .set("plan", std::move(plan))
+      .set("extra", state.extra);
+  return json.dump() + "\n";
+}
+
+TrainerState trainerStateFromJson(const std::string &text, const std::string &path) {
+  Json json;
+  try {
+    json = Json::parse(text);
+  } catch (const JsonError &error) {
+    throwFileError(path, std::string("not valid JSON: ") + error.what());
+  }
+  auto field = [&](const Json &object, const char *key, const char *where) -> const Json & {
+    const Json *value = object.find(key);
+    if (!value)
+      throwFileError(path, std::string("missing \"") + where + key + "\"");
+    return *value;
+  };
+  auto u64 = [&](const Json &object, const char *key, const char *where) {
+    try {
+      return field(object, key, where).asUint64();
+    } catch (const ModelIoError &) {
+      throw;
+    } catch (const std::exception &error) {
+      throwFileError(path, std::string("\"") + where + key + "\": " + error.what());
+    }
+  };
+  if (!json.isObject())
+    throwFileError(path, "is not a JSON object");
+  const Json &format = field(json, "format", "");
+  if (!format.isString() || format.asString() != kStateFormat)
+    throwFileError(path, "is not an offload trainer state (\"format\" is not \"" +
+                             std::string(kStateFormat) + "\")");
+  uint64_t version = u64(json, "version", "");
+  if (version != uint64_t(kTrainerStateVersion))
+    throwFileError(path, "trainer state version " + std::to_string(version) +
+                             " is not supported (this build reads version " +
+                             std::to_string(kTrainerStateVersion) + ")");
+  TrainerState state;
+  state.step = u64(json, "step", "");
+  state.microBatch = u64(json, "micro_batch", "");
+  state.optimizerStep = u64(json, "optimizer_step", "");
+  const Json &rng = field(json, "rng", "");
+  state.rng.seed = u64(rng, "seed", "rng.");
+  state.rng.stream = u64(rng, "stream", "rng.");
+  state.rng.offset = u64(rng, "offset", "rng.");
+  const Json &plan = field(json, "plan", "");
+  const Json &hash = field(plan, "hash", "plan.");
+  if (!hash.isString())
+    throwFileError(path, "\"plan.hash\" is not a string");
+  state.planHash = hash.asString();
+  uint64_t planVersion = u64(plan, "format_version", "plan.");
+  if (planVersion > UINT32_MAX)
+    throwFileError(path, "\"plan.format_version\" is out of range");
+  state.planFormatVersion = uint32_t(planVersion);
+  if (const Json *extra = json.find("extra"))
+    state.extra = *extra;
+  return state;
+}
+
+std::string expAvgName(const std::string &param) { return param + ".exp_avg"; }
+std::string expAvgSqName(const std::string &param) { return param + ".exp_avg_sq"; }
+
+std::vector<ExpectedTensor> optimizerStateTensors(const std::vector<ExpectedTensor> &params) {
+  std::vector<ExpectedTensor> states;
+  for (const ExpectedTensor &param : params) {
+    states.push_back({expAvgName(param.name), param.shape, DType::F32});
+    states.push_back({expAvgSqName(param.name), param.shape, DType::F32});
+  }
+  return states;
+}
+
+std::string stepDirName(uint64_t step) { return "step-" + std::to_string(step); }
+
+// ---------------------------------------------------------------- saving
+
+std::string saveCheckpoint(const std::string &saveDir, const CheckpointContents &contents,
+                           const SaveOptions &options) {
+  try {
+    Json::parse(contents.configJson);
+  } catch (const JsonError &error) {
+    throwFileError((fs::path(saveDir) / kConfigFile).string(),
+                   std::string("the config to save is not valid JSON: ") + error.what());
+  }
+  std::error_code error;
+  fs::create_directories(saveDir, error);
+  if (error)
+    throwFileError(saveDir, "cannot create the save directory: " + error.message());
+
+  const std::string name = stepDirName(contents.state.step);
+  const fs::path finalDir = fs::path(saveDir) / name;
+  const fs::path tempDir = fs::path(saveDir) / (name + ".tmp");
+  removeTreeQuietly(tempDir); // left by a crashed save of the same step
+  if (!fs::create_directory(tempDir, error) || error)
+    throwFileError(tempDir.string(), "cannot create the checkpoint directory: " +
+                                         (error ? error.message() : "it already exists"));
+  try {
+    writeSafetensors((tempDir / kModelFile).string(), contents.model, {{"format", "pt"}});
+    writeSafetensors((tempDir / kOptimizerFile).string(), contents.optimizer,
+                     {{"format", "offload-adamw"}});
+    writeFileAtomically((tempDir / kConfigFile).string(), contents.configJson);
+    writeFileAtomically((tempDir / kStateFile).string(), trainerStateToJson(contents.state));
+    fsyncDirectory(tempDir.string());
+
+    if (fs::exists(finalDir)) {
+      // Re-saving a step (e.g. after a resume): swap, then drop the old one.
+      if (exchangePaths(tempDir, finalDir)) {
+        removeTreeQuietly(tempDir);
+      } else {
+        const fs::path oldDir = fs::path(saveDir) / (name + ".old");
+        removeTreeQuietly(oldDir);
+        renameOrThrow(finalDir, oldDir);
+        try {
+          renameOrThrow(tempDir, finalDir);
+        } catch (...) {
+          std::rename(oldDir.c_str(), finalDir.c_str()); // put the old one back
+          throw;
+        }
+        removeTreeQuietly(oldDir);
+      }
+    } else {
+      renameOrThrow(tempDir, finalDir);
+    }
+    fsyncDirectory(saveDir);
+    writeFileAtomically((fs::path(saveDir) / kLatestFile).string(), name + "\n");
+  } catch (...) {
+    removeTreeQuietly(tempDir);
+    throw;
+  }
+  if (options.keepLast > 0)
+    pruneOldCheckpoints(saveDir, options.keepLast, name);
+  return finalDir.string();
+}
+
+// ---------------------------------------------------------------- loading
+
+std::string resolveCheckpointDir(const std::string &dir) {
+  std::error_code error;
+  if (!fs::is_directory(dir, error))
+    throwFileError(dir, fs::exists(dir, error) ? "is not a directory"
+                                                : "no such checkpoint directory");
+  if (fs::exists(fs::path(dir) / kStateFile, error))
+    return dir;
+  if (!fs::exists(fs::path(dir) / kLatestFile, error))
+    throwFileError(dir, "is not a checkpoint: it holds neither trainer_state.json nor a "
+                        "'latest' pointer");
+  std::string latest = readLatest(dir);
+  if (!stepOfDirName(latest))
+    throwFileError((fs::path(dir) / kLatestFile).string(),
+                   "names '" + latest + "', not a step-N directory");
+  fs::path stepDir = fs::path(dir) / latest;
+  if (!fs::exists(stepDir / kStateFile, error))
+    throwFileError((fs::path(dir) / kLatestFile).string(),
+                   "names " + stepDir.string() + ", which holds no " + kStateFile);
+  return stepDir.string();
+}
+
+Checkpoint Checkpoint::open(const std::string &dir) {
+  Checkpoint checkpoint;
+  checkpoint.dir_ = resolveCheckpointDir(dir);
+  const fs::path base(checkpoint.dir_);
+  const std::string statePath = (base / kStateFile).string();
+  checkpoint.state_ = trainerStateFromJson(readTextFile(statePath), statePath);
+  checkpoint.configJson_ = readTextFile((base / kConfigFile).string());
+  checkpoint.model_ = SafetensorsFile::open((base / kModelFile).string());
+  checkpoint.optimizer_ = SafetensorsFile::open((base / kOptimizerFile).string());
+  return checkpoint;
+}
+
+void Checkpoint::validate(const std::vector<ExpectedTensor> &params,
+                          uint32_t planFormatVersion,
+                          const std::optional<std::string> &planHash) const {
+  std::vector<std::string> problems = findTensorMismatches(model_, params);
+  for (std::string &line : findTensorMismatches(optimizer_, optimizerStateTensors(params)))
+    problems.push_back(std::move(line));
+  const std::string statePath = (fs::path(dir_) / kStateFile).string();
+  if (state_.planFormatVersion != planFormatVersion)
+    problems.push_back(statePath + ": written by plan format version " +
+                       std::to_string(state_.planFormatVersion) + ", this plan is version " +
+                       std::to_string(planFormatVersion));
+  if (planHash && state_.planHash != *planHash)
+    problems.push_back(statePath + ": written by plan " + state_.planHash +
+                       ", resuming with plan " + *planHash +
+                       " (a different model, batch or schedule)");
+  if (!problems.empty())
+    throwProblems(problems);
+}
+
+} // namespace off::model

@@ -1,0 +1,199 @@
+#include "runtime/model/FileIo.h"
+
+#include "runtime/model/ModelError.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace off::model {
+
+void throwFileError(const std::string &path, const std::string &what) {
+  throw ModelIoError(path + ": " + what);
+}
+
+void throwSystemError(const std::string &path, const std::string &what, int err) {
+  throw ModelIoError(path + ": " + what + ": " + std::strerror(err));
+}
+
+namespace {
+
+// The injected failure: armed flag and the bytes still allowed before it.
+std::atomic<bool> gFailureArmed{false};
+std::atomic<int64_t> gBytesBeforeFailure{0};
+std::atomic<int> gFailureErrno{0};
+
+std::atomic<uint64_t> gTempCounter{0};
+
+std::string baseName(const std::string &path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+} // namespace
+
+void injectWriteFailureAfter(uint64_t bytes, int err) {
+  gBytesBeforeFailure = int64_t(bytes);
+  gFailureErrno = err;
+  gFailureArmed = true;
+}
+
+void clearInjectedWriteFailure() { gFailureArmed = false; }
+
+std::string parentDirectory(const std::string &path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos)
+    return ".";
+  if (slash == 0)
+    return "/";
+  return path.substr(0, slash);
+}
+
+// ---------------------------------------------------------------- MappedFile
+
+MappedFile MappedFile::open(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throwSystemError(path, "cannot open", errno);
+  struct stat info{};
+  if (::fstat(fd, &info) != 0) {
+    int err = errno;
+    ::close(fd);
+    throwSystemError(path, "cannot stat", err);
+  }
+  if (!S_ISREG(info.st_mode)) {
+    ::close(fd);
+    throwFileError(path, S_ISDIR(info.st_mode) ? "is a directory, not a file"
+                                               : "is not a regular file");
+  }
+  MappedFile file;
+  file.path_ = path;
+  file.size_ = size_t(info.st_size);
+  if (file.size_ > 0) {
+    void *addr = ::mmap(nullptr, file.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (addr == MAP_FAILED) {
+      int err = errno;
+      ::close(fd);
+      throwSystemError(path, "cannot map " + std::to_string(file.size_) + " bytes",
+                       err);
+    }
+    file.data_ = static_cast<const unsigned char *>(addr);
+  }
+  ::close(fd); // the mapping keeps the file alive
+  return file;
+}
+
+MappedFile::MappedFile(MappedFile &&other) noexcept
+    : data_(other.data_), size_(other.size_), path_(std::move(other.path_)) {
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+
+MappedFile &MappedFile::operator=(MappedFile &&other) noexcept {
+  if (this != &other) {
+    if (data_)
+      ::munmap(const_cast<unsigned char *>(data_), size_);
+    data_ = other.data_;
+    size_ = other.size_;
+    path_ = std::move(other.path_);
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (data_)
+    ::munmap(const_cast<unsigned char *>(data_), size_);
+}
+
+// ---------------------------------------------------------- AtomicFileWriter
+
+AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
+  tempPath_ = parentDirectory(path_) + "/." + baseName(path_) + ".tmp-" +
+              std::to_string(::getpid()) + "-" + std::to_string(gTempCounter++);
+  fd_ = ::open(tempPath_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throwSystemError(path_, "cannot create temporary file " + tempPath_, errno);
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  if (!committed_)
+    ::unlink(tempPath_.c_str());
+}
+
+void AtomicFileWriter::write(const void *data, size_t size) {
+  if (fd_ < 0)
+    throwFileError(path_, "write after commit");
+  const auto *bytes = static_cast<const unsigned char *>(data);
+  while (size > 0) {
+    size_t chunk = std::min<size_t>(size, size_t(1) << 30);
+    if (gFailureArmed) {
+      int64_t allowed = gBytesBeforeFailure.load();
+      if (allowed <= 0)
+        throwSystemError(path_, "write failed after " + std::to_string(bytesWritten_) +
+                                    " bytes", gFailureErrno.load());
+      chunk = std::min<size_t>(chunk, size_t(allowed));
+    }
+    ssize_t written = ::write(fd_, bytes, chunk);
+    if (written < 0) {
+      if (errno == EINTR)
+        continue;
+      throwSystemError(path_, "write failed after " + std::to_string(bytesWritten_) +
+                                  " bytes", errno);
+    }
+    if (gFailureArmed)
+      gBytesBeforeFailure -= written;
+    bytes += written;
+    size -= size_t(written);
+    bytesWritten_ += uint64_t(written);
+  }
+}
+
+void AtomicFileWriter::commit() {
+  if (fd_ < 0)
+    throwFileError(path_, "commit called twice");
+  if (::fsync(fd_) != 0)
+    throwSystemError(path_, "fsync failed", errno);
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) // NFS and friends report write errors here
+    throwSystemError(path_, "close failed", errno);
+  if (::rename(tempPath_.c_str(), path_.c_str()) != 0)
+    throwSystemError(path_, "cannot rename " + tempPath_ + " into place", errno);
+  committed_ = true;
+  fsyncDirectory(parentDirectory(path_));
+}
+
+void writeFileAtomically(const std::string &path, std::string_view contents) {
+  AtomicFileWriter writer(path);
+  writer.write(contents);
+  writer.commit();
+}
+
+std::string readTextFile(const std::string &path) {
+  MappedFile file = MappedFile::open(path);
+  return std::string(reinterpret_cast<const char *>(file.data()), file.size());
+}
+
+void fsyncDirectory(const std::string &dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    throwSystemError(dir, "cannot open directory to fsync it", errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  // Some file systems refuse fsync on directories (EINVAL); the rename
+  // itself has happened, so only real I/O errors are reported.
+  if (rc != 0 && err != EINVAL)
+    throwSystemError(dir, "fsync of the directory failed", err);
+}
+
+} // namespace off::model

@@ -1,0 +1,86 @@
+// Files as off_model uses them: read-only memory maps, and atomic, durable
+// writes (temp file in the same directory, write, fsync, rename, fsync the
+// directory), so that a crash or a full disk never leaves a half-written
+// file under the final name.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace off::model {
+
+/// A whole file mapped read-only (MAP_PRIVATE). Move-only; unmaps on
+/// destruction. An empty file maps to data() == nullptr, size() == 0.
+class MappedFile {
+public:
+  /// Throws ModelIoError naming `path` when it is missing, a directory or
+  /// cannot be mapped.
+  static MappedFile open(const std::string &path);
+
+  MappedFile() = default;
+  MappedFile(MappedFile &&other) noexcept;
+  MappedFile &operator=(MappedFile &&other) noexcept;
+  MappedFile(const MappedFile &) = delete;
+  MappedFile &operator=(const MappedFile &) = delete;
+  ~MappedFile();
+
+  const unsigned char *data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string &path() const { return path_; }
+
+private:
+  const unsigned char *data_ = nullptr;
+  size_t size_ = 0;
+  std::string path_;
+};
+
+/// Writes a file under a temporary name next to `path` and renames it over
+/// `path` on commit(). Destroying it without commit() (an exception on the
+/// way) removes the temporary file and leaves `path` as it was.
+class AtomicFileWriter {
+public:
+  explicit AtomicFileWriter(std::string path); // throws ModelIoError
+  AtomicFileWriter(const AtomicFileWriter &) = delete;
+  AtomicFileWriter &operator=(const AtomicFileWriter &) = delete;
+  ~AtomicFileWriter();
+
+  /// Writes all of [data, data+size) (retrying short writes); throws
+  /// ModelIoError naming the final path on any failure (ENOSPC, EIO, ...).
+  void write(const void *data, size_t size);
+  void write(std::string_view text) { write(text.data(), text.size()); }
+
+  /// fsync, close, rename over the final path, fsync the directory.
+  void commit();
+
+  const std::string &path() const { return path_; }
+  uint64_t bytesWritten() const { return bytesWritten_; }
+
+private:
+  std::string path_;
+  std::string tempPath_;
+  int fd_ = -1;
+  uint64_t bytesWritten_ = 0;
+  bool committed_ = false;
+};
+
+/// AtomicFileWriter in one call.
+void writeFileAtomically(const std::string &path, std::string_view contents);
+
+/// Reads a whole (small) file; throws ModelIoError naming it.
+std::string readTextFile(const std::string &path);
+
+/// fsync on a directory, so that renames inside it are durable.
+void fsyncDirectory(const std::string &dir);
+
+/// "a/b/c.bin" -> "a/b"; "c.bin" -> "."
+std::string parentDirectory(const std::string &path);
+
+/// Test seam: makes every AtomicFileWriter::write in this process fail with
+/// `err` (e.g. ENOSPC) once `bytes` more bytes have been written, as a full
+/// disk would. clearInjectedWriteFailure() turns it off.
+void injectWriteFailureAfter(uint64_t bytes, int err);
+void clearInjectedWriteFailure();
+
+} // namespace off::model

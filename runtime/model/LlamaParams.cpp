@@ -1,0 +1,106 @@
+#include "runtime/model/LlamaParams.h"
+
+#include "runtime/model/Json.h"
+#include "runtime/model/ModelError.h"
+
+namespace off::model {
+
+LlamaShapes parseLlamaConfig(const std::string &configJson, const std::string &path) {
+  Json config;
+  try {
+    config = Json::parse(configJson);
+  } catch (const JsonError &error) {
+    throwFileError(path, std::string("not valid JSON: ") + error.what());
+  }
+  if (!config.isObject())
+    throwFileError(path, "is not a JSON object");
+  auto integer = [&](const char *key, std::optional<int64_t> fallback) -> int64_t {
+    const Json *value = config.find(key);
+    if (!value || value->isNull()) {
+      if (!fallback)
+        throwFileError(path, std::string("missing \"") + key + "\"");
+      return *fallback;
+    }
+    int64_t result = 0;
+    try {
+      result = value->asInt64();
+    } catch (const std::exception &error) {
+      throwFileError(path, std::string("\"") + key + "\": " + error.what());
+    }
+    if (result <= 0)
+      throwFileError(path, std::string("\"") + key + "\" must be positive, found " +
+                               std::to_string(result));
+    return result;
+  };
+  auto boolean = [&](const char *key, bool fallback) {
+    const Json *value = config.find(key);
+    if (!value)
+      return fallback;
+    if (!value->isBool())
+      throwFileError(path, std::string("\"") + key + "\" is not a boolean");
+    return value->asBool();
+  };
+
+  LlamaShapes shapes;
+  shapes.hiddenSize = integer("hidden_size", std::nullopt);
+  shapes.intermediateSize = integer("intermediate_size", std::nullopt);
+  shapes.layers = integer("num_hidden_layers", std::nullopt);
+  shapes.heads = integer("num_attention_heads", std::nullopt);
+  shapes.kvHeads = integer("num_key_value_heads", shapes.heads);
+  shapes.vocabSize = integer("vocab_size", std::nullopt);
+  if (shapes.hiddenSize % shapes.heads != 0 && !config.find("head_dim"))
+    throwFileError(path, "hidden_size " + std::to_string(shapes.hiddenSize) +
+                             " is not a multiple of num_attention_heads " +
+                             std::to_string(shapes.heads));
+  shapes.headDim = integer("head_dim", shapes.hiddenSize / shapes.heads);
+  if (shapes.heads % shapes.kvHeads != 0)
+    throwFileError(path, "num_attention_heads " + std::to_string(shapes.heads) +
+                             " is not a multiple of num_key_value_heads " +
+                             std::to_string(shapes.kvHeads));
+  shapes.tieWordEmbeddings = boolean("tie_word_embeddings", false);
+  shapes.attentionBias = boolean("attention_bias", false);
+  shapes.mlpBias = boolean("mlp_bias", false);
+  if (const Json *range = config.find("initializer_range")) {
+    try {
+      shapes.initializerRange = range->asDouble();
+    } catch (const std::exception &error) {
+      throwFileError(path, std::string("\"initializer_range\": ") + error.what());
+    }
+  }
+  return shapes;
+}
+
+std::vector<ExpectedTensor> hfLlamaParameters(const LlamaShapes &s, DType dtype) {
+  std::vector<ExpectedTensor> params;
+  auto add = [&](std::string name, Shape shape) {
+    params.push_back({std::move(name), std::move(shape), dtype});
+  };
+  const int64_t qSize = s.heads * s.headDim, kvSize = s.kvHeads * s.headDim;
+  add("model.embed_tokens.weight", {s.vocabSize, s.hiddenSize});
+  for (int64_t layer = 0; layer < s.layers; ++layer) {
+    const std::string prefix = "model.layers." + std::to_string(layer) + ".";
+    const std::string attn = prefix + "self_attn.", mlp = prefix + "mlp.";
+    add(attn + "q_proj.weight", {qSize, s.hiddenSize});
+    if (s.attentionBias) add(attn + "q_proj.bias", {qSize});
+    add(attn + "k_proj.weight", {kvSize, s.hiddenSize});
+    if (s.attentionBias) add(attn + "k_proj.bias", {kvSize});
+    add(attn + "v_proj.weight", {kvSize, s.hiddenSize});
+    if (s.attentionBias) add(attn + "v_proj.bias", {kvSize});
+    add(attn + "o_proj.weight", {s.hiddenSize, qSize});
+    if (s.attentionBias) add(attn + "o_proj.bias", {s.hiddenSize});
+    add(mlp + "gate_proj.weight", {s.intermediateSize, s.hiddenSize});
+    if (s.mlpBias) add(mlp + "gate_proj.bias", {s.intermediateSize});
+    add(mlp + "up_proj.weight", {s.intermediateSize, s.hiddenSize});
+    if (s.mlpBias) add(mlp + "up_proj.bias", {s.intermediateSize});
+    add(mlp + "down_proj.weight", {s.hiddenSize, s.intermediateSize});
+    if (s.mlpBias) add(mlp + "down_proj.bias", {s.hiddenSize});
+    add(prefix + "input_layernorm.weight", {s.hiddenSize});
+    add(prefix + "post_attention_layernorm.weight", {s.hiddenSize});
+  }
+  add("model.norm.weight", {s.hiddenSize});
+  if (!s.tieWordEmbeddings)
+    add("lm_head.weight", {s.vocabSize, s.hiddenSize});
+  return params;
+}
+
+} // namespace off::model

@@ -10,7 +10,9 @@
 // carries a shadow state: resident / never written / freed / offloaded, the
 // (stream, index) that last wrote it and, per stream, the last instruction
 // that read it. Before an instruction runs:
-//   * a read needs the range resident and its writer ordered before it;
+//   * a read needs the range resident, its writer ordered before it, and
+//     that writer completed (counted per stream: this guards the executor
+//     itself, e.g. a wait that returns when work is issued, not done);
 //   * a write (also free / offload of the source) needs the last writer and
 //     every reader ordered before it (else the write races with them).
 // Any conflicting pair the plan leaves unordered is therefore reported

@@ -3,7 +3,9 @@
 // whichever stream happens to run first; correct ones pass.
 #include "ExecTestUtil.h"
 
+#include <atomic>
 #include <cmath>
+#include <memory>
 
 namespace off::exec::testing {
 namespace {
@@ -35,15 +37,25 @@ KernelInstr kernel(const std::string &name, Slice slice, Access access,
                      }};
 }
 
-// Runs with the checker; `slowStream` (if any) starts 30 ms late.
-std::string checkedRun(const Program &program, int slowStream = -1,
+// Runs with the checker. When `firstStream` is given, every other stream
+// holds its first instruction until that stream has reached its first one,
+// and 20 ms more, so the order of the two accesses under test is known.
+std::string checkedRun(const Program &program, int firstStream = -1,
                        MemoryNvmeBackend *nvme = nullptr) {
+  auto started = std::make_shared<std::atomic<bool>>(false);
   ExecutorOptions options;
   options.checkResidency = true;
   options.nvme = nvme;
-  options.beforeInstruction = [slowStream](uint32_t stream, uint32_t index) {
-    if (int(stream) == slowStream && index == 0)
-      sleepMs(30);
+  options.beforeInstruction = [=](uint32_t stream, uint32_t index) {
+    if (firstStream < 0 || index != 0)
+      return;
+    if (int(stream) == firstStream) {
+      *started = true;
+      return;
+    }
+    for (int ms = 0; ms < 5000 && !*started; ++ms)
+      sleepMs(1);
+    sleepMs(20);
   };
   Executor executor(program, options);
   return runError(executor);
@@ -64,11 +76,11 @@ TEST(ResidencyChecker, MissingWaitIsCaughtWhicheverStreamRunsFirst) {
       "'consume'): argument 0 (read, device tier) arena 'device'[0, +256): "
       "bytes [0, 256) ";
   // The copy has not run yet: nothing is there.
-  EXPECT_EQ(checkedRun(program, kH2D),
+  EXPECT_EQ(checkedRun(program, kCompute),
             where + "are not resident: nothing wrote them in this run and "
                     "they are not in the program's resident-at-start list");
   // The copy has run, but nothing in the plan says so.
-  EXPECT_EQ(checkedRun(program, kCompute),
+  EXPECT_EQ(checkedRun(program, kH2D),
             where + "were written by " + kCopyText +
                 ", which is not ordered before this instruction: no wait on "
                 "an event recorded after it (missing wait?)");
@@ -79,6 +91,43 @@ TEST(ResidencyChecker, MissingWaitIsCaughtWhicheverStreamRunsFirst) {
   EXPECT_EQ(checkedRun(program, kCompute), "");
 }
 
+// Driven by hand, the checker also catches an executor whose wait returns
+// when the producing copy and the record were issued (as an asynchronous
+// backend enqueues them) rather than completed. The plan itself is correct.
+TEST(ResidencyChecker, CatchesAWaitThatReturnedBeforeTheProducerCompleted) {
+  Program program = base();
+  program.eventCount = 1;
+  program.streams[kH2D].instructions = {CopyInstr{kDev, kHost}, RecordInstr{0}};
+  program.streams[kCompute].instructions = {
+      WaitInstr{0}, kernel("consume", kDev, Access::Read)};
+  validate(program);
+  ResidencyChecker checker(program);
+  checker.beginRun();
+  checker.beforeInstruction(kH2D, 0); // the copy is issued, not completed
+  checker.beforeInstruction(kH2D, 1); // so is the record
+  checker.beforeInstruction(kCompute, 0);
+  checker.afterInstruction(kCompute, 0);
+  try {
+    checker.beforeInstruction(kCompute, 1);
+    FAIL() << "expected a violation";
+  } catch (const ResidencyViolation &e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "were written by " + kCopyText +
+                  ", which had not completed when this instruction started "
+                  "although the plan orders it before (executor bug: an "
+                  "event wait returned early)"),
+              std::string::npos)
+        << e.what();
+  }
+  // The same calls in a correct order pass.
+  checker.beginRun();
+  for (auto [stream, index] : {std::pair{kH2D, 0u}, {kH2D, 1u},
+                               {kCompute, 0u}, {kCompute, 1u}}) {
+    checker.beforeInstruction(stream, index);
+    checker.afterInstruction(stream, index);
+  }
+}
+
 TEST(ResidencyChecker, WaitingOnAnEarlierEventIsNotEnough) {
   Program program = base();
   program.eventCount = 2;
@@ -86,7 +135,7 @@ TEST(ResidencyChecker, WaitingOnAnEarlierEventIsNotEnough) {
                                         RecordInstr{1}};
   program.streams[kCompute].instructions = {
       WaitInstr{0}, kernel("consume", kDev, Access::Read)};
-  EXPECT_NE(checkedRun(program, kCompute)
+  EXPECT_NE(checkedRun(program, kH2D)
                 .find("were written by stream 'h2d' instruction #1 (copy"),
             std::string::npos);
 }
@@ -152,13 +201,13 @@ TEST(ResidencyChecker, WriteRacingWithAReadIsCaughtEitherWay) {
   program.streams[kCompute].instructions = {
       kernel("reader", kDev, Access::Read)};
   program.streams[kH2D].instructions = {CopyInstr{kDev, kHost}};
-  EXPECT_EQ(checkedRun(program, kH2D),
+  EXPECT_EQ(checkedRun(program, kCompute),
             "residency violation: " + kCopyText +
                 ": copy destination arena 'device'[0, +256): bytes [0, 256) "
                 "are read by stream 'compute' instruction #0 (kernel "
                 "'reader'), which is not ordered before this write: the "
                 "write races with that read (missing wait?)");
-  EXPECT_NE(checkedRun(program, kCompute)
+  EXPECT_NE(checkedRun(program, kH2D)
                 .find("were written by " + kCopyText + ", which is not ordered"),
             std::string::npos);
 }
@@ -168,7 +217,7 @@ TEST(ResidencyChecker, TwoUnorderedWritesRace) {
   program.streams[kCompute].instructions = {
       kernel("writer", {0, 0, 64}, Access::Write)};
   program.streams[kH2D].instructions = {CopyInstr{{0, 32, 64}, {1, 0, 64}}};
-  EXPECT_EQ(checkedRun(program, kH2D),
+  EXPECT_EQ(checkedRun(program, kCompute),
             "residency violation: stream 'h2d' instruction #0 (copy arena "
             "'host'[0, +64) -> arena 'device'[32, +64)): copy destination "
             "arena 'device'[32, +64): bytes [32, 64) were last written (or "

@@ -18,6 +18,8 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/Debug.h"
 
+#include <cstdio>
+
 #define DEBUG_TYPE "off-autodiff"
 
 namespace mlir::off {
@@ -305,23 +307,32 @@ struct AutodiffPass : off::impl::AutodiffPassBase<AutodiffPass> {
   using AutodiffPassBase::AutodiffPassBase;
 
   LogicalResult checkOptions(ModuleOp module) {
-    auto bad = [&](StringRef what) {
-      return module.emitError("off-autodiff: invalid option: ") << what;
+    // Options are read as plain values: a pass option does not print itself.
+    int64_t accum = gradAccum;
+    double lrValue = lr, b1 = beta1, b2 = beta2, epsValue = eps;
+    double decay = weightDecay, maxNorm = clip;
+    auto bad = [&](StringRef what, double got) {
+      char text[32];
+      std::snprintf(text, sizeof(text), "%g", got);
+      return module.emitError("off-autodiff: invalid option: ")
+             << what << ", got " << std::string(text);
     };
-    if (gradAccum < 1)
-      return bad("grad-accum must be >= 1, got ") << gradAccum;
-    if (!(lr > 0.0))
-      return bad("lr must be > 0, got ") << lr;
-    if (!(beta1 >= 0.0 && beta1 < 1.0))
-      return bad("beta1 must be in [0, 1), got ") << beta1;
-    if (!(beta2 >= 0.0 && beta2 < 1.0))
-      return bad("beta2 must be in [0, 1), got ") << beta2;
-    if (!(eps > 0.0))
-      return bad("eps must be > 0, got ") << eps;
-    if (!(weightDecay >= 0.0))
-      return bad("weight-decay must be >= 0, got ") << weightDecay;
-    if (!(clip >= 0.0))
-      return bad("clip must be >= 0 (0 = no clipping), got ") << clip;
+    if (accum < 1)
+      return module.emitError("off-autodiff: invalid option: grad-accum "
+                              "must be >= 1, got ")
+             << accum;
+    if (!(lrValue > 0.0))
+      return bad("lr must be > 0", lrValue);
+    if (!(b1 >= 0.0 && b1 < 1.0))
+      return bad("beta1 must be in [0, 1)", b1);
+    if (!(b2 >= 0.0 && b2 < 1.0))
+      return bad("beta2 must be in [0, 1)", b2);
+    if (!(epsValue > 0.0))
+      return bad("eps must be > 0", epsValue);
+    if (!(decay >= 0.0))
+      return bad("weight-decay must be >= 0", decay);
+    if (!(maxNorm >= 0.0))
+      return bad("clip must be >= 0 (0 = no clipping)", maxNorm);
     return success();
   }
 

@@ -171,9 +171,11 @@ FailureOr<SmallVector<Value>> mlir::off::emitBackward(
             // grad / other, -grad * ((self / other) / other)
             Value x = div.getLhs(), y = div.getRhs();
             if (need(0)) grads[0] = e.sumTo(e.div(dy, y), x);
-            if (need(1))
-              grads[1] = e.sumTo(
-                  e.mul(e.neg(dy), e.div(div.getResult(), y)), y);
+            if (need(1)) {
+              Value negGrad = e.neg(dy);
+              Value quotient = e.div(div.getResult(), y);
+              grads[1] = e.sumTo(e.mul(negGrad, quotient), y);
+            }
             return success();
           })
           .Case([&](NegOp) {

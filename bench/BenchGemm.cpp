@@ -1,0 +1,227 @@
+// `offrt bench gemm`: single-precision GEMM at the shapes of a Llama's
+// Linear layers (forward y = x W^T, input gradient dY W, weight gradient
+// dY^T x), three ways in one run:
+//   ours        off::cpu::gemm: OpenBLAS single-threaded per block, blocks on
+//               our thread pool (what the CPU backend uses)
+//   openblas-mt one OpenBLAS call with OpenBLAS's own threads
+//   onednn      dnnl_sgemm of oneDNN (libdnnl.so.2 loaded with dlopen, so
+//               offrt never depends on it), its OpenMP threads set to ours
+// GFLOP/s each and ours / each other. docs/blas.md records the results.
+#include "bench/BenchRegistry.h"
+#include "runtime/common/Parallel.h"
+#include "runtime/cpu/Gemm.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// oneDNN's C API, declared here so that nothing of oneDNN is needed to build.
+using DnnlSgemm = int (*)(char, char, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                          const float *, int64_t, float, float *, int64_t);
+struct DnnlVersion {
+  int major, minor, patch;
+  const char *hash;
+  unsigned cpuRuntime, gpuRuntime;
+};
+using DnnlVersionFn = const DnnlVersion *(*)();
+using OmpSetThreads = void (*)(int);
+
+struct OneDnn {
+  DnnlSgemm sgemm = nullptr;
+  OmpSetThreads setThreads = nullptr;
+  std::string version;
+};
+
+OneDnn loadOneDnn() {
+  OneDnn dnn;
+  void *lib = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_GLOBAL);
+  if (!lib)
+    lib = dlopen("libdnnl.so", RTLD_NOW | RTLD_GLOBAL);
+  if (!lib)
+    return dnn;
+  dnn.sgemm = reinterpret_cast<DnnlSgemm>(dlsym(lib, "dnnl_sgemm"));
+  dnn.setThreads = reinterpret_cast<OmpSetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (auto version = reinterpret_cast<DnnlVersionFn>(dlsym(lib, "dnnl_version"))) {
+    const DnnlVersion *v = version();
+    dnn.version = std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                  std::to_string(v->patch);
+  }
+  return dnn;
+}
+
+struct Shape {
+  int64_t M, in, out; // x [M, in], W [out, in]
+};
+
+struct Layout {
+  const char *name;
+  bool transA, transB;
+  int64_t m, n, k; // of C = op(A) op(B)
+};
+
+std::vector<Layout> layoutsOf(const Shape &s) {
+  return {{"fwd  x W^T", false, true, s.M, s.out, s.in},
+          {"dX   dY W ", false, false, s.M, s.in, s.out},
+          {"dW   dY^T x", true, false, s.out, s.in, s.M}};
+}
+
+struct Options {
+  unsigned threads = 0;
+  double minTime = 0.3;
+  std::vector<Shape> shapes;
+  bool oneDnn = true;
+};
+
+std::vector<Shape> defaultShapes() {
+  return {// the tiny Llama (C 64, MLP 172, vocab 256) at B*T 2048 and 8192
+          {2048, 64, 64},
+          {2048, 64, 172},
+          {2048, 172, 64},
+          {8192, 64, 256},
+          // Llama 3.2 1B (C 2048, MLP 8192) and Llama 2 7B (C 4096) at B*T 2048
+          {2048, 2048, 2048},
+          {2048, 2048, 8192},
+          {2048, 4096, 4096}};
+}
+
+Options parse(const std::vector<std::string> &args) {
+  Options o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto value = [&]() -> const std::string & {
+      if (i + 1 >= args.size())
+        throw std::invalid_argument(args[i] + " needs a value");
+      return args[++i];
+    };
+    if (args[i] == "--threads") {
+      o.threads = unsigned(std::stoul(value()));
+    } else if (args[i] == "--min-time") {
+      o.minTime = std::stod(value());
+    } else if (args[i] == "--shape") { // MxINxOUT
+      long long m, in, out;
+      if (std::sscanf(value().c_str(), "%lldx%lldx%lld", &m, &in, &out) != 3)
+        throw std::invalid_argument("--shape wants MxINxOUT, e.g. 2048x64x172");
+      o.shapes.push_back({m, in, out});
+    } else if (args[i] == "--no-onednn") {
+      o.oneDnn = false;
+    } else {
+      throw std::invalid_argument("unknown option '" + args[i] + "'");
+    }
+  }
+  if (o.shapes.empty())
+    o.shapes = defaultShapes();
+  return o;
+}
+
+// Seconds per call: one warm-up call, then calls until minTime has passed.
+template <typename Fn> double timeIt(Fn fn, double minTime) {
+  fn();
+  int calls = 0;
+  auto start = Clock::now();
+  double elapsed = 0.0;
+  do {
+    fn();
+    ++calls;
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (elapsed < minTime);
+  return elapsed / calls;
+}
+
+// Lets the other implementation's spinning worker threads go idle.
+void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(200)); }
+
+double maxRelDiff(const std::vector<float> &a, const std::vector<float> &b) {
+  double worst = 0.0, scale = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, double(std::fabs(a[i] - b[i])));
+    scale = std::max(scale, double(std::fabs(b[i])));
+  }
+  return scale > 0 ? worst / scale : worst;
+}
+
+int runGemmBench(const std::vector<std::string> &args) {
+  try {
+    Options o = parse(args);
+    off::setDefaultThreadCount(o.threads);
+    int threads = int(off::defaultThreadCount());
+    OneDnn dnn = o.oneDnn ? loadOneDnn() : OneDnn{};
+    if (dnn.sgemm && dnn.setThreads)
+      dnn.setThreads(threads);
+    std::printf("gemm: %d threads; BLAS %s; oneDNN %s\n", threads, off::cpu::blasDescription(),
+                dnn.sgemm ? dnn.version.c_str() : "not found (libdnnl.so.2)");
+    std::printf("%-18s %-12s %10s %12s %10s %12s %12s\n", "M x in x out", "layout", "ours",
+                "openblas-mt", "onednn", "ours/obl-mt", "ours/onednn");
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    for (const Shape &s : o.shapes) {
+      for (const Layout &l : layoutsOf(s)) {
+        std::vector<float> A(size_t(l.m * l.k)), B(size_t(l.k * l.n));
+        for (float &x : A)
+          x = dist(rng);
+        for (float &x : B)
+          x = dist(rng);
+        int64_t lda = l.transA ? l.m : l.k, ldb = l.transB ? l.k : l.n;
+        std::vector<float> C0(size_t(l.m * l.n)), C1(C0.size()), C2(C0.size());
+        double flops = 2.0 * double(l.m) * double(l.n) * double(l.k);
+
+        double ours = timeIt([&] {
+          off::cpu::gemm(l.transA, l.transB, l.m, l.n, l.k, 1.0f, A.data(), lda, B.data(), ldb,
+                         0.0f, C0.data(), l.n);
+        }, o.minTime);
+        settle();
+        off::cpu::setBlasInternalThreads(threads);
+        double openblas = timeIt([&] {
+          off::cpu::gemmSerial(l.transA, l.transB, l.m, l.n, l.k, 1.0f, A.data(), lda, B.data(),
+                               ldb, 0.0f, C1.data(), l.n);
+        }, o.minTime);
+        off::cpu::setBlasInternalThreads(1);
+        settle();
+        double onednn = 0.0;
+        if (dnn.sgemm) {
+          onednn = timeIt([&] {
+            dnn.sgemm(l.transA ? 'T' : 'N', l.transB ? 'T' : 'N', l.m, l.n, l.k, 1.0f, A.data(),
+                      lda, B.data(), ldb, 0.0f, C2.data(), l.n);
+          }, o.minTime);
+          settle();
+          double diff = maxRelDiff(C2, C0);
+          if (diff > 1e-4)
+            std::fprintf(stderr, "warning: oneDNN and ours differ by %.2g (relative)\n", diff);
+        }
+        double diff = maxRelDiff(C1, C0);
+        if (diff > 1e-4)
+          std::fprintf(stderr, "warning: OpenBLAS-mt and ours differ by %.2g\n", diff);
+        char shape[64];
+        std::snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)s.M, (long long)s.in,
+                      (long long)s.out);
+        std::printf("%-18s %-12s %10.1f %12.1f %10.1f %12.2f %12.2f   GFLOP/s\n", shape, l.name,
+                    flops / ours * 1e-9, flops / openblas * 1e-9,
+                    onednn > 0 ? flops / onednn * 1e-9 : 0.0, openblas / ours,
+                    onednn > 0 ? onednn / ours : 0.0);
+        std::fflush(stdout);
+      }
+    }
+    return 0;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "offrt bench gemm: %s\n", e.what());
+    return 1;
+  }
+}
+
+off::bench::Registration registration{
+    {"gemm", "gemm [--threads N] [--min-time 0.3] [--shape MxINxOUT]... [--no-onednn]",
+     "sgemm at Llama Linear shapes: ours (OpenBLAS on our pool) vs OpenBLAS threads vs oneDNN",
+     runGemmBench}};
+
+} // namespace

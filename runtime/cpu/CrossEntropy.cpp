@@ -1,0 +1,77 @@
+#include "runtime/cpu/CrossEntropy.h"
+
+#include "runtime/cpu/CpuParallel.h"
+#include "runtime/cpu/RowMath.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace off::cpu {
+
+namespace {
+template <typename Index> void checkTargets(const Index *targets, int64_t N, int64_t V) {
+  for (int64_t n = 0; n < N; ++n)
+    if (targets[n] < 0 || int64_t(targets[n]) >= V)
+      throw std::out_of_range("target " + std::to_string(int64_t(targets[n])) +
+                              " at position " + std::to_string(n) +
+                              " is outside the vocabulary [0, " + std::to_string(V) + ")");
+}
+
+// exp(x - max) summed in double, index order (as detail::expShifted, without
+// keeping the terms).
+double sumExpShifted(const float *x, float max, int64_t V) {
+  double sum = 0.0;
+  for (int64_t v = 0; v < V; ++v)
+    sum += double(std::exp(x[v] - max));
+  return sum;
+}
+} // namespace
+
+template <typename Index>
+float crossEntropyForward(const float *logits, const Index *targets, int64_t N, int64_t V) {
+  checkTargets(targets, N, V);
+  std::vector<double> rowLoss(static_cast<size_t>(N));
+  parallelRange(N, 25 * V, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      const float *x = logits + n * V;
+      float max = detail::rowMax(x, V);
+      double logSumExp = double(max) + std::log(sumExpShifted(x, max, V));
+      rowLoss[size_t(n)] = logSumExp - double(x[int64_t(targets[n])]);
+    }
+  });
+  double total = 0.0;
+  for (double l : rowLoss)
+    total += l;
+  return float(total / double(N));
+}
+
+template <typename Index>
+void crossEntropyBackward(const float *logits, const Index *targets, float dloss,
+                          float *dlogits, int64_t N, int64_t V) {
+  checkTargets(targets, N, V);
+  float scale = float(double(dloss) / double(N));
+  parallelRange(N, 30 * V, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      const float *x = logits + n * V;
+      float *dx = dlogits + n * V;
+      float max = detail::rowMax(x, V);
+      double sum = detail::expShifted(x, max, dx, V); // dx holds exp(x - max)
+      int64_t target = int64_t(targets[n]);
+      for (int64_t v = 0; v < V; ++v) {
+        float p = float(double(dx[v]) / sum);
+        dx[v] = (v == target ? p - 1.0f : p) * scale;
+      }
+    }
+  });
+}
+
+template float crossEntropyForward<int32_t>(const float *, const int32_t *, int64_t, int64_t);
+template float crossEntropyForward<int64_t>(const float *, const int64_t *, int64_t, int64_t);
+template void crossEntropyBackward<int32_t>(const float *, const int32_t *, float, float *,
+                                            int64_t, int64_t);
+template void crossEntropyBackward<int64_t>(const float *, const int64_t *, float, float *,
+                                            int64_t, int64_t);
+
+} // namespace off::cpu

@@ -1,0 +1,26 @@
+// Mean softmax cross-entropy over positions and its backward.
+//   loss = (1/N) sum_n (logsumexp(logits[n]) - logits[n, targets[n]])
+//   dlogits[n, v] = (softmax(logits[n])[v] - [v == targets[n]]) * (dloss / N)
+//
+// Legend: N positions (all leading dimensions), V vocabulary.
+//   logits [N, V], targets [N] (i32 or i64), loss [] (one f32),
+//   dloss [] (one f32), dlogits [N, V] (may be logits, in place)
+//
+// Arithmetic: per row, max in f32, e = exp(x - max) in f32, their sum in
+// double in index order, logsumexp = max + log(sum) in double; the row
+// losses are added in row order in double and divided by N. Targets outside
+// [0, V) throw std::out_of_range naming the first such position.
+#pragma once
+
+#include <cstdint>
+
+namespace off::cpu {
+
+template <typename Index>
+float crossEntropyForward(const float *logits, const Index *targets, int64_t N, int64_t V);
+
+template <typename Index>
+void crossEntropyBackward(const float *logits, const Index *targets, float dloss,
+                          float *dlogits, int64_t N, int64_t V);
+
+} // namespace off::cpu

@@ -1,0 +1,122 @@
+#include "runtime/cpu/Gemm.h"
+
+#include "runtime/cpu/CpuParallel.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <climits>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+namespace off::cpu {
+
+namespace {
+
+std::once_flag blasSetup;
+
+// OpenBLAS spawns its own threads at load time; we run it single-threaded
+// and parallelise over blocks on our pool, so there is one set of threads
+// (the --threads setting) and no oversubscription or spinning next to ours.
+void ensureSingleThreadedBlas() {
+  std::call_once(blasSetup, [] { openblas_set_num_threads(1); });
+}
+
+int checkedInt(int64_t value, const char *what) {
+  if (value < 0 || value > INT_MAX)
+    throw std::invalid_argument(std::string("gemm: ") + what + " = " +
+                                std::to_string(value) + " does not fit BLAS's 32-bit int");
+  return int(value);
+}
+
+void scaleC(int64_t M, int64_t N, float beta, float *C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j)
+      C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+}
+
+void blasCall(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+              const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+              int64_t ldc) {
+  if (M == 0 || N == 0)
+    return;
+  if (K == 0) {
+    scaleC(M, N, beta, C, ldc);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+              transB ? CblasTrans : CblasNoTrans, checkedInt(M, "M"), checkedInt(N, "N"),
+              checkedInt(K, "K"), alpha, A, checkedInt(lda, "lda"), B,
+              checkedInt(ldb, "ldb"), beta, C, checkedInt(ldc, "ldc"));
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+} // namespace
+
+GemmBlocks gemmBlocks(int64_t M, int64_t N, int64_t K) {
+  // Small products (under ~2 MFLOP) are one block: splitting them costs
+  // more in packing and wake-ups than it gains.
+  constexpr int64_t kMinBlockedFlops = int64_t(1) << 21;
+  constexpr int64_t kMinPart = 256, kMaxParts = 8, kAlign = 16;
+  GemmBlocks blocks{std::max<int64_t>(M, 1), std::max<int64_t>(N, 1), 1, 1};
+  if (2 * M * N * K < kMinBlockedFlops)
+    return blocks;
+  int64_t rowParts = std::clamp<int64_t>(M / kMinPart, 1, kMaxParts);
+  int64_t colParts = std::clamp<int64_t>(N / kMinPart, 1, kMaxParts);
+  blocks.blockRows = ceilDiv(ceilDiv(M, rowParts), kAlign) * kAlign;
+  blocks.blockCols = ceilDiv(ceilDiv(N, colParts), kAlign) * kAlign;
+  blocks.rowBlocks = ceilDiv(M, blocks.blockRows);
+  blocks.colBlocks = ceilDiv(N, blocks.blockCols);
+  return blocks;
+}
+
+void gemmSerial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+                const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                float *C, int64_t ldc) {
+  ensureSingleThreadedBlas();
+  blasCall(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+          const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+          int64_t ldc) {
+  ensureSingleThreadedBlas();
+  if (M == 0 || N == 0)
+    return;
+  GemmBlocks blocks = gemmBlocks(M, N, K);
+  int64_t count = blocks.rowBlocks * blocks.colBlocks;
+  int64_t workPerBlock = 2 * blocks.blockRows * blocks.blockCols * std::max<int64_t>(K, 1);
+  parallelRange(count, workPerBlock, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      int64_t i0 = (b / blocks.colBlocks) * blocks.blockRows;
+      int64_t j0 = (b % blocks.colBlocks) * blocks.blockCols;
+      int64_t rows = std::min(blocks.blockRows, M - i0);
+      int64_t cols = std::min(blocks.blockCols, N - j0);
+      // Row i0 of op(A): row i0 of A, or column i0 of the stored [K, M].
+      const float *a = transA ? A + i0 : A + i0 * lda;
+      // Column j0 of op(B): column j0 of B, or row j0 of the stored [N, K].
+      const float *bp = transB ? B + j0 * ldb : B + j0;
+      blasCall(transA, transB, rows, cols, K, alpha, a, lda, bp, ldb, beta,
+               C + i0 * ldc + j0, ldc);
+    }
+  });
+}
+
+const char *blasDescription() {
+  static const std::string description = [] {
+    std::string config = openblas_get_config();
+    while (!config.empty() && config.back() == ' ')
+      config.pop_back();
+    return config + ", core " + openblas_get_corename();
+  }();
+  return description.c_str();
+}
+
+void setBlasInternalThreads(int threads) {
+  ensureSingleThreadedBlas();
+  openblas_set_num_threads(std::max(threads, 1));
+}
+
+} // namespace off::cpu

@@ -1,0 +1,45 @@
+// Single-precision matrix products through BLAS (OpenBLAS), row-major.
+//
+// Legend: M rows of C, N columns of C, K the contracted dimension.
+//   A: [M, K] (transA: stored [K, M]), row stride lda
+//   B: [K, N] (transB: stored [N, K]), row stride ldb
+//   C: [M, N], row stride ldc;   C = alpha * op(A) op(B) + beta * C
+//
+// Threading and determinism: OpenBLAS itself runs single-threaded; gemm()
+// cuts C into blocks whose bounds depend only on (M, N, K) and runs one BLAS
+// call per block on our pool. K is never split, so each element of C is one
+// BLAS dot product whose order is fixed by the block's shape: the same
+// inputs give the same bits for any thread count (tested in GemmTest).
+#pragma once
+
+#include <cstdint>
+
+namespace off::cpu {
+
+/// C = alpha * op(A) op(B) + beta * C on the kernel pool (see above). With
+/// beta == 0, C is not read (it may hold NaNs).
+void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+          const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+          int64_t ldc);
+
+/// The same product as one BLAS call on the calling thread, for kernels that
+/// are already parallel over something else (attention heads).
+void gemmSerial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+                const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                float *C, int64_t ldc);
+
+/// The block rule of gemm(): C is cut into rowBlocks x colBlocks blocks of
+/// (at most) blockRows x blockCols elements.
+struct GemmBlocks {
+  int64_t blockRows, blockCols, rowBlocks, colBlocks;
+};
+GemmBlocks gemmBlocks(int64_t M, int64_t N, int64_t K);
+
+/// "OpenBLAS 0.3.21 (static, Haswell kernels)": what the build links.
+const char *blasDescription();
+
+/// Lets BLAS use `threads` threads of its own inside one call (gemm() keeps
+/// it at 1 and threads over blocks instead). For `offrt bench gemm` only.
+void setBlasInternalThreads(int threads);
+
+} // namespace off::cpu

@@ -1,0 +1,183 @@
+#include "runtime/cpu/KernelTable.h"
+
+#include <stdexcept>
+
+namespace off::kernels {
+
+const char *dtypeName(DType dtype) {
+  switch (dtype) {
+  case DType::F32: return "f32";
+  case DType::BF16: return "bf16";
+  case DType::F16: return "f16";
+  case DType::I32: return "i32";
+  case DType::I64: return "i64";
+  }
+  return "?";
+}
+
+size_t dtypeSize(DType dtype) {
+  switch (dtype) {
+  case DType::F32: return 4;
+  case DType::BF16: return 2;
+  case DType::F16: return 2;
+  case DType::I32: return 4;
+  case DType::I64: return 8;
+  }
+  return 0;
+}
+
+int64_t TensorArg::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+int64_t TensorArg::dim(int64_t i) const {
+  int64_t r = rank();
+  int64_t index = i < 0 ? i + r : i;
+  if (index < 0 || index >= r)
+    throw std::invalid_argument("dimension " + std::to_string(i) + " of a rank-" +
+                                std::to_string(r) + " tensor");
+  return shape[size_t(index)];
+}
+
+std::string TensorArg::describe() const {
+  std::string text = std::string(dtypeName(dtype)) + "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+const AttrValue *KernelAttrs::find(const std::string &name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? nullptr : &it->second;
+}
+
+namespace {
+[[noreturn]] void missing(const std::string &name) {
+  throw std::invalid_argument("attribute '" + name + "' is missing");
+}
+[[noreturn]] void wrongKind(const std::string &name, const char *kind) {
+  throw std::invalid_argument("attribute '" + name + "' must be " + kind);
+}
+} // namespace
+
+int64_t KernelAttrs::getInt(const std::string &name) const {
+  const AttrValue *value = find(name);
+  if (!value)
+    missing(name);
+  if (auto *i = std::get_if<int64_t>(value))
+    return *i;
+  wrongKind(name, "an integer");
+}
+
+int64_t KernelAttrs::getInt(const std::string &name, int64_t fallback) const {
+  return has(name) ? getInt(name) : fallback;
+}
+
+double KernelAttrs::getFloat(const std::string &name) const {
+  const AttrValue *value = find(name);
+  if (!value)
+    missing(name);
+  if (auto *f = std::get_if<double>(value))
+    return *f;
+  if (auto *i = std::get_if<int64_t>(value))
+    return double(*i);
+  wrongKind(name, "a number");
+}
+
+double KernelAttrs::getFloat(const std::string &name, double fallback) const {
+  return has(name) ? getFloat(name) : fallback;
+}
+
+bool KernelAttrs::getBool(const std::string &name, bool fallback) const {
+  const AttrValue *value = find(name);
+  if (!value)
+    return fallback;
+  if (auto *b = std::get_if<bool>(value))
+    return *b;
+  wrongKind(name, "a bool");
+}
+
+std::vector<int64_t> KernelAttrs::getInts(const std::string &name) const {
+  const AttrValue *value = find(name);
+  if (!value)
+    missing(name);
+  if (auto *ints = std::get_if<std::vector<int64_t>>(value))
+    return *ints;
+  wrongKind(name, "a list of integers");
+}
+
+//===----------------------------------------------------------------------===//
+// The table
+//===----------------------------------------------------------------------===//
+
+void KernelTable::add(const std::string &op, KernelEntry entry) {
+  if (!entry.validate || !entry.run)
+    throw std::logic_error("kernel '" + op + "' registered without validate/run");
+  if (!entries_.emplace(op, entry).second)
+    throw std::logic_error("kernel '" + op + "' registered twice in the " + backend_ +
+                           " backend");
+}
+
+const KernelEntry *KernelTable::find(std::string_view op) const {
+  auto it = entries_.find(op);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+const KernelEntry &KernelTable::get(std::string_view op) const {
+  if (const KernelEntry *entry = find(op))
+    return *entry;
+  throw std::invalid_argument("the " + backend_ + " backend has no kernel for '" +
+                              std::string(op) + "'");
+}
+
+std::vector<std::string> KernelTable::ops() const {
+  std::vector<std::string> names;
+  for (const auto &entry : entries_)
+    names.push_back(entry.first);
+  return names;
+}
+
+namespace {
+// Prefixes the op's name to a message that does not start with it already.
+std::string withOp(std::string_view op, const std::exception &error) {
+  std::string message = error.what();
+  std::string prefix = std::string(op) + ": ";
+  if (message.compare(0, prefix.size(), prefix) == 0)
+    return message;
+  return prefix + message;
+}
+} // namespace
+
+void KernelTable::validate(std::string_view op, std::span<const TensorArg> inputs,
+                           std::span<const TensorArg> outputs,
+                           const KernelAttrs &attrs) const {
+  const KernelEntry &entry = get(op);
+  KernelCall call{op, inputs, outputs, attrs};
+  try {
+    entry.validate(call);
+  } catch (const std::invalid_argument &error) {
+    throw std::invalid_argument(withOp(op, error));
+  }
+}
+
+void KernelTable::call(std::string_view op, std::span<const TensorArg> inputs,
+                       std::span<const TensorArg> outputs, const KernelAttrs &attrs) const {
+  validate(op, inputs, outputs, attrs);
+  KernelCall call{op, inputs, outputs, attrs};
+  try {
+    get(op).run(call);
+  } catch (const std::invalid_argument &error) {
+    throw std::invalid_argument(withOp(op, error));
+  } catch (const std::exception &error) { // data errors (ids out of range, ...)
+    throw std::runtime_error(withOp(op, error));
+  }
+}
+
+} // namespace off::kernels

@@ -1,0 +1,65 @@
+#include "runtime/cpu/Matmul.h"
+
+#include "runtime/cpu/CpuParallel.h"
+#include "runtime/cpu/Gemm.h"
+#include "runtime/cpu/Shape.h"
+
+#include <stdexcept>
+
+namespace off::cpu {
+
+void matmul(const float *lhs, std::span<const int64_t> lhsShape, bool transLhs,
+            const float *rhs, std::span<const int64_t> rhsShape, bool transRhs, float *out) {
+  if (lhsShape.size() < 2 || rhsShape.size() < 2)
+    throw std::invalid_argument("matmul: operands need rank >= 2");
+  size_t lr = lhsShape.size(), rr = rhsShape.size();
+  int64_t M = transLhs ? lhsShape[lr - 1] : lhsShape[lr - 2];
+  int64_t K = transLhs ? lhsShape[lr - 2] : lhsShape[lr - 1];
+  int64_t N = transRhs ? rhsShape[rr - 2] : rhsShape[rr - 1];
+  int64_t lda = lhsShape[lr - 1], ldb = rhsShape[rr - 1];
+  std::span<const int64_t> lhsBatch = lhsShape.first(lr - 2), rhsBatch = rhsShape.first(rr - 2);
+  Shape outBatch;
+  if (!broadcastShapes(lhsBatch, rhsBatch, outBatch))
+    throw std::invalid_argument("matmul: batch dimensions do not broadcast");
+  int64_t batches = numel(outBatch);
+  if (batches == 0 || M == 0 || N == 0)
+    return;
+
+  // A weight shared by every batch entry and an lhs whose rows are
+  // contiguous across the batch: one product with the batch folded into M
+  // (the Linear layer y = x W^T). Each element is still one dot product of
+  // a row of lhs with a column of op(rhs), as in the general case.
+  if (!transLhs && numel(rhsBatch) == 1) {
+    gemm(false, transRhs, numel(lhsBatch) * M, N, K, 1.0f, lhs, lda, rhs, ldb, 0.0f, out, N);
+    return;
+  }
+
+  Shape lhsFull(lhsBatch.begin(), lhsBatch.end()), rhsFull(rhsBatch.begin(), rhsBatch.end());
+  std::span<const int64_t> operands[] = {lhsFull, rhsFull};
+  BroadcastLoop loop = makeBroadcastLoop(outBatch, operands);
+  // Batch offsets in elements: entry index -> offset of its matrix.
+  int64_t lhsMatrix = M * K, rhsMatrix = K * N;
+  auto lhsOffset = [&](int64_t b) {
+    int64_t row = b / loop.inner(), col = b % loop.inner();
+    return (loop.rowOffset(0, row) + col * loop.strides[0].back()) * lhsMatrix;
+  };
+  auto rhsOffset = [&](int64_t b) {
+    int64_t row = b / loop.inner(), col = b % loop.inner();
+    return (loop.rowOffset(1, row) + col * loop.strides[1].back()) * rhsMatrix;
+  };
+  GemmBlocks blocks = gemmBlocks(M, N, K);
+  if (blocks.rowBlocks * blocks.colBlocks == 1) {
+    // Small products: one BLAS call each, the batch entries in parallel.
+    parallelRange(batches, 2 * M * N * K, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b)
+        gemmSerial(transLhs, transRhs, M, N, K, 1.0f, lhs + lhsOffset(b), lda,
+                   rhs + rhsOffset(b), ldb, 0.0f, out + b * M * N, N);
+    });
+    return;
+  }
+  for (int64_t b = 0; b < batches; ++b)
+    gemm(transLhs, transRhs, M, N, K, 1.0f, lhs + lhsOffset(b), lda, rhs + rhsOffset(b), ldb,
+         0.0f, out + b * M * N, N);
+}
+
+} // namespace off::cpu

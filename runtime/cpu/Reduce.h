@@ -1,0 +1,40 @@
+// Reductions, softmax and the global gradient norm.
+//
+// Order of summation (part of each kernel's definition, so results do not
+// depend on threads): reduce_sum/reduce_mean add, in double, the reduced
+// elements of one output in row-major order of the reduced indices;
+// softmax sums exp(x - max) in double in axis order; global_norm is below.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace off::cpu {
+
+enum class ReduceOp { Sum, Mean, Max };
+
+/// Reduces x over `axes` (distinct, in range; empty = nothing reduced, a copy).
+///   x [xShape], y [xShape without the axes] (keepdims does not change the
+///   layout, only the shape the caller gives y)
+void reduce(ReduceOp op, const float *x, std::span<const int64_t> xShape,
+            std::span<const int64_t> axes, float *y);
+
+/// Softmax along the middle dimension of x viewed as [O, A, I].
+/// Legend: O outer (dims before the axis), A axis size, I inner (dims after).
+///   x [O, A, I], y [O, A, I] (y may be x)
+void softmax(const float *x, float *y, int64_t O, int64_t A, int64_t I);
+
+/// dx = y * (dy - d) with d = sum_axis(dy * y) as dotLanes (Dot.h), in f32.
+///   y, dy, dx [O, A, I]
+void softmaxGrad(const float *y, const float *dy, float *dx, int64_t O, int64_t A, int64_t I);
+
+/// sqrt of the sum of squares of every element of every tensor, as
+/// clip_grad_norm_'s total norm. Definition: each tensor is cut into blocks
+/// of kNormBlock elements; a block's sum is dotLanes(x, x) (Dot.h: double,
+/// 8 lanes); block sums, then tensors, are added in order in double; the
+/// result is sqrt in double, rounded to f32.
+///   tensors[t] [sizes[t]]
+constexpr int64_t kNormBlock = 1 << 16;
+float globalNorm(std::span<const float *const> tensors, std::span<const int64_t> sizes);
+
+} // namespace off::cpu

@@ -3,6 +3,7 @@
 
 #include "bench/BenchRegistry.h"
 #include "runtime/common/Cli.h"
+#include "runtime/model/Tokenizer.h"
 
 int main(int argc, char **argv) {
   off::Tool tool{
@@ -13,8 +14,9 @@ int main(int argc, char **argv) {
            "trains a model: one plan.bin step per batch", {}, "[C]"},
           {"generate", "generate PLAN --init WEIGHTS [options]",
            "generates text with a KV cache (roadmap)", {}, "(roadmap: generation)"},
-          {"tokenize", "tokenize INPUT.txt -o TOKENS.bin",
-           "byte-level tokenizer (vocab 256) for the tiny model", {}, "[C]"},
+          {"tokenize", "tokenize INPUT... -o TOKENS.bin",
+           "byte-level tokenizer (vocab 256) for the tiny model",
+           off::model::runTokenizeCommand, ""},
           {"bench", "bench (train|adam|io) [options]",
            "benchmarks against a reference measured in the same run",
            off::bench::runBench, ""},

@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <sys/mount.h>
+#include <unistd.h>
 
 namespace off::model {
 namespace {
@@ -75,7 +77,7 @@ std::map<std::string, std::string> snapshot(const std::string &dir) {
   return files;
 }
 
-TEST(Checkpoint, SavesAndResumes) {
+TEST(ModelCheckpoint, SavesAndResumes) {
   ScratchDir dir;
   FakeRun run;
   CheckpointContents saved = run.contents(10);
@@ -105,7 +107,7 @@ TEST(Checkpoint, SavesAndResumes) {
   EXPECT_EQ(Checkpoint::open(stepDir).state().step, 10u);
 }
 
-TEST(Checkpoint, LatestMovesAndOldStepsCanBePruned) {
+TEST(ModelCheckpoint, LatestMovesAndOldStepsCanBePruned) {
   ScratchDir dir;
   FakeRun run;
   saveCheckpoint(dir.path(), run.contents(10));
@@ -119,7 +121,7 @@ TEST(Checkpoint, LatestMovesAndOldStepsCanBePruned) {
   EXPECT_TRUE(fs::exists(dir.file("step-30")));
 }
 
-TEST(Checkpoint, ResavingAStepReplacesIt) {
+TEST(ModelCheckpoint, ResavingAStepReplacesIt) {
   ScratchDir dir;
   FakeRun run;
   saveCheckpoint(dir.path(), run.contents(10));
@@ -133,7 +135,7 @@ TEST(Checkpoint, ResavingAStepReplacesIt) {
 // The failure may come anywhere: in the model, the optimizer state, the
 // config or the trainer state. Each time the earlier checkpoint and
 // `latest` must be exactly as before and nothing of the new one remain.
-TEST(Checkpoint, FailedSaveLeavesThePreviousCheckpointIntact) {
+TEST(ModelCheckpoint, FailedSaveLeavesThePreviousCheckpointIntact) {
   ScratchDir dir;
   FakeRun run;
   saveCheckpoint(dir.path(), run.contents(10));
@@ -169,7 +171,30 @@ TEST(Checkpoint, FailedSaveLeavesThePreviousCheckpointIntact) {
   EXPECT_EQ(Checkpoint::open(dir.path()).state().step, 20u);
 }
 
-TEST(Checkpoint, StaleTemporaryDirectoryIsReplaced) {
+// The same with a real full disk: a 256 KiB tmpfs (needs root and mount
+// rights; skipped, and reported as skipped, where the sandbox refuses).
+TEST(ModelCheckpoint, RealFullDiskLeavesThePreviousCheckpointIntact) {
+  ScratchDir dir;
+  if (::geteuid() != 0 ||
+      ::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=256k") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here";
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{dir.path()};
+  FakeRun run;
+  saveCheckpoint(dir.path(), run.contents(1));
+  const auto before = snapshot(dir.path());
+  std::vector<float> big(200 * 1024); // 800 KiB: cannot fit
+  CheckpointContents tooBig = run.contents(2);
+  tooBig.model.push_back({"big", DType::F32, {int64_t(big.size())}, big.data()});
+  std::string message = errorOf<ModelIoError>([&] { saveCheckpoint(dir.path(), tooBig); });
+  EXPECT_TRUE(contains(message, "No space left on device")) << message;
+  EXPECT_EQ(snapshot(dir.path()), before);
+  EXPECT_EQ(Checkpoint::open(dir.path()).state().step, 1u);
+}
+
+TEST(ModelCheckpoint, StaleTemporaryDirectoryIsReplaced) {
   ScratchDir dir;
   FakeRun run;
   fs::create_directories(dir.file("step-5.tmp"));
@@ -179,7 +204,7 @@ TEST(Checkpoint, StaleTemporaryDirectoryIsReplaced) {
   EXPECT_EQ(Checkpoint::open(dir.path()).state().step, 5u);
 }
 
-TEST(Checkpoint, InvalidConfigIsRefusedBeforeWriting) {
+TEST(ModelCheckpoint, InvalidConfigIsRefusedBeforeWriting) {
   ScratchDir dir;
   FakeRun run;
   CheckpointContents c = run.contents(1);
@@ -191,7 +216,7 @@ TEST(Checkpoint, InvalidConfigIsRefusedBeforeWriting) {
 
 // Resuming with a different model: every mismatch in one message, each
 // line naming the file, the tensor, and what was expected and found.
-TEST(Checkpoint, ValidateReportsEveryMismatch) {
+TEST(ModelCheckpoint, ValidateReportsEveryMismatch) {
   ScratchDir dir;
   FakeRun run;
   saveCheckpoint(dir.path(), run.contents(3));
@@ -226,7 +251,7 @@ TEST(Checkpoint, ValidateReportsEveryMismatch) {
       << extra;
 }
 
-TEST(Checkpoint, ResolveErrorsNameThePath) {
+TEST(ModelCheckpoint, ResolveErrorsNameThePath) {
   ScratchDir dir;
   EXPECT_TRUE(contains(errorOf<ModelIoError>([&] { resolveCheckpointDir(dir.file("none")); }),
                        "no such checkpoint directory"));
@@ -240,7 +265,7 @@ TEST(Checkpoint, ResolveErrorsNameThePath) {
                        "not a step-N directory"));
 }
 
-TEST(Checkpoint, TrainerStateRoundTripsAndRejectsBadFiles) {
+TEST(ModelCheckpoint, TrainerStateRoundTripsAndRejectsBadFiles) {
   TrainerState state;
   state.step = 123;
   state.microBatch = 246;
@@ -266,7 +291,7 @@ TEST(Checkpoint, TrainerStateRoundTripsAndRejectsBadFiles) {
       << error(negative);
 }
 
-TEST(Checkpoint, OptimizerStateNames) {
+TEST(ModelCheckpoint, OptimizerStateNames) {
   auto states = optimizerStateTensors({{"a.weight", {2, 3}, DType::BF16}});
   ASSERT_EQ(states.size(), 2u);
   EXPECT_EQ(states[0].name, "a.weight.exp_avg");

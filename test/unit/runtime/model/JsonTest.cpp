@@ -10,7 +10,7 @@
 namespace off::model {
 namespace {
 
-TEST(Json, ParsesNestedDocument) {
+TEST(ModelJson, ParsesNestedDocument) {
   Json doc = Json::parse(R"( {"a": [1, -2.5e3, true, null], "b": {"c": "d"}} )");
   ASSERT_TRUE(doc.isObject());
   const Json &a = *doc.find("a");
@@ -24,7 +24,7 @@ TEST(Json, ParsesNestedDocument) {
   EXPECT_EQ(doc.members()[0].first, "a"); // insertion order kept
 }
 
-TEST(Json, SixtyFourBitIntegersAreExact) {
+TEST(ModelJson, SixtyFourBitIntegersAreExact) {
   // 2^53 + 1 is not a double; uint64 max and int64 min are the extremes.
   EXPECT_EQ(Json::parse("9007199254740993").asUint64(), 9007199254740993ull);
   EXPECT_EQ(Json::parse("18446744073709551615").asUint64(), UINT64_MAX);
@@ -36,14 +36,14 @@ TEST(Json, SixtyFourBitIntegersAreExact) {
   EXPECT_EQ(Json(UINT64_MAX).dump(), "18446744073709551615");
 }
 
-TEST(Json, DecodesEscapesToUtf8) {
+TEST(ModelJson, DecodesEscapesToUtf8) {
   // é = C3 A9, U+1F600 = F0 9F 98 80 (from the surrogate pair D83D DE00).
   Json value = Json::parse(R"("a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00")");
   EXPECT_EQ(value.asString(), "a\"\\/\b\f\n\r\t\xC3\xA9\xF0\x9F\x98\x80");
   EXPECT_EQ(Json::parse("\"\xC3\xA9\"").asString(), "\xC3\xA9"); // raw UTF-8 passes
 }
 
-TEST(Json, RejectsMalformedText) {
+TEST(ModelJson, RejectsMalformedText) {
   const char *bad[] = {
       "",                       // nothing
       "{",                      // unterminated
@@ -73,7 +73,7 @@ TEST(Json, RejectsMalformedText) {
     EXPECT_THROW(Json::parse(text), JsonError) << "accepted: " << text;
 }
 
-TEST(Json, ErrorsSayWhere) {
+TEST(ModelJson, ErrorsSayWhere) {
   try {
     Json::parse("{\"a\": [1, 2,, 3]}");
     FAIL() << "accepted";
@@ -83,7 +83,7 @@ TEST(Json, ErrorsSayWhere) {
   }
 }
 
-TEST(Json, CapsNestingDepth) {
+TEST(ModelJson, CapsNestingDepth) {
   std::string ok(Json::kMaxDepth, '['), deep(Json::kMaxDepth + 2, '[');
   ok += std::string(Json::kMaxDepth, ']');
   deep += std::string(Json::kMaxDepth + 2, ']');
@@ -91,7 +91,7 @@ TEST(Json, CapsNestingDepth) {
   EXPECT_THROW(Json::parse(deep), JsonError);
 }
 
-TEST(Json, WritesCompactTextThatReadsBack) {
+TEST(ModelJson, WritesCompactTextThatReadsBack) {
   Json doc = Json::object();
   Json list = Json::array();
   list.push(Json(0.1)).push(Json(int64_t(-7))).push(Json(std::nan(""))).push(Json(false));
@@ -106,7 +106,7 @@ TEST(Json, WritesCompactTextThatReadsBack) {
   EXPECT_EQ(doc.members().size(), 2u);
 }
 
-TEST(Json, TypedAccessNamesTheMismatch) {
+TEST(ModelJson, TypedAccessNamesTheMismatch) {
   try {
     Json::parse("\"x\"").asInt64();
     FAIL();

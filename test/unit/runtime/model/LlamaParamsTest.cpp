@@ -13,7 +13,7 @@ const char *kTiny = R"({"hidden_size": 64, "intermediate_size": 172,
   "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
   "vocab_size": 256, "initializer_range": 0.02, "tie_word_embeddings": false})";
 
-TEST(LlamaParams, TinyConfigShapes) {
+TEST(ModelLlamaParams, TinyConfigShapes) {
   LlamaShapes shapes = parseLlamaConfig(kTiny, "tiny.json");
   EXPECT_EQ(shapes.headDim, 16);
   EXPECT_EQ(shapes.kvHeads, 2);
@@ -34,7 +34,7 @@ TEST(LlamaParams, TinyConfigShapes) {
   EXPECT_EQ(total, 2u * 256 * 64 + 64 + 2u * (64 * 64 * 2 + 32 * 64 * 2 + 172 * 64 * 3 + 128));
 }
 
-TEST(LlamaParams, TiedEmbeddingsAndBiases) {
+TEST(ModelLlamaParams, TiedEmbeddingsAndBiases) {
   LlamaShapes shapes = parseLlamaConfig(
       R"({"hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,
           "num_attention_heads":2,"vocab_size":10,"tie_word_embeddings":true,
@@ -50,7 +50,7 @@ TEST(LlamaParams, TiedEmbeddingsAndBiases) {
   EXPECT_EQ(params.size(), 1 + 14 + 2 + 1u);
 }
 
-TEST(LlamaParams, ConfigErrorsNameTheFile) {
+TEST(ModelLlamaParams, ConfigErrorsNameTheFile) {
   auto error = [](const std::string &text) {
     try {
       parseLlamaConfig(text, "cfg.json");

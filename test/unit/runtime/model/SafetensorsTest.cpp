@@ -24,7 +24,7 @@ bool contains(const std::string &text, const std::string &part) {
   return text.find(part) != std::string::npos;
 }
 
-TEST(Safetensors, ReadsAHandMadeFile) {
+TEST(ModelSafetensors, ReadsAHandMadeFile) {
   ScratchDir dir;
   // Two tensors by the spec, the second first in the data section, and a
   // header padded with spaces as the reference writer pads it.
@@ -54,7 +54,7 @@ TEST(Safetensors, ReadsAHandMadeFile) {
   EXPECT_TRUE(contains(errorOf<ModelIoError>([&] { file.get("nope"); }), "'nope'"));
 }
 
-TEST(Safetensors, RoundTripsEveryDtypeAligned) {
+TEST(ModelSafetensors, RoundTripsEveryDtypeAligned) {
   ScratchDir dir;
   std::vector<float> f32{1.f, -2.5f, 3.25f, 1e-30f, -0.f, 65504.f};
   std::vector<uint16_t> bf16{0x3f80, 0xc020, 0x7f80}; // 1, -2.5, +inf
@@ -90,7 +90,7 @@ TEST(Safetensors, RoundTripsEveryDtypeAligned) {
   }
 }
 
-TEST(Safetensors, ConvertsHalfPrecisionToFloat) {
+TEST(ModelSafetensors, ConvertsHalfPrecisionToFloat) {
   ScratchDir dir;
   // bf16 0x3fc0 = 1.5, 0xc2f7 = -123.5; f16 0x7bff = 65504 (max), 0x0001 =
   // 2^-24 (smallest subnormal), 0x8400 = -2^-14, 0x7c00 = +inf.
@@ -119,7 +119,7 @@ TEST(Safetensors, ConvertsHalfPrecisionToFloat) {
   EXPECT_TRUE(contains(dtypeError, dir.file("h.safetensors")));
 }
 
-TEST(Safetensors, Bf16RoundingIsNearestEven) {
+TEST(ModelSafetensors, Bf16RoundingIsNearestEven) {
   EXPECT_EQ(floatToBf16(1.0f), 0x3f80);
   // 1 + 2^-8 is halfway between bf16 1.0 and 1.0078125: ties to even (1.0).
   EXPECT_EQ(floatToBf16(1.0f + std::ldexp(1.f, -8)), 0x3f80);
@@ -205,7 +205,7 @@ std::vector<BadFile> badFiles() {
   };
 }
 
-TEST(Safetensors, RejectsEveryMalformedHeader) {
+TEST(ModelSafetensors, RejectsEveryMalformedHeader) {
   ScratchDir dir;
   for (const BadFile &bad : badFiles()) {
     std::string path = dir.file("bad.safetensors");
@@ -220,7 +220,7 @@ TEST(Safetensors, RejectsEveryMalformedHeader) {
   }
 }
 
-TEST(Safetensors, MissingFileAndDirectoryAreClearErrors) {
+TEST(ModelSafetensors, MissingFileAndDirectoryAreClearErrors) {
   ScratchDir dir;
   std::string missing = errorOf<ModelIoError>([&] { SafetensorsFile::open(dir.file("no")); });
   EXPECT_TRUE(contains(missing, dir.file("no") + ": cannot open: No such file")) << missing;
@@ -228,7 +228,7 @@ TEST(Safetensors, MissingFileAndDirectoryAreClearErrors) {
   EXPECT_TRUE(contains(isDir, "is a directory")) << isDir;
 }
 
-TEST(Safetensors, EveryTruncationIsAnError) {
+TEST(ModelSafetensors, EveryTruncationIsAnError) {
   ScratchDir dir;
   std::vector<float> a{1, 2, 3};
   std::vector<int64_t> b{4, 5};
@@ -241,7 +241,7 @@ TEST(Safetensors, EveryTruncationIsAnError) {
   }
 }
 
-TEST(Safetensors, RandomCorruptionNeverCrashes) {
+TEST(ModelSafetensors, RandomCorruptionNeverCrashes) {
   ScratchDir dir;
   std::vector<float> a{1, 2, 3, 4};
   writeSafetensors(dir.file("full"), {{"a", DType::F32, {2, 2}, a.data()},
@@ -249,7 +249,7 @@ TEST(Safetensors, RandomCorruptionNeverCrashes) {
   std::string full = readBytes(dir.file("full"));
   std::mt19937 rng(1234);
   int rejected = 0;
-  for (int trial = 0; trial < 2000; ++trial) {
+  for (int trial = 0; trial < 300; ++trial) {
     std::string bytes = full;
     // Flip 1-3 random bytes of the length field or the header.
     for (int flips = 1 + int(rng() % 3); flips > 0; --flips)
@@ -268,10 +268,10 @@ TEST(Safetensors, RandomCorruptionNeverCrashes) {
       ++rejected;
     }
   }
-  EXPECT_GT(rejected, 1500);
+  EXPECT_GT(rejected, 250) << "corruption went unnoticed too often";
 }
 
-TEST(Safetensors, WriterRejectsBadTensors) {
+TEST(ModelSafetensors, WriterRejectsBadTensors) {
   ScratchDir dir;
   float x = 1;
   auto write = [&](std::vector<TensorToWrite> tensors) {
@@ -288,7 +288,7 @@ TEST(Safetensors, WriterRejectsBadTensors) {
 
 // A full disk in the middle of a save: the old file is untouched and no
 // temporary file is left.
-TEST(Safetensors, FailedWriteLeavesThePreviousFileIntact) {
+TEST(ModelSafetensors, FailedWriteLeavesThePreviousFileIntact) {
   ScratchDir dir;
   std::vector<float> old(100, 1.f), fresh(1000, 2.f);
   std::string path = dir.file("model.safetensors");

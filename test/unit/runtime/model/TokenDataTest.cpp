@@ -42,7 +42,7 @@ Batch load(const BatchLoader &loader, uint64_t index) {
 // B=1, T=3 over N=11 tokens: windows of 4 start at 0, 3, 6 (floor(10/3) = 3
 // per pass); a fourth would need tokens 9..12 and crosses the end, so
 // micro-batch 3 starts over at 0. Token 110 is never read in this order.
-TEST(BatchLoader, WrapsToTheStartAsLlmcDoes) {
+TEST(ModelBatchLoader, WrapsToTheStartAsLlmcDoes) {
   ScratchDir dir;
   writeBytes(dir.file("t.bin"), llmcTokenBytes(elevenTokens()));
   BatchLoader loader(TokenFile::open(dir.file("t.bin")), 1, 3, 256);
@@ -62,7 +62,7 @@ TEST(BatchLoader, WrapsToTheStartAsLlmcDoes) {
 }
 
 // B=2, T=2: rows are consecutive slices of one window of B*T+1 tokens.
-TEST(BatchLoader, RowsAreConsecutiveSlicesOfTheWindow) {
+TEST(ModelBatchLoader, RowsAreConsecutiveSlicesOfTheWindow) {
   ScratchDir dir;
   writeBytes(dir.file("t.bin"), llmcTokenBytes(elevenTokens()));
   BatchLoader loader(TokenFile::open(dir.file("t.bin")), 2, 2, 256);
@@ -76,7 +76,7 @@ TEST(BatchLoader, RowsAreConsecutiveSlicesOfTheWindow) {
 }
 
 // Exactly B*T+1 tokens: one window, repeated.
-TEST(BatchLoader, ExactFitRepeatsTheOneWindow) {
+TEST(ModelBatchLoader, ExactFitRepeatsTheOneWindow) {
   ScratchDir dir;
   writeBytes(dir.file("t.bin"), llmcTokenBytes({5, 6, 7, 8, 9}));
   BatchLoader loader(TokenFile::open(dir.file("t.bin")), 2, 2, 10);
@@ -86,7 +86,7 @@ TEST(BatchLoader, ExactFitRepeatsTheOneWindow) {
 
 // Two data-parallel ranks, B=1, T=2: the run's window is 2*1*2+1 tokens at
 // 0, 4 (floor(10/4) = 2 per pass); rank 1 reads from 2 tokens further.
-TEST(BatchLoader, RanksSplitOneWindow) {
+TEST(ModelBatchLoader, RanksSplitOneWindow) {
   ScratchDir dir;
   writeBytes(dir.file("t.bin"), llmcTokenBytes(elevenTokens()));
   BatchLoader rank0(TokenFile::open(dir.file("t.bin")), 1, 2, 256, 0, 2);
@@ -99,7 +99,7 @@ TEST(BatchLoader, RanksSplitOneWindow) {
   EXPECT_EQ(load(rank1, 2).inputs, (std::vector<int32_t>{102, 103})); // wrapped
 }
 
-TEST(TokenFile, ReadsVersion2AndRawFiles) {
+TEST(ModelTokenFile, ReadsVersion2AndRawFiles) {
   ScratchDir dir;
   std::vector<uint32_t> big{0, 70000, 128255, 1};
   writeBytes(dir.file("v2.bin"), llmcTokenBytes(big, 2));
@@ -125,7 +125,7 @@ TEST(TokenFile, ReadsVersion2AndRawFiles) {
   EXPECT_EQ(parseTokenFileFormat("int8"), std::nullopt);
 }
 
-TEST(TokenFile, HeaderErrorsNameTheFile) {
+TEST(ModelTokenFile, HeaderErrorsNameTheFile) {
   ScratchDir dir;
   std::string path = dir.file("bad.bin");
   auto openError = [&](const std::string &bytes, TokenFileFormat format = TokenFileFormat::Llmc) {
@@ -162,7 +162,7 @@ TEST(TokenFile, HeaderErrorsNameTheFile) {
       << missing;
 }
 
-TEST(BatchLoader, ShortFileIsAClearError) {
+TEST(ModelBatchLoader, ShortFileIsAClearError) {
   ScratchDir dir;
   writeBytes(dir.file("t.bin"), llmcTokenBytes({1, 2, 3, 4, 5, 6}));
   std::string message = errorOf<ModelIoError>(
@@ -173,7 +173,7 @@ TEST(BatchLoader, ShortFileIsAClearError) {
                std::invalid_argument);
 }
 
-TEST(BatchLoader, TokenIdOutOfRangeNamesFilePositionAndId) {
+TEST(ModelBatchLoader, TokenIdOutOfRangeNamesFilePositionAndId) {
   ScratchDir dir;
   // Position 5 holds 300 >= vocab 256; it is a target of micro-batch 1
   // (window [4, 8]) and the first token of no window.

@@ -18,7 +18,7 @@ using testutil::readBytes;
 using testutil::ScratchDir;
 using testutil::writeBytes;
 
-TEST(Tokenizer, ConcatenatesInputsAsUint16Bytes) {
+TEST(ModelTokenizer, ConcatenatesInputsAsUint16Bytes) {
   ScratchDir dir;
   writeBytes(dir.file("a.txt"), "ab");
   writeBytes(dir.file("empty.txt"), "");
@@ -38,7 +38,7 @@ TEST(Tokenizer, ConcatenatesInputsAsUint16Bytes) {
   EXPECT_EQ(file.token(2), 255u);
 }
 
-TEST(Tokenizer, ErrorsNameTheFileAndWriteNothing) {
+TEST(ModelTokenizer, ErrorsNameTheFileAndWriteNothing) {
   ScratchDir dir;
   writeBytes(dir.file("empty.txt"), "");
   std::string out = dir.file("tokens.bin");
@@ -52,7 +52,7 @@ TEST(Tokenizer, ErrorsNameTheFileAndWriteNothing) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
-TEST(Tokenizer, CommandParsesArguments) {
+TEST(ModelTokenizer, CommandParsesArguments) {
   ScratchDir dir;
   writeBytes(dir.file("a.txt"), "hello");
   EXPECT_EQ(runTokenizeCommand({dir.file("a.txt")}), 2);                 // no -o

@@ -14,14 +14,14 @@ namespace {
 using testutil::readBytes;
 using testutil::ScratchDir;
 
-TEST(TrainingLog, StepLineIsOneJsonObject) {
+TEST(ModelTrainingLog, StepLineIsOneJsonObject) {
   EXPECT_EQ(stepLogJson({3, 5.25, 1.5, 0.001, 12345.5, 80.25}),
             R"({"step":3,"loss":5.25,"grad_norm":1.5,"lr":0.001,"tokens_per_s":12345.5,"ms":80.25})");
   EXPECT_EQ(stepLogJson({4, NAN, INFINITY, 0, 0, 1}),
             R"({"step":4,"loss":null,"grad_norm":null,"lr":0,"tokens_per_s":0,"ms":1})");
 }
 
-TEST(TrainingLog, WriterTruncatesOrAppends) {
+TEST(ModelTrainingLog, WriterTruncatesOrAppends) {
   ScratchDir dir;
   std::string path = dir.file("log.jsonl");
   {
@@ -49,7 +49,7 @@ TEST(TrainingLog, WriterTruncatesOrAppends) {
   }
 }
 
-TEST(TrainingLog, Durations) {
+TEST(ModelTrainingLog, Durations) {
   EXPECT_EQ(formatDuration(0), "0s");
   EXPECT_EQ(formatDuration(59.4), "59s");
   EXPECT_EQ(formatDuration(185), "3m05s");
@@ -62,7 +62,7 @@ TEST(TrainingLog, Durations) {
   EXPECT_EQ(formatRate(4560000), "4.56M");
 }
 
-TEST(TrainingLog, ProgressLineAndEta) {
+TEST(ModelTrainingLog, ProgressLineAndEta) {
   // Steps 1..300; 12 steps done in 6 s -> 0.5 s/step; 288 left -> 144 s.
   ProgressPrinter printer(1, 300, nullptr);
   EXPECT_EQ(printer.line(12, 4.12346, 12345, 6.0),
@@ -75,7 +75,7 @@ TEST(TrainingLog, ProgressLineAndEta) {
             "step 300/300 | loss 1.5000 | 800 tok/s | 200.0 ms/step | ETA 0s");
 }
 
-TEST(TrainingLog, ProgressPrintsEveryNthFirstAndLast) {
+TEST(ModelTrainingLog, ProgressPrintsEveryNthFirstAndLast) {
   ScratchDir dir;
   std::FILE *out = std::fopen(dir.file("progress.txt").c_str(), "w");
   ASSERT_NE(out, nullptr);

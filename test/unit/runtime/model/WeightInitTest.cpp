@@ -17,7 +17,7 @@ namespace {
 
 // From Random123's tests/kat_vectors (the three "philox4x32 10" lines):
 // counter[4] key[2] -> result[4].
-TEST(Philox, MatchesKnownAnswerVectors) {
+TEST(ModelPhilox, MatchesKnownAnswerVectors) {
   EXPECT_EQ(philox4x32({0, 0, 0, 0}, {0, 0}),
             (PhiloxCounter{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}));
   EXPECT_EQ(philox4x32({0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
@@ -33,7 +33,7 @@ double normalCdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 // One million draws: moments within 5 standard errors, and the
 // Kolmogorov-Smirnov distance to the normal CDF below its 1% critical value
 // (1.63 / sqrt(n)).
-TEST(Philox, NormalStreamHasTheNormalDistribution) {
+TEST(ModelPhilox, NormalStreamHasTheNormalDistribution) {
   const size_t n = 1000000;
   std::vector<float> z(n);
   fillNormal(z.data(), n, 1.0, /*seed=*/2024, /*stream=*/77);
@@ -56,7 +56,7 @@ TEST(Philox, NormalStreamHasTheNormalDistribution) {
   EXPECT_LT(ks, 1.63 / std::sqrt(double(n)));
 }
 
-TEST(WeightInit, HfLlamaKindsAndStatistics) {
+TEST(ModelWeightInit, HfLlamaKindsAndStatistics) {
   EXPECT_EQ(hfLlamaInitKind("model.layers.0.input_layernorm.weight"), InitKind::Ones);
   EXPECT_EQ(hfLlamaInitKind("model.layers.3.post_attention_layernorm.weight"), InitKind::Ones);
   EXPECT_EQ(hfLlamaInitKind("model.norm.weight"), InitKind::Ones);
@@ -88,7 +88,7 @@ std::vector<float> initOne(const std::string &name, size_t n, uint64_t seed) {
   return values;
 }
 
-TEST(WeightInit, ReproducibleAndIndependentOfOrderSlicingAndThreads) {
+TEST(ModelWeightInit, ReproducibleAndIndependentOfOrderSlicingAndThreads) {
   const size_t n = 100003; // odd, and past the parallel threshold
   std::vector<float> a = initOne("a.weight", n, 5);
   EXPECT_EQ(a, initOne("a.weight", n, 5));
@@ -130,7 +130,7 @@ TEST(WeightInit, ReproducibleAndIndependentOfOrderSlicingAndThreads) {
   EXPECT_LT(std::abs(dot / std::sqrt(na * nb)), 5 / std::sqrt(double(n)));
 }
 
-TEST(WeightInit, RejectsSlicesOutsideTheTensor) {
+TEST(ModelWeightInit, RejectsSlicesOutsideTheTensor) {
   std::vector<float> buffer(10);
   EXPECT_THROW(initWeights({{"w", {10}, InitKind::Normal, buffer.data(), 5, 6}}, 1, 0.02),
                std::invalid_argument);
@@ -138,7 +138,7 @@ TEST(WeightInit, RejectsSlicesOutsideTheTensor) {
                std::invalid_argument);
 }
 
-TEST(RngState, SequentialDrawsFollowTheCounter) {
+TEST(ModelRngState, SequentialDrawsFollowTheCounter) {
   RngState rng{9, 3, 0};
   double first = rng.nextNormal(), second = rng.nextNormal();
   EXPECT_EQ(first, philoxNormal(9, 3, 0));

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <unordered_set>
 
 namespace off::model {
 
@@ -87,15 +88,17 @@ private:
       ++pos_;
       return object;
     }
+    // A set, not a scan of the members: a hostile header with millions of
+    // keys must not take quadratic time.
+    std::unordered_set<std::string> keys;
     while (true) {
       skipSpace();
       if (peek() != '"')
         fail("expected a string key");
       size_t keyOffset = pos_;
       std::string key = parseString();
-      for (const auto &member : object.members_)
-        if (member.first == key)
-          throw JsonError(keyOffset, "duplicate key \"" + key + "\"");
+      if (!keys.insert(key).second)
+        throw JsonError(keyOffset, "duplicate key \"" + key + "\"");
       skipSpace();
       if (peek() != ':')
         fail("expected ':' after a key");
@@ -411,6 +414,13 @@ Json &Json::set(std::string key, Json value) {
       member.second = std::move(value);
       return *this;
     }
+  members_.emplace_back(std::move(key), std::move(value));
+  return *this;
+}
+
+Json &Json::add(std::string key, Json value) {
+  if (kind_ != Kind::Object)
+    wrongKind("an object", kind_);
   members_.emplace_back(std::move(key), std::move(value));
   return *this;
 }

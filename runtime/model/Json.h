@@ -70,8 +70,10 @@ public:
   /// Object member lookup: nullptr when absent (or when not an object).
   const Json *find(std::string_view key) const;
 
-  /// Building: set replaces an existing key; push appends to an array.
+  /// Building: set replaces an existing key (a linear search); add appends
+  /// a key the caller knows is new (no search); push appends to an array.
   Json &set(std::string key, Json value);
+  Json &add(std::string key, Json value);
   Json &push(Json value);
 
   /// The number's source text (as parsed or as written).

@@ -8,6 +8,7 @@
 #include <limits>
 #include <numeric>
 #include <stdexcept>
+#include <unordered_set>
 
 namespace off::model {
 
@@ -287,11 +288,12 @@ void writeSafetensors(const std::string &path, const std::vector<TensorToWrite> 
     header.set("__metadata__", std::move(meta));
   }
   std::vector<uint64_t> sizes;
+  std::unordered_set<std::string_view> names;
   uint64_t offset = 0;
   for (const TensorToWrite *tensor : order) {
     if (tensor->name.empty() || tensor->name == "__metadata__")
       throwFileError(path, "invalid tensor name '" + tensor->name + "'");
-    if (header.find(tensor->name))
+    if (!names.insert(tensor->name).second)
       throwFileError(path, "tensor '" + tensor->name + "' is given twice");
     std::optional<uint64_t> size;
     if (std::all_of(tensor->shape.begin(), tensor->shape.end(),
@@ -311,7 +313,7 @@ void writeSafetensors(const std::string &path, const std::vector<TensorToWrite> 
     entry.set("dtype", Json(dtypeName(tensor->dtype)))
         .set("shape", std::move(shape))
         .set("data_offsets", std::move(offsets));
-    header.set(tensor->name, std::move(entry));
+    header.add(tensor->name, std::move(entry));
     sizes.push_back(*size);
     offset += *size;
   }

@@ -91,6 +91,16 @@ TEST(ModelJson, CapsNestingDepth) {
   EXPECT_THROW(Json::parse(deep), JsonError);
 }
 
+// Duplicate detection must not be quadratic: 200k keys (a hostile or huge
+// safetensors header) parse quickly, and a duplicate at the end is found.
+TEST(ModelJson, ManyKeysParseInLinearTime) {
+  std::string text = "{";
+  for (int i = 0; i < 200000; ++i)
+    text += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+  EXPECT_EQ(Json::parse(text + "}").members().size(), 200000u);
+  EXPECT_THROW(Json::parse(text + ",\"k17\":0}"), JsonError);
+}
+
 TEST(ModelJson, WritesCompactTextThatReadsBack) {
   Json doc = Json::object();
   Json list = Json::array();

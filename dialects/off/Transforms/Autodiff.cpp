@@ -76,6 +76,7 @@ private:
   IRMapping sources; // params and constants of @forward -> @train_step
   /// The gradient accumulated so far for a value of the current micro-batch.
   llvm::DenseMap<Value, Value> adjoint;
+  ReshapeCache reshapes;
 };
 
 LogicalResult StepBuilder::analyse() {
@@ -195,7 +196,7 @@ LogicalResult StepBuilder::emitBackward(OpBuilder &b,
     for (Value operand : op->getOperands())
       needed.push_back(isActive(operand));
     FailureOr<SmallVector<Value>> grads =
-        off::emitBackward(b, clone, resultGrads, needed);
+        off::emitBackward(b, clone, resultGrads, needed, reshapes);
     if (failed(grads)) // the rule named the op
       return failure();
     for (auto [operand, grad] : llvm::zip(clone->getOperands(), *grads))
@@ -252,6 +253,7 @@ FailureOr<int64_t> StepBuilder::build() {
 
     size_t before = entry->getOperations().size();
     adjoint.clear();
+    reshapes.clear();
     accumulate(b, stepLogits,
                CrossEntropyGradOp::create(b, lossLoc, stepLogits, targets,
                                           dloss));

@@ -48,8 +48,8 @@ RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 /// Emits the ops of one rule; every op gets the forward op's location.
 class RuleEmitter {
 public:
-  RuleEmitter(OpBuilder &builder, Operation *op)
-      : b(builder), loc(op->getLoc()), op(op) {}
+  RuleEmitter(OpBuilder &builder, Operation *op, ReshapeCache &reshapes)
+      : b(builder), loc(op->getLoc()), op(op), reshapes(reshapes) {}
 
   Value scalar(Value like, double value) {
     Type elem = typeOf(like).getElementType();
@@ -65,7 +65,10 @@ public:
   Value reshape(Value x, RankedTensorType type) {
     if (typeOf(x) == type)
       return x;
-    return ReshapeOp::create(b, loc, type, x);
+    Value &cached = reshapes[{x, type}];
+    if (!cached)
+      cached = ReshapeOp::create(b, loc, type, x);
+    return cached;
   }
   Value matmul(Value x, Value y, bool transposeX, bool transposeY) {
     return MatmulOp::create(b, loc, x, y, transposeX, transposeY);
@@ -95,6 +98,7 @@ public:
   OpBuilder &b;
   Location loc;
   Operation *op;
+  ReshapeCache &reshapes;
 };
 
 /// y = op(A) @ op(B) with op(A) `[..., M, K]`, op(B) `[..., K, N]`.
@@ -136,8 +140,8 @@ void matmulRule(RuleEmitter &e, MatmulOp mm, Value dy, ArrayRef<bool> needed,
 
 FailureOr<SmallVector<Value>> mlir::off::emitBackward(
     OpBuilder &builder, Operation *op, ArrayRef<Value> resultGrads,
-    ArrayRef<bool> needed) {
-  RuleEmitter e(builder, op);
+    ArrayRef<bool> needed, ReshapeCache &reshapes) {
+  RuleEmitter e(builder, op, reshapes);
   SmallVector<Value> grads(op->getNumOperands());
   Value dy = resultGrads.empty() ? Value() : resultGrads.front();
   if (!dy)

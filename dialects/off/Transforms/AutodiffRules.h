@@ -13,8 +13,14 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
 #include "mlir/Support/LLVM.h"
+#include "llvm/ADT/DenseMap.h"
 
 namespace mlir::off {
+
+/// Reshapes the rules made so far in one backward, by (value, type): the
+/// weight gradients of several Linear layers reading the same activation
+/// share one flattened view of it.
+using ReshapeCache = llvm::DenseMap<std::pair<Value, Type>, Value>;
 
 /// Emits, at the builder's insertion point, the backward of `op` (a forward
 /// op whose results are available). `resultGrads[i]` is the gradient of
@@ -24,7 +30,8 @@ namespace mlir::off {
 /// a needed gradient has no rule.
 FailureOr<SmallVector<Value>> emitBackward(OpBuilder &builder, Operation *op,
                                            ArrayRef<Value> resultGrads,
-                                           ArrayRef<bool> needed);
+                                           ArrayRef<bool> needed,
+                                           ReshapeCache &reshapes);
 
 /// Sums a gradient of a broadcast result back to `type`, the shape of the
 /// operand that was broadcast: `reduce_sum` over the leading dimensions the

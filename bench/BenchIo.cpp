@@ -1,0 +1,216 @@
+// `offrt bench io`: the NVMe engine (runtime/io) writing one file
+// sequentially and reading it back, with O_DIRECT so that the page cache
+// does not inflate the reads. Like fio's sequential jobs: `--qd` requests of
+// `--block` bytes in flight, each finished one replaced by the next. The
+// file is created afresh and preallocated first (as fio does by default) and
+// removed at the end. bench/io_compare.sh runs fio with the same settings in
+// the same run and prints our/fio ratios.
+#include "bench/BenchRegistry.h"
+#include "runtime/common/HumanSize.h"
+#include "runtime/io/AlignedBuffer.h"
+#include "runtime/io/IoEngine.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using namespace off::io;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string dir;
+  uint64_t size = 4ull << 30;
+  unsigned qd = 32;
+  uint64_t block = 1 << 20;
+  uint64_t request = 0; // 0: one block per request
+  bool fixed = true;
+  bool threadPool = false;
+  bool json = false;
+  bool keep = false;
+};
+
+Options parse(const std::vector<std::string> &args) {
+  Options o;
+  auto value = [&](size_t &i) -> const std::string & {
+    if (i + 1 >= args.size())
+      throw std::invalid_argument(args[i] + " needs a value");
+    return args[++i];
+  };
+  auto size = [&](size_t &i) {
+    const std::string &text = value(i);
+    std::optional<uint64_t> parsed = off::parseHumanSize(text);
+    if (!parsed || *parsed == 0)
+      throw std::invalid_argument(args[i - 1] + ": '" + text +
+                                  "' is not a size (e.g. 4G, 1M)");
+    return *parsed;
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    if (a == "--dir")
+      o.dir = value(i);
+    else if (a == "--size")
+      o.size = size(i);
+    else if (a == "--qd")
+      o.qd = unsigned(std::stoul(value(i)));
+    else if (a == "--block")
+      o.block = size(i);
+    else if (a == "--request")
+      o.request = size(i);
+    else if (a == "--fixed-buffers") {
+      const std::string &v = value(i);
+      if (v != "on" && v != "off")
+        throw std::invalid_argument("--fixed-buffers must be on or off");
+      o.fixed = v == "on";
+    } else if (a == "--thread-pool")
+      o.threadPool = true;
+    else if (a == "--json")
+      o.json = true;
+    else if (a == "--keep")
+      o.keep = true;
+    else
+      throw std::invalid_argument("unknown option " + a);
+  }
+  if (o.dir.empty())
+    throw std::invalid_argument("--dir is required");
+  if (!std::filesystem::is_directory(o.dir))
+    throw std::invalid_argument("--dir " + o.dir + " is not a directory");
+  if (o.request == 0)
+    o.request = o.block;
+  if (o.request % o.block != 0)
+    throw std::invalid_argument("--request must be a multiple of --block");
+  if (o.size % o.request != 0)
+    throw std::invalid_argument("--size must be a multiple of --request");
+  return o;
+}
+
+/// Streams the whole file through the engine: `window` requests in flight,
+/// each on its own slice of `buffer`. Returns seconds.
+double stream(IoEngine &engine, FileId file, IoOp op, const Options &o,
+              std::byte *buffer, unsigned window, const char *label) {
+  const bool progress = !o.json && isatty(STDERR_FILENO);
+  std::deque<Ticket> inFlight;
+  uint64_t next = 0, done = 0;
+  auto lastReport = Clock::now();
+  const auto start = Clock::now();
+  while (done < o.size) {
+    while (next < o.size && inFlight.size() < window) {
+      std::byte *slice = buffer + (next / o.request % window) * o.request;
+      inFlight.push_back(op == IoOp::Read
+                             ? engine.read(file, next, slice, o.request)
+                             : engine.write(file, next, slice, o.request));
+      next += o.request;
+    }
+    engine.wait(inFlight.front());
+    inFlight.pop_front();
+    done += o.request;
+    if (progress && Clock::now() - lastReport > std::chrono::seconds(1)) {
+      lastReport = Clock::now();
+      std::fprintf(stderr, "\r%s %s / %s", label,
+                   off::formatHumanSize(done).c_str(),
+                   off::formatHumanSize(o.size).c_str());
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  if (progress)
+    std::fprintf(stderr, "\r%*s\r", 40, "");
+  return seconds;
+}
+
+int runIoBench(const std::vector<std::string> &args) {
+  Options o;
+  try {
+    o = parse(args);
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "offrt bench io: %s\n", e.what());
+    return 2;
+  }
+  const std::string path = o.dir + "/offrt-bench-io.bin";
+  try {
+    EngineOptions eo;
+    eo.queueDepth = o.qd;
+    eo.blockSize = o.block;
+    eo.registerBuffers = o.fixed;
+    eo.forceThreadPool = o.threadPool;
+    IoEngine engine(eo);
+
+    // Enough requests in flight to keep qd blocks busy, and at least two so
+    // that one is queued while the other finishes.
+    const unsigned window = static_cast<unsigned>(
+        std::max<uint64_t>(2, (o.qd * o.block + o.request - 1) / o.request));
+    AlignedBuffer buffer(window * o.request);
+    std::mt19937_64 rng(1); // incompressible data, as fio writes
+    auto *words = reinterpret_cast<uint64_t *>(buffer.data());
+    for (size_t i = 0; i < buffer.size() / 8; ++i)
+      words[i] = rng();
+    const bool fixed = engine.registerBuffer(buffer.data(), buffer.size());
+
+    std::filesystem::remove(path);
+    FileId file = engine.open(path, {.create = true, .preallocate = o.size});
+    const std::string mode = engine.isDirect(file)
+                                 ? toString(engine.modeOf(file))
+                                 : "thread pool (no O_DIRECT here)";
+    if (!o.json)
+      std::fprintf(stderr, "io: %s of %s in %s requests, %s\n",
+                   path.c_str(), off::formatHumanSize(o.size).c_str(),
+                   off::formatHumanSize(o.request).c_str(),
+                   engine.describe().c_str());
+
+    const double writeSeconds =
+        stream(engine, file, IoOp::Write, o, buffer.data(), window, "write");
+    const double readSeconds =
+        stream(engine, file, IoOp::Read, o, buffer.data(), window, "read");
+    const double writeGBps = double(o.size) / writeSeconds / 1e9;
+    const double readGBps = double(o.size) / readSeconds / 1e9;
+    engine.unregisterBuffer(buffer.data());
+    if (!o.keep)
+      std::filesystem::remove(path);
+
+    if (o.json) {
+      std::printf("{\"bench\": \"io\", \"mode\": \"%s\", \"direct\": %s, "
+                  "\"fixed_buffers\": %s, \"size\": %llu, \"block\": %llu, "
+                  "\"request\": %llu, \"qd\": %u, \"write_seconds\": %.4f, "
+                  "\"read_seconds\": %.4f, \"write_GBps\": %.4f, "
+                  "\"read_GBps\": %.4f}\n",
+                  mode.c_str(), engine.isDirect(file) ? "true" : "false",
+                  fixed ? "true" : "false", (unsigned long long)o.size,
+                  (unsigned long long)o.block, (unsigned long long)o.request,
+                  o.qd, writeSeconds, readSeconds, writeGBps, readGBps);
+    } else {
+      std::printf("engine: %s%s\n", mode.c_str(),
+                  engine.isDirect(file) ? ", O_DIRECT" : "");
+      std::printf("fixed buffers: %s\n", fixed ? "yes" : "no");
+      std::printf("write: %.3f GB/s (%s in %.2f s)\n", writeGBps,
+                  off::formatHumanSize(o.size).c_str(), writeSeconds);
+      std::printf("read:  %.3f GB/s (%s in %.2f s)\n", readGBps,
+                  off::formatHumanSize(o.size).c_str(), readSeconds);
+    }
+    return 0;
+  } catch (const std::exception &e) {
+    std::error_code ignored;
+    if (!o.keep)
+      std::filesystem::remove(path, ignored);
+    std::fprintf(stderr, "offrt bench io: %s\n", e.what());
+    return 1;
+  }
+}
+
+off::bench::Registration registration{{
+    "io",
+    "io --dir D [--size 4G] [--qd 32] [--block 1M] [--request SIZE] "
+    "[--fixed-buffers on|off] [--thread-pool] [--keep] [--json]",
+    "NVMe engine: sequential O_DIRECT write then read of one file, GB/s",
+    runIoBench,
+}};
+
+} // namespace

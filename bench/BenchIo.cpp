@@ -3,7 +3,8 @@
 // does not inflate the reads. Like fio's sequential jobs: `--qd` requests of
 // `--block` bytes in flight, each finished one replaced by the next. The
 // file is created afresh and preallocated first (as fio does by default) and
-// removed at the end. bench/io_compare.sh runs fio with the same settings in
+// removed at the end (unless --keep; --phase write/read split the two passes
+// so that a comparison can interleave them with fio's). bench/io_compare.sh runs fio with the same settings in
 // the same run and prints our/fio ratios.
 #include "bench/BenchRegistry.h"
 #include "runtime/common/HumanSize.h"
@@ -37,6 +38,7 @@ struct Options {
   bool threadPool = false;
   bool json = false;
   bool keep = false;
+  std::string phase = "both"; // write, read (of a kept file) or both
 };
 
 Options parse(const std::vector<std::string> &args) {
@@ -77,6 +79,11 @@ Options parse(const std::vector<std::string> &args) {
       o.json = true;
     else if (a == "--keep")
       o.keep = true;
+    else if (a == "--phase") {
+      o.phase = value(i);
+      if (o.phase != "write" && o.phase != "read" && o.phase != "both")
+        throw std::invalid_argument("--phase must be write, read or both");
+    }
     else
       throw std::invalid_argument("unknown option " + a);
   }
@@ -155,8 +162,17 @@ int runIoBench(const std::vector<std::string> &args) {
       words[i] = rng();
     const bool fixed = engine.registerBuffer(buffer.data(), buffer.size());
 
-    std::filesystem::remove(path);
-    FileId file = engine.open(path, {.create = true, .preallocate = o.size});
+    // A write starts from a fresh, preallocated file; a read alone needs
+    // the file a `--phase write --keep` run left.
+    const bool doWrite = o.phase != "read", doRead = o.phase != "write";
+    if (doWrite)
+      std::filesystem::remove(path);
+    FileId file = doWrite ? engine.open(path, {.create = true,
+                                               .preallocate = o.size})
+                          : engine.open(path);
+    if (!doWrite && std::filesystem::file_size(path) < o.size)
+      throw std::invalid_argument(path + " is shorter than --size; write it "
+                                         "first with --phase write --keep");
     const std::string mode = engine.isDirect(file)
                                  ? toString(engine.modeOf(file))
                                  : "thread pool (no O_DIRECT here)";
@@ -167,11 +183,15 @@ int runIoBench(const std::vector<std::string> &args) {
                    engine.describe().c_str());
 
     const double writeSeconds =
-        stream(engine, file, IoOp::Write, o, buffer.data(), window, "write");
+        doWrite ? stream(engine, file, IoOp::Write, o, buffer.data(), window,
+                         "write")
+                : 0.0;
     const double readSeconds =
-        stream(engine, file, IoOp::Read, o, buffer.data(), window, "read");
-    const double writeGBps = double(o.size) / writeSeconds / 1e9;
-    const double readGBps = double(o.size) / readSeconds / 1e9;
+        doRead ? stream(engine, file, IoOp::Read, o, buffer.data(), window,
+                        "read")
+               : 0.0;
+    const double writeGBps = doWrite ? double(o.size) / writeSeconds / 1e9 : 0;
+    const double readGBps = doRead ? double(o.size) / readSeconds / 1e9 : 0;
     engine.unregisterBuffer(buffer.data());
     if (!o.keep)
       std::filesystem::remove(path);
@@ -190,10 +210,12 @@ int runIoBench(const std::vector<std::string> &args) {
       std::printf("engine: %s%s\n", mode.c_str(),
                   engine.isDirect(file) ? ", O_DIRECT" : "");
       std::printf("fixed buffers: %s\n", fixed ? "yes" : "no");
-      std::printf("write: %.3f GB/s (%s in %.2f s)\n", writeGBps,
-                  off::formatHumanSize(o.size).c_str(), writeSeconds);
-      std::printf("read:  %.3f GB/s (%s in %.2f s)\n", readGBps,
-                  off::formatHumanSize(o.size).c_str(), readSeconds);
+      if (doWrite)
+        std::printf("write: %.3f GB/s (%s in %.2f s)\n", writeGBps,
+                    off::formatHumanSize(o.size).c_str(), writeSeconds);
+      if (doRead)
+        std::printf("read:  %.3f GB/s (%s in %.2f s)\n", readGBps,
+                    off::formatHumanSize(o.size).c_str(), readSeconds);
     }
     return 0;
   } catch (const std::exception &e) {
@@ -208,7 +230,8 @@ int runIoBench(const std::vector<std::string> &args) {
 off::bench::Registration registration{{
     "io",
     "io --dir D [--size 4G] [--qd 32] [--block 1M] [--request SIZE] "
-    "[--fixed-buffers on|off] [--thread-pool] [--keep] [--json]",
+    "[--fixed-buffers on|off] [--thread-pool] [--phase write|read|both] "
+    "[--keep] [--json]",
     "NVMe engine: sequential O_DIRECT write then read of one file, GB/s",
     runIoBench,
 }};

@@ -32,8 +32,14 @@ int64_t fileSizeOf(int fd) {
 
 } // namespace
 
+uint64_t bounceSize(const EngineOptions &options) {
+  return std::min(options.blockSize,
+                  std::max<uint64_t>(256 << 10, options.alignment));
+}
+
 void planChunks(Request &request, IoOp op, const Extent &extent,
-                FileEntry &file, uint64_t alignment, uint64_t blockSize) {
+                FileEntry &file, uint64_t alignment, uint64_t blockSize,
+                uint64_t bounceSize) {
   const uint64_t align = file.direct ? alignment : 1;
   const uint64_t end = extent.fileOffset + extent.length;
   uint64_t pos = extent.fileOffset;
@@ -47,14 +53,15 @@ void planChunks(Request &request, IoOp op, const Extent &extent,
              pos - block, partEnd);
     pos = block + partEnd;
   }
-  // Body: whole blocks, at most blockSize per chunk.
+  // Body: whole alignment blocks.
   const uint64_t bodyEnd = end - end % align;
   while (pos < bodyEnd) {
-    const uint64_t length = std::min(blockSize, bodyEnd - pos);
     const auto hostAddress = reinterpret_cast<uintptr_t>(
         extent.host + (pos - extent.fileOffset));
     const ChunkKind kind =
         hostAddress % align == 0 ? ChunkKind::Direct : ChunkKind::Bounce;
+    const uint64_t length = std::min(
+        kind == ChunkKind::Direct ? blockSize : bounceSize, bodyEnd - pos);
     addChunk(request, op, extent, file, kind, pos, length, 0, length);
     pos += length;
   }

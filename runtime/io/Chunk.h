@@ -72,10 +72,17 @@ struct Request {
   bool done = false;
 };
 
-/// Appends the chunks of one extent to request.chunks. A file opened without
-/// O_DIRECT needs no alignment: every chunk is Direct.
+/// Size of each bounce buffer, and so the largest Bounce chunk: smaller than
+/// a block so that the pool (one buffer per transfer in flight) stays small
+/// even for large blocks and queue depths.
+uint64_t bounceSize(const EngineOptions &options);
+
+/// Appends the chunks of one extent to request.chunks: Direct chunks of at
+/// most blockSize bytes, Bounce chunks of at most bounceSize. A file opened
+/// without O_DIRECT needs no alignment: every chunk is Direct.
 void planChunks(Request &request, IoOp op, const Extent &extent,
-                FileEntry &file, uint64_t alignment, uint64_t blockSize);
+                FileEntry &file, uint64_t alignment, uint64_t blockSize,
+                uint64_t bounceSize);
 
 /// Prepares a chunk whose buffer is set: the first phase, and for writes
 /// through a bounce buffer the copy of the caller's bytes into it.

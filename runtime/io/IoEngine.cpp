@@ -150,10 +150,11 @@ FileId IoEngine::open(const std::string &path, const OpenOptions &options) {
   struct stat st{};
   fstat(fd, &st);
   if (options.preallocate > static_cast<uint64_t>(st.st_size)) {
-    int err = posix_fallocate(fd, 0, static_cast<off_t>(options.preallocate));
-    if (err == EOPNOTSUPP || err == EINVAL)
-      err = ftruncate(fd, static_cast<off_t>(options.preallocate)) == 0 ? 0
-                                                                       : errno;
+    // fallocate, not posix_fallocate: glibc's emulation would write zeros.
+    const auto size = static_cast<off_t>(options.preallocate);
+    int err = fallocate(fd, 0, 0, size) == 0 ? 0 : errno;
+    if (err == EOPNOTSUPP) // the filesystem cannot reserve: just size it
+      err = ftruncate(fd, size) == 0 ? 0 : errno;
     if (err != 0) {
       close(fd);
       if (!existed)
@@ -213,7 +214,7 @@ Ticket IoEngine::start(IoOp op, std::span<const Extent> extents,
     std::lock_guard lock(core.mutex);
     for (const Extent &e : extents)
       planChunks(*request, op, e, impl.file(e.file), core.options.alignment,
-                 core.options.blockSize);
+                 core.options.blockSize, bounceSize(core.options));
     ticket = request->ticket = core.nextTicket++;
     request->unfinished = request->chunks.size();
     ++core.activeRequests;

@@ -57,7 +57,7 @@ void ThreadPoolBackend::stop() {
 
 void ThreadPoolBackend::workLoop() {
   const EngineOptions &options = core_.options;
-  AlignedBuffer bounce(options.blockSize, options.alignment);
+  AlignedBuffer bounce(bounceSize(options), options.alignment);
   std::unique_lock lock(core_.mutex);
   while (true) {
     work_.wait(lock, [&] { return stopping_ || !pending_.empty(); });

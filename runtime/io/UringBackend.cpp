@@ -41,10 +41,11 @@ std::unique_ptr<UringBackend> UringBackend::create(Core &core,
 
 UringBackend::UringBackend(Core &core)
     : core_(core),
-      bouncePool_(core.options.queueDepth * core.options.blockSize,
+      bouncePool_(core.options.queueDepth * bounceSize(core.options),
                   core.options.alignment) {
+  // One bounce buffer per transfer in flight: kick() never runs out.
   for (unsigned i = 0; i < core.options.queueDepth; ++i)
-    freeBounce_.push_back(bouncePool_.data() + i * core.options.blockSize);
+    freeBounce_.push_back(bouncePool_.data() + i * bounceSize(core.options));
 }
 
 UringBackend::~UringBackend() {

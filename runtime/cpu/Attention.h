@@ -12,8 +12,8 @@
 // Arithmetic, shared by forward and backward so that the recomputed P has
 // the same bits: queries in blocks of kQueryBlock rows; a block's scores
 // are one BLAS product (alpha = scale) against the keys its last row sees;
-// per row, max in f32, e = exp(x - max) in f32, the sum of e in double,
-// p = e * f32(1 / sum), 0 past the row's visible keys. Backward, per key/
+// per row, max in f32, e = exp(x - max) (Exp.h), sum = sumLanes(e) (Dot.h,
+// double), p = e * f32(1 / sum), 0 past the row's visible keys. Backward, per key/
 // value head, over its query heads in order and their blocks in order:
 //   dP = dout v^T, d_t = dotLanes(P_t, dP_t), dS = P * (dP - d_t) * scale,
 //   dq = dS k, dk += dS^T q, dv += P^T dout (BLAS products).

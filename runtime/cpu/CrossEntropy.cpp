@@ -19,25 +19,18 @@ template <typename Index> void checkTargets(const Index *targets, int64_t N, int
                               " is outside the vocabulary [0, " + std::to_string(V) + ")");
 }
 
-// exp(x - max) summed in double, index order (as detail::expShifted, without
-// keeping the terms).
-double sumExpShifted(const float *x, float max, int64_t V) {
-  double sum = 0.0;
-  for (int64_t v = 0; v < V; ++v)
-    sum += double(std::exp(x[v] - max));
-  return sum;
-}
 } // namespace
 
 template <typename Index>
 float crossEntropyForward(const float *logits, const Index *targets, int64_t N, int64_t V) {
   checkTargets(targets, N, V);
   std::vector<double> rowLoss(static_cast<size_t>(N));
-  parallelRange(N, 25 * V, [&](int64_t begin, int64_t end) {
+  parallelRange(N, 10 * V, [&](int64_t begin, int64_t end) {
+    std::vector<float> e(static_cast<size_t>(V));
     for (int64_t n = begin; n < end; ++n) {
       const float *x = logits + n * V;
       float max = detail::rowMax(x, V);
-      double logSumExp = double(max) + std::log(sumExpShifted(x, max, V));
+      double logSumExp = double(max) + std::log(detail::expShifted(x, max, e.data(), V));
       rowLoss[size_t(n)] = logSumExp - double(x[int64_t(targets[n])]);
     }
   });
@@ -52,17 +45,18 @@ void crossEntropyBackward(const float *logits, const Index *targets, float dloss
                           float *dlogits, int64_t N, int64_t V) {
   checkTargets(targets, N, V);
   float scale = float(double(dloss) / double(N));
-  parallelRange(N, 30 * V, [&](int64_t begin, int64_t end) {
+  parallelRange(N, 12 * V, [&](int64_t begin, int64_t end) {
     for (int64_t n = begin; n < end; ++n) {
       const float *x = logits + n * V;
       float *dx = dlogits + n * V;
       float max = detail::rowMax(x, V);
       double sum = detail::expShifted(x, max, dx, V); // dx holds exp(x - max)
-      int64_t target = int64_t(targets[n]);
-      for (int64_t v = 0; v < V; ++v) {
-        float p = float(double(dx[v]) / sum);
-        dx[v] = (v == target ? p - 1.0f : p) * scale;
-      }
+      float inv = float(1.0 / sum);
+      int64_t t = int64_t(targets[n]);
+      float target = dx[t]; // exp(x[t] - max), before the loop scales it
+      for (int64_t v = 0; v < V; ++v)
+        dx[v] = (dx[v] * inv) * scale;
+      dx[t] = ((target * inv) - 1.0f) * scale; // the one-hot
     }
   });
 }

@@ -6,9 +6,10 @@
 //   logits [N, V], targets [N] (i32 or i64), loss [] (one f32),
 //   dloss [] (one f32), dlogits [N, V] (may be logits, in place)
 //
-// Arithmetic: per row, max in f32, e = exp(x - max) in f32, their sum in
-// double in index order, logsumexp = max + log(sum) in double; the row
-// losses are added in row order in double and divided by N. Targets outside
+// Arithmetic: per row, max in f32, e = exp(x - max) in f32 (Exp.h), their
+// sum as sumLanes (Dot.h, double), logsumexp = max + log(sum) in double; the
+// row losses are added in row order in double and divided by N; the
+// backward's p = e * f32(1 / sum), dlogits = (p - onehot) * f32(dloss / N). Targets outside
 // [0, V) throw std::out_of_range naming the first such position.
 #pragma once
 

@@ -5,7 +5,8 @@
 //   result = ((lane[0] + lane[1]) + lane[2]) + ... + lane[7]
 // A product of two floats is exact in double, so an fma in double rounds
 // exactly like the scalar add. rms_norm, global_norm and the softmax
-// backward sums use it; the result does not depend on the CPU's vector width.
+// backward sums use it (and sumLanes, the same for a plain sum, the softmax
+// denominators); the result does not depend on the CPU's vector width.
 //
 // Legend: N elements.   a [N], b [N]
 #pragma once
@@ -19,6 +20,19 @@ double dotLanesAvx2(const float *a, const float *b, int64_t N); // needs cpuHasA
 
 /// The AVX2 kernel where the CPU has AVX2 and FMA, else the scalar one.
 double dotLanes(const float *a, const float *b, int64_t N);
+
+/// The same lane structure for a plain sum: lane[i % 8] += double(a[i]).
+double sumLanesScalar(const float *a, int64_t N);
+double sumLanesAvx2(const float *a, int64_t N); // needs cpuHasAvx2()
+double sumLanes(const float *a, int64_t N);
+
+/// The largest element, in lanes: lane[i % 8] = lane > a[i] ? lane : a[i]
+/// (starting from -inf), then the lanes combined in order the same way. A
+/// NaN may or may not come through (callers that subtract the max from every
+/// element turn a NaN row into NaNs either way). -inf for N == 0.
+float maxLanesScalar(const float *a, int64_t N);
+float maxLanesAvx2(const float *a, int64_t N); // needs cpuHasAvx2()
+float maxLanes(const float *a, int64_t N);
 
 bool cpuHasAvx2();
 

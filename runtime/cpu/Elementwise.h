@@ -1,7 +1,7 @@
 // Element-wise kernels: binary arithmetic with NumPy broadcasting, unary
 // math, and broadcast_to (the backward of reductions and of broadcasting).
 //
-// Each element is one IEEE operation (or one libm call) on the calling
+// Each element is one IEEE operation (or Exp.h's exp, or sqrt) on the calling
 // thread's piece, so results do not depend on the thread count or on the
 // compiler's vectorisation (no reassociation, -ffp-contract=off).
 #pragma once
@@ -21,7 +21,7 @@ void binary(BinaryOp op, const float *a, std::span<const int64_t> aShape, const 
             std::span<const int64_t> bShape, float *out, std::span<const int64_t> outShape);
 
 /// y = op(x), N elements. Neg -x, Exp exp(x), Sqrt sqrt(x), Rsqrt 1/sqrt(x),
-/// Silu x/(1+exp(-x)), Sigmoid 1/(1+exp(-x)).
+/// Silu x/(1+exp(-x)), Sigmoid 1/(1+exp(-x)), with exp as Exp.h defines it.
 ///   x [N], y [N] (y may be x)
 void unary(UnaryOp op, const float *x, float *y, int64_t N);
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -56,15 +57,23 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 } // namespace
 
 GemmBlocks gemmBlocks(int64_t M, int64_t N, int64_t K) {
-  // Small products (under ~2 MFLOP) are one block: splitting them costs
-  // more in packing and wake-ups than it gains.
-  constexpr int64_t kMinBlockedFlops = int64_t(1) << 21;
-  constexpr int64_t kMinPart = 256, kMaxParts = 8, kAlign = 16;
+  // Blocks of at least ~4 MFLOP (smaller ones cost more in packing and
+  // wake-ups than they gain), at most 16 (enough for 16 threads). Each BLAS
+  // call packs its A rows and B columns again, so the rows:columns split
+  // follows M:N: packing traffic colBlocks*M*K + rowBlocks*N*K is smallest
+  // for rowBlocks/colBlocks = M/N.
+  constexpr double kMinBlockFlops = double(1 << 22);
+  constexpr int64_t kMaxBlocks = 16, kAlign = 16;
   GemmBlocks blocks{std::max<int64_t>(M, 1), std::max<int64_t>(N, 1), 1, 1};
-  if (2 * M * N * K < kMinBlockedFlops)
+  double flops = 2.0 * double(M) * double(N) * double(K);
+  int64_t parts = std::clamp<int64_t>(int64_t(flops / kMinBlockFlops), 1, kMaxBlocks);
+  if (parts == 1 || M == 0 || N == 0)
     return blocks;
-  int64_t rowParts = std::clamp<int64_t>(M / kMinPart, 1, kMaxParts);
-  int64_t colParts = std::clamp<int64_t>(N / kMinPart, 1, kMaxParts);
+  int64_t maxRowParts = std::max<int64_t>(1, M / kAlign);
+  int64_t maxColParts = std::max<int64_t>(1, N / kAlign);
+  int64_t rowParts = std::llround(std::sqrt(double(parts) * double(M) / double(N)));
+  rowParts = std::clamp<int64_t>(rowParts, 1, std::min(parts, maxRowParts));
+  int64_t colParts = std::clamp<int64_t>(parts / rowParts, 1, maxColParts);
   blocks.blockRows = ceilDiv(ceilDiv(M, rowParts), kAlign) * kAlign;
   blocks.blockCols = ceilDiv(ceilDiv(N, colParts), kAlign) * kAlign;
   blocks.rowBlocks = ceilDiv(M, blocks.blockRows);

@@ -3,7 +3,8 @@
 // Order of summation (part of each kernel's definition, so results do not
 // depend on threads): reduce_sum/reduce_mean add, in double, the reduced
 // elements of one output in row-major order of the reduced indices;
-// softmax sums exp(x - max) in double in axis order; global_norm is below.
+// softmax: max in f32, e = exp(x - max) (Exp.h), sum = sumLanes(e) (Dot.h,
+// double), y = e * f32(1 / sum); global_norm is below.
 #pragma once
 
 #include <cstdint>

@@ -3,29 +3,24 @@
 // kernel) rounds the same way.
 #pragma once
 
+#include "runtime/cpu/Dot.h"
+#include "runtime/cpu/Exp.h"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
 
 namespace off::cpu::detail {
 
-/// Largest of x[0 .. n) (stride 1); -inf for n == 0; NaN if any is NaN.
-inline float rowMax(const float *x, int64_t n) {
-  float m = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < n; ++i)
-    m = (x[i] > m || std::isnan(x[i])) ? x[i] : m;
-  return m;
-}
+/// Largest of x[0 .. n): maxLanes (Dot.h). A row holding a NaN gives NaNs
+/// after the exp(x - max) that follows, whether or not the max is NaN.
+inline float rowMax(const float *x, int64_t n) { return maxLanes(x, n); }
 
-/// e[i] = exp(x[i] - max) for i < n (e may be x); returns the sum of the e[i]
-/// accumulated in double, in index order.
+/// e[i] = exp(x[i] - max) for i < n (Exp.h; e may be x); returns the sum of
+/// the e[i] as sumLanes (Dot.h: double, 8 lanes).
 inline double expShifted(const float *x, float max, float *e, int64_t n) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    e[i] = std::exp(x[i] - max);
-    sum += double(e[i]);
-  }
-  return sum;
+  expAffine(x, 1.0f, max, e, n);
+  return sumLanes(e, n);
 }
 
 } // namespace off::cpu::detail

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -165,8 +166,9 @@ int runGemmBench(const std::vector<std::string> &args) {
       dnn.setThreads(threads);
     std::printf("gemm: %d threads; BLAS %s; oneDNN %s\n", threads, off::cpu::blasDescription(),
                 dnn.sgemm ? dnn.version.c_str() : "not found (libdnnl.so.2)");
-    std::printf("%-18s %-12s %10s %12s %10s %12s %12s\n", "M x in x out", "layout", "ours",
-                "openblas-mt", "onednn", "ours/obl-mt", "ours/onednn");
+    std::printf("%-18s %-12s %10s %12s %10s %12s %12s   %s\n", "M x in x out", "layout", "ours",
+                "openblas-mt", "onednn", "ours/obl-mt", "ours/onednn",
+                "bits again / with 1 thread");
     std::mt19937 rng(1);
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     for (const Shape &s : o.shapes) {
@@ -212,13 +214,50 @@ int runGemmBench(const std::vector<std::string> &args) {
         double diff = maxRelDiff(C1, C0);
         if (diff > 1e-4)
           std::fprintf(stderr, "warning: OpenBLAS-mt and ours differ by %.2g\n", diff);
+        // Determinism: does another call with the same threads, and one with
+        // one thread, give the bits of the timed runs?
+        std::vector<float> single(C0.size());
+        auto sameAs = [&](const std::vector<float> &c) {
+          return std::memcmp(single.data(), c.data(), c.size() * sizeof(float)) == 0 ? '=' : 'x';
+        };
+        off::cpu::gemm(l.transA, l.transB, l.m, l.n, l.k, 1.0f, A.data(), lda, B.data(), ldb,
+                       0.0f, single.data(), l.n);
+        char oursAgain = sameAs(C0);
+        off::cpu::setBlasInternalThreads(threads);
+        off::cpu::gemmSerial(l.transA, l.transB, l.m, l.n, l.k, 1.0f, A.data(), lda, B.data(),
+                             ldb, 0.0f, single.data(), l.n);
+        off::cpu::setBlasInternalThreads(1);
+        char openblasAgain = sameAs(C1);
+        char onednnAgain = '-';
+        if (dnn.sgemm) {
+          dnn.sgemm(l.transA ? 'T' : 'N', l.transB ? 'T' : 'N', l.m, l.n, l.k, 1.0f, A.data(),
+                    lda, B.data(), ldb, 0.0f, single.data(), l.n);
+          onednnAgain = sameAs(C2);
+        }
+        off::setDefaultThreadCount(1);
+        off::cpu::gemm(l.transA, l.transB, l.m, l.n, l.k, 1.0f, A.data(), lda, B.data(), ldb,
+                       0.0f, single.data(), l.n);
+        char oursSame = sameAs(C0);
+        off::setDefaultThreadCount(unsigned(threads));
+        off::cpu::gemmSerial(l.transA, l.transB, l.m, l.n, l.k, 1.0f, A.data(), lda, B.data(),
+                             ldb, 0.0f, single.data(), l.n);
+        char openblasSame = sameAs(C1);
+        char onednnSame = '-';
+        if (dnn.sgemm && dnn.setThreads) {
+          dnn.setThreads(1);
+          dnn.sgemm(l.transA ? 'T' : 'N', l.transB ? 'T' : 'N', l.m, l.n, l.k, 1.0f, A.data(),
+                    lda, B.data(), ldb, 0.0f, single.data(), l.n);
+          onednnSame = sameAs(C2);
+          dnn.setThreads(threads);
+        }
         char shape[64];
         std::snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)s.M, (long long)s.in,
                       (long long)s.out);
-        std::printf("%-18s %-12s %10.1f %12.1f %10.1f %12.2f %12.2f   GFLOP/s\n", shape, l.name,
-                    flops / ours * 1e-9, flops / openblas * 1e-9,
+        std::printf("%-18s %-12s %10.1f %12.1f %10.1f %12.2f %12.2f   %c%c%c  %c%c%c\n", shape,
+                    l.name, flops / ours * 1e-9, flops / openblas * 1e-9,
                     onednn > 0 ? flops / onednn * 1e-9 : 0.0, openblas / ours,
-                    onednn > 0 ? onednn / ours : 0.0);
+                    onednn > 0 ? onednn / ours : 0.0, oursAgain, openblasAgain, onednnAgain,
+                    oursSame, openblasSame, onednnSame);
         std::fflush(stdout);
       }
     }

@@ -24,4 +24,8 @@ void parallelRange(int64_t n, int64_t workPerItem,
 /// Threads of the pool the kernels run on (the calling thread included).
 unsigned kernelThreads();
 
+/// How many parallelRange calls so far were handed to the pool (for tests
+/// that must know a kernel really split its work).
+uint64_t parallelRangeSplits();
+
 } // namespace off::cpu

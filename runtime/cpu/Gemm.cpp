@@ -57,12 +57,12 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 } // namespace
 
 GemmBlocks gemmBlocks(int64_t M, int64_t N, int64_t K) {
-  // Blocks of at least ~4 MFLOP (smaller ones cost more in packing and
-  // wake-ups than they gain), at most 16 (enough for 16 threads). Each BLAS
+  // Blocks of at least ~8 MFLOP (~0.1 ms on one core; smaller ones cost more
+  // in packing and pool wake-ups than they gain), at most 16 (enough for 16 threads). Each BLAS
   // call packs its A rows and B columns again, so the rows:columns split
   // follows M:N: packing traffic colBlocks*M*K + rowBlocks*N*K is smallest
   // for rowBlocks/colBlocks = M/N.
-  constexpr double kMinBlockFlops = double(1 << 22);
+  constexpr double kMinBlockFlops = double(1 << 23);
   constexpr int64_t kMaxBlocks = 16, kAlign = 16;
   GemmBlocks blocks{std::max<int64_t>(M, 1), std::max<int64_t>(N, 1), 1, 1};
   double flops = 2.0 * double(M) * double(N) * double(K);

@@ -3,6 +3,7 @@
 // sizes here are large enough that every kernel really splits its work.
 #include "runtime/common/Parallel.h"
 #include "runtime/cpu/CpuBackend.h"
+#include "runtime/cpu/CpuParallel.h"
 #include "test/unit/runtime/cpu/KernelTestSupport.h"
 #include "test/unit/runtime/cpu/RopeTables.h"
 
@@ -24,17 +25,19 @@ std::vector<OpRun> opRuns() {
   off::kernels::Backend &cpu = off::cpu::cpuBackend();
   std::mt19937 rng(51);
   auto ids = [&](Shape s, int64_t v) { return randomIds(std::move(s), v, rng); };
+  // Sizes that make every kernel split its work (checked below).
   HostTensor a = randomF32({2, 300, 70}, rng), w = randomF32({260, 70}, rng);
-  HostTensor x = randomF32({300, 96}, rng), g = randomF32({96}, rng), dy = randomF32({300, 96}, rng);
+  HostTensor x = randomF32({3000, 96}, rng), g = randomF32({96}, rng);
+  HostTensor dy = randomF32({3000, 96}, rng);
   HostTensor q = randomF32({2, 4, 100, 16}, rng), k = randomF32({2, 2, 120, 16}, rng);
   HostTensor v = randomF32({2, 2, 120, 16}, rng), dout = randomF32({2, 4, 100, 16}, rng);
-  HostTensor logits = randomF32({64, 300}, rng, -5, 5), targets = ids({64}, 300);
-  HostTensor tokens = ids({500}, 50), rowsGrad = randomF32({500, 64}, rng);
-  HostTensor big = randomF32({300, 50, 4}, rng), norm = randomF32({200000}, rng);
+  HostTensor logits = randomF32({512, 300}, rng, -5, 5), targets = ids({512}, 300);
+  HostTensor tokens = ids({5000}, 50), rowsGrad = randomF32({5000, 256}, rng);
+  HostTensor big = randomF32({2000, 50, 40}, rng), norm = randomF32({200000}, rng);
   HostTensor gate = randomF32({40000}, rng), up = randomF32({40000}, rng);
   HostTensor dgate = randomF32({40000}, rng);
-  HostTensor rope = randomF32({2, 4, 100, 16}, rng);
-  RopeTables tables = ropeTables(100, 16, 10000.0);
+  HostTensor rope = randomF32({4, 8, 200, 16}, rng);
+  RopeTables tables = ropeTables(200, 16, 10000.0);
   off::kernels::KernelAttrs causal{{"causal", true}};
   return {
       {"matmul", [=, &cpu] {
@@ -56,22 +59,22 @@ std::vector<OpRun> opRuns() {
                       {{logits.shape}});
        }},
       {"embedding_grad", [=, &cpu] {
-         return runOp(cpu, "embedding_grad", {tokens, rowsGrad}, {{{50, 64}}},
+         return runOp(cpu, "embedding_grad", {tokens, rowsGrad}, {{{50, 256}}},
                       {{"vocab_size", AttrValue(int64_t(50))}});
        }},
       {"softmax", [=, &cpu] {
          return runOp(cpu, "softmax", {logits}, {{logits.shape}}, {{"axis", AttrValue(int64_t(1))}});
        }},
       {"reduce_sum", [=, &cpu] {
-         return runOp(cpu, "reduce_sum", {big}, {{{50, 4}}},
-                      {{"axes", AttrValue(std::vector<int64_t>{0})}});
+         return runOp(cpu, "reduce_sum", {big}, {{{2000, 40}}},
+                      {{"axes", AttrValue(std::vector<int64_t>{1})}});
        }},
       {"global_norm", [=, &cpu] { return runOp(cpu, "global_norm", {norm, x}, {{{}}}); }},
       {"swiglu_grad", [=, &cpu] {
          return runOp(cpu, "swiglu_grad", {gate, up, dgate}, {{gate.shape}, {gate.shape}});
        }},
       {"gather_grad", [=, &cpu] {
-         return runOp(cpu, "gather_grad", {tokens, rowsGrad}, {{{50, 64}}},
+         return runOp(cpu, "gather_grad", {tokens, rowsGrad}, {{{50, 256}}},
                       {{"axis", AttrValue(int64_t(0))}});
        }},
   };
@@ -95,7 +98,10 @@ public:
 TEST(Determinism, SameBitsRunAfterRunWithThreeThreads) {
   ThreadCountScope threads(3);
   for (const OpRun &op : opRuns()) {
+    uint64_t splitsBefore = off::cpu::parallelRangeSplits();
     std::vector<HostTensor> first = op.run();
+    EXPECT_GT(off::cpu::parallelRangeSplits(), splitsBefore)
+        << op.name << " did not split its work: the test would prove nothing";
     for (int repeat = 0; repeat < 3; ++repeat)
       EXPECT_TRUE(allSame(first, op.run())) << op.name << " differs on repeat " << repeat;
   }

@@ -63,14 +63,16 @@ GemmBlocks gemmBlocks(int64_t M, int64_t N, int64_t K) {
   // follows M:N: packing traffic colBlocks*M*K + rowBlocks*N*K is smallest
   // for rowBlocks/colBlocks = M/N.
   constexpr double kMinBlockFlops = double(1 << 23);
-  constexpr int64_t kMaxBlocks = 16, kAlign = 16;
+  // Blocks are at least kMinSide rows and columns (where C has them): a
+  // thinner block re-packs its K-long panels for too little work.
+  constexpr int64_t kMaxBlocks = 16, kAlign = 16, kMinSide = 64;
   GemmBlocks blocks{std::max<int64_t>(M, 1), std::max<int64_t>(N, 1), 1, 1};
   double flops = 2.0 * double(M) * double(N) * double(K);
   int64_t parts = std::clamp<int64_t>(int64_t(flops / kMinBlockFlops), 1, kMaxBlocks);
   if (parts == 1 || M == 0 || N == 0)
     return blocks;
-  int64_t maxRowParts = std::max<int64_t>(1, M / kAlign);
-  int64_t maxColParts = std::max<int64_t>(1, N / kAlign);
+  int64_t maxRowParts = std::max<int64_t>(1, M / kMinSide);
+  int64_t maxColParts = std::max<int64_t>(1, N / kMinSide);
   int64_t rowParts = std::llround(std::sqrt(double(parts) * double(M) / double(N)));
   rowParts = std::clamp<int64_t>(rowParts, 1, std::min(parts, maxRowParts));
   int64_t colParts = std::clamp<int64_t>(parts / rowParts, 1, maxColParts);

@@ -167,17 +167,50 @@ void KernelTable::validate(std::string_view op, std::span<const TensorArg> input
   }
 }
 
-void KernelTable::call(std::string_view op, std::span<const TensorArg> inputs,
-                       std::span<const TensorArg> outputs, const KernelAttrs &attrs) const {
-  validate(op, inputs, outputs, attrs);
+namespace {
+void runEntry(const KernelEntry &entry, std::string_view op, std::span<const TensorArg> inputs,
+              std::span<const TensorArg> outputs, const KernelAttrs &attrs) {
+  for (const auto *list : {&inputs, &outputs})
+    for (const TensorArg &t : *list)
+      if (!t.data && t.numel() != 0)
+        throw std::invalid_argument(std::string(op) + ": null data pointer for " + t.describe());
   KernelCall call{op, inputs, outputs, attrs};
   try {
-    get(op).run(call);
+    entry.run(call);
   } catch (const std::invalid_argument &error) {
     throw std::invalid_argument(withOp(op, error));
   } catch (const std::exception &error) { // data errors (ids out of range, ...)
     throw std::runtime_error(withOp(op, error));
   }
+}
+} // namespace
+
+void KernelTable::call(std::string_view op, std::span<const TensorArg> inputs,
+                       std::span<const TensorArg> outputs, const KernelAttrs &attrs) const {
+  validate(op, inputs, outputs, attrs);
+  runEntry(get(op), op, inputs, outputs, attrs);
+}
+
+BoundKernel::BoundKernel(const KernelTable &table, std::string op, std::vector<TensorArg> inputs,
+                         std::vector<TensorArg> outputs, KernelAttrs attrs)
+    : entry_(&table.get(op)), op_(std::move(op)), inputs_(std::move(inputs)),
+      outputs_(std::move(outputs)), attrs_(std::move(attrs)) {
+  table.validate(op_, inputs_, outputs_, attrs_);
+}
+
+void BoundKernel::run(std::span<void *const> inputData,
+                      std::span<void *const> outputData) const {
+  if (inputData.size() != inputs_.size() || outputData.size() != outputs_.size())
+    throw std::invalid_argument(op_ + ": bound to " + std::to_string(inputs_.size()) +
+                                " input(s) and " + std::to_string(outputs_.size()) +
+                                " output(s), run with " + std::to_string(inputData.size()) +
+                                " and " + std::to_string(outputData.size()));
+  std::vector<TensorArg> in = inputs_, out = outputs_;
+  for (size_t i = 0; i < in.size(); ++i)
+    in[i].data = inputData[i];
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i].data = outputData[i];
+  runEntry(*entry_, op_, in, out, attrs_);
 }
 
 } // namespace off::kernels

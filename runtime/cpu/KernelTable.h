@@ -81,8 +81,9 @@ struct KernelCall {
 };
 
 /// A kernel entry: validate() checks counts, dtypes, shapes and attributes
-/// and throws std::invalid_argument with a message naming the op and the
-/// argument; run() computes (it may assume validate() passed, and throws
+/// (never the data pointers, which may not exist yet) and throws
+/// std::invalid_argument with a message naming the op and the argument;
+/// run() computes (it may assume validate() passed, and throws
 /// for data errors such as an id out of range; KernelTable::call rethrows
 /// those as std::runtime_error).
 struct KernelEntry {
@@ -114,6 +115,28 @@ public:
 private:
   std::string backend_;
   std::map<std::string, KernelEntry, std::less<>> entries_;
+};
+
+/// One plan instruction's kernel, prepared once: looked up and validated
+/// with its shapes, dtypes and attributes (the TensorArgs' data pointers are
+/// ignored here, as a plan loader knows arena offsets, not addresses, until
+/// the arenas exist); run() then only supplies the pointers. Throws as
+/// KernelTable::validate / call do.
+class BoundKernel {
+public:
+  BoundKernel(const KernelTable &table, std::string op, std::vector<TensorArg> inputs,
+              std::vector<TensorArg> outputs, KernelAttrs attrs = {});
+
+  const std::string &op() const { return op_; }
+  /// One pointer per input and per output, in order. Safe to call from
+  /// several threads (each call works on its own copy of the arguments).
+  void run(std::span<void *const> inputData, std::span<void *const> outputData) const;
+
+private:
+  const KernelEntry *entry_;
+  std::string op_;
+  std::vector<TensorArg> inputs_, outputs_;
+  KernelAttrs attrs_;
 };
 
 /// What a conformance test needs from a backend besides its kernels: memory

@@ -20,13 +20,10 @@ Args::Args(const KernelCall &call, size_t inputs, size_t outputs, bool variadic)
     fail("produces " + std::to_string(outputs) + " output(s), got " +
          std::to_string(call.outputs.size()));
   for (const auto *list : {&call.inputs, &call.outputs})
-    for (const TensorArg &t : *list) {
+    for (const TensorArg &t : *list)
       for (int64_t d : t.shape)
         if (d < 0)
           fail("negative dimension in " + t.describe());
-      if (!t.data && t.numel() != 0)
-        fail("null data pointer for " + t.describe());
-    }
 }
 
 void Args::fail(const std::string &message) const {

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -123,6 +124,25 @@ TEST(KernelTable, ValidateChecksWithoutRunning) {
   EXPECT_NE(y[0], 7.0f);
   std::vector<TensorArg> wrong = {{y, {4}}};
   EXPECT_THROW(table.validate("rms_norm", in, wrong, {{"eps", 1e-6}}), std::invalid_argument);
+}
+
+TEST(KernelTable, BoundKernelValidatesOnceWithoutPointers) {
+  const auto &table = off::cpu::cpuKernels();
+  // As a plan loader binds an instruction: shapes and attributes, no memory yet.
+  off::kernels::BoundKernel bound(table, "rms_norm", {{nullptr, {2, 2}}, {nullptr, {2}}},
+                                  {{nullptr, {2, 2}}}, {{"eps", 1e-6}});
+  float x[4] = {3, 4, 0, 2}, w[2] = {1, 2}, y[4];
+  void *in[] = {x, w}, *out[] = {y};
+  bound.run(in, out);
+  // Row 0: r = 1/sqrt((9 + 16)/2 + 1e-6).
+  EXPECT_NEAR(y[0], 3 / std::sqrt(12.5 + 1e-6), 1e-6);
+  EXPECT_NEAR(y[1], 2 * 4 / std::sqrt(12.5 + 1e-6), 1e-6);
+  void *missing[] = {x, nullptr};
+  EXPECT_THROW(bound.run(missing, out), std::invalid_argument);
+  EXPECT_THROW(bound.run(std::span<void *const>(in, 1), out), std::invalid_argument);
+  EXPECT_THROW(off::kernels::BoundKernel(table, "rms_norm", {{nullptr, {2, 2}}, {nullptr, {3}}},
+                                         {{nullptr, {2, 2}}}, {{"eps", 1e-6}}),
+               std::invalid_argument);
 }
 
 TEST(KernelTable, AttributesConvertOnlyWhereSafe) {

@@ -133,9 +133,17 @@ LogicalResult Lowering::lowerOp(Operation *op) {
     return success();
   }
   if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-    for (Value value : ret.getOperands()) {
+    for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
       uint32_t id = valueTensor.lookup(value);
-      result.mutable_tensors(id)->set_role(plan::OUTPUT);
+      plan::Tensor *tensor = result.mutable_tensors(id);
+      if (tensor->role() != plan::ACTIVATION)
+        return ret.emitError("returned value #")
+               << i << " is not a value computed by the step; the runtime "
+                  "reads outputs from their own buffers";
+      tensor->set_role(plan::OUTPUT);
+      tensor->set_name(i < options.outputNames.size()
+                           ? options.outputNames[i]
+                           : "output." + std::to_string(i));
       lastUse[id] = INT64_MAX;
     }
     return success();
@@ -186,7 +194,10 @@ FailureOr<plan::Plan> Lowering::run() {
   compute->set_kind(plan::COMPUTE);
 
   for (BlockArgument arg : step.getArguments())
-    if (failed(addTensor(arg, "input." + std::to_string(arg.getArgNumber()),
+    if (failed(addTensor(arg,
+                         arg.getArgNumber() < options.inputNames.size()
+                             ? options.inputNames[arg.getArgNumber()]
+                             : "input." + std::to_string(arg.getArgNumber()),
                          plan::INPUT)))
       return failure();
   for (Operation &op : step.getBody().front())

@@ -16,6 +16,7 @@
 #include "mlir/Support/LLVM.h"
 
 #include <string>
+#include <vector>
 
 namespace mlir::off {
 
@@ -30,6 +31,10 @@ struct PlanOptions {
   std::string producer;
   plan::Model model;
   plan::Hyper hyper;
+  /// Names of the function's arguments and returned values, in order (see
+  /// docs/plan-format.md); missing ones default to "input.N" / "output.N".
+  std::vector<std::string> inputNames;
+  std::vector<std::string> outputNames;
 };
 
 /// Lowers `step` (a single-block function of off ops) to a plan. Function

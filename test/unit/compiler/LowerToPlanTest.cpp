@@ -49,6 +49,21 @@ protected:
   OwningOpRef<ModuleOp> module;
 };
 
+TEST_F(LowerToPlan, NamesInputsAndOutputsAsAsked) {
+  ASSERT_TRUE(module);
+  mlir::off::PlanOptions options;
+  options.inputNames = {"input_ids"}; // the second argument keeps its default
+  options.outputNames = {"loss"};
+  FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(step(), options);
+  ASSERT_TRUE(succeeded(plan));
+  std::map<std::string, plan::Role> roles;
+  for (const auto &t : plan->tensors())
+    roles[t.name()] = t.role();
+  EXPECT_EQ(roles["input_ids"], plan::INPUT);
+  EXPECT_EQ(roles["input.1"], plan::INPUT);
+  EXPECT_EQ(roles["loss"], plan::OUTPUT);
+}
+
 TEST_F(LowerToPlan, ProducesAValidPlanWithRoles) {
   ASSERT_TRUE(module);
   FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(step(), {});

@@ -373,7 +373,10 @@ Expected<LlamaConfig> mlir::off::parseLlamaConfig(StringRef jsonText,
   const json::Object *object = root->getAsObject();
   if (!object)
     return makeError(source + ": must be a JSON object of config fields");
-  return ConfigReader(source).read(*object);
+  Expected<LlamaConfig> config = ConfigReader(source).read(*object);
+  if (config)
+    config->jsonText = jsonText.str();
+  return config;
 }
 
 Expected<LlamaConfig> mlir::off::loadLlamaConfigFile(StringRef path) {

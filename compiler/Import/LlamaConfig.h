@@ -52,6 +52,9 @@ struct LlamaConfig {
   std::string source;
   /// The size name for built-in configs ("tiny", "llama3.1-8b"), else empty.
   std::string sizeName;
+  /// The config.json text as read: plans and checkpoints carry it verbatim,
+  /// so that a saved checkpoint loads with LlamaForCausalLM.from_pretrained.
+  std::string jsonText;
 
   /// The number of weights of LlamaForCausalLM with this config (the figure
   /// model cards publish), computed from the config alone.

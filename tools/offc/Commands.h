@@ -10,4 +10,8 @@ int runImport(const std::vector<std::string> &args);
 /// The usage and options of `offc import`, for `offc import --help`.
 std::string importUsage();
 
+int runCompile(const std::vector<std::string> &args);
+/// The usage and options of `offc compile`.
+std::string compileUsage();
+
 } // namespace off::offc

@@ -26,6 +26,7 @@
 #include "compiler/Import/LlamaBuilder.h"
 #include "compiler/Import/LlamaConfig.h"
 #include "compiler/Import/ModelStats.h"
+#include "tools/offc/CliSupport.h"
 #include "tools/offc/Commands.h"
 
 #if __has_include("compiler/Import/OnnxImporter.h")
@@ -67,37 +68,6 @@ namespace {
 
 constexpr const char *kCommand = "offc import";
 
-/// Matches `--name VALUE` or `--name=VALUE` at args[index].
-bool matchOption(const std::vector<std::string> &args, size_t &index,
-                 StringRef name, std::string &value, std::string &error) {
-  StringRef arg = args[index];
-  if (arg == name) {
-    if (index + 1 >= args.size()) {
-      error = (name + " needs a value").str();
-      return true;
-    }
-    value = args[++index];
-    return true;
-  }
-  if (arg.starts_with(name) && arg.size() > name.size() &&
-      arg[name.size()] == '=') {
-    value = arg.drop_front(name.size() + 1).str();
-    return true;
-  }
-  return false;
-}
-
-bool parsePositive(StringRef option, StringRef text, int64_t &out,
-                   std::string &error) {
-  int64_t value = 0;
-  if (text.getAsInteger(10, value) || value < 1) {
-    error = (option + " needs a positive integer, got '" + text + "'").str();
-    return false;
-  }
-  out = value;
-  return true;
-}
-
 /// "NAME=2x128" -> name, {2, 128}; returns an error message or "".
 std::string parseShapeSpec(StringRef spec, std::string &name,
                            llvm::SmallVector<int64_t> &dims) {
@@ -119,64 +89,6 @@ std::string parseShapeSpec(StringRef spec, std::string &name,
   return "";
 }
 
-llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-/// Writes each output to a temporary file beside it and renames them all
-/// into place only after every one was written completely. "-" is stdout,
-/// printed last.
-struct PendingOutput {
-  std::string path;
-  std::function<void(llvm::raw_ostream &)> write;
-};
-
-llvm::Error writeOutputsAtomically(const std::vector<PendingOutput> &outputs) {
-  std::vector<std::pair<std::string, std::string>> written; // temp, final
-  auto removeTemps = [&] {
-    for (auto &[temp, final] : written) {
-      llvm::sys::fs::remove(temp);
-      llvm::sys::DontRemoveFileOnSignal(temp);
-    }
-  };
-  for (const PendingOutput &output : outputs) {
-    if (output.path == "-")
-      continue;
-    int fd = -1;
-    llvm::SmallString<256> temp;
-    if (std::error_code ec = llvm::sys::fs::createUniqueFile(
-            output.path + ".tmp-%%%%%%", fd, temp)) {
-      removeTemps();
-      return makeError("cannot write " + output.path + ": " + ec.message());
-    }
-    llvm::sys::RemoveFileOnSignal(temp);
-    written.emplace_back(temp.str().str(), output.path);
-    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    output.write(os);
-    os.close();
-    if (os.has_error()) {
-      std::string message = os.error().message();
-      os.clear_error();
-      removeTemps();
-      return makeError("cannot write " + output.path + ": " + message);
-    }
-  }
-  for (auto &[temp, final] : written) {
-    if (std::error_code ec = llvm::sys::fs::rename(temp, final)) {
-      removeTemps();
-      return makeError("cannot write " + final + ": " + ec.message());
-    }
-    llvm::sys::DontRemoveFileOnSignal(temp);
-  }
-  for (const PendingOutput &output : outputs) {
-    if (output.path != "-")
-      continue;
-    output.write(llvm::outs());
-    llvm::outs().flush();
-  }
-  return llvm::Error::success();
-}
-
 std::string importUsageText() {
   std::string text =
       "import (MODEL.onnx [--shape NAME=DxD...] | --model llama (--config FILE "
@@ -196,9 +108,7 @@ std::string importUsageText() {
 }
 
 int usageError(const std::string &message) {
-  llvm::errs() << kCommand << ": error: " << message << " (see `" << kCommand
-               << " --help`)\n";
-  return 2;
+  return off::offc::usageError(kCommand, message);
 }
 
 } // namespace
@@ -281,7 +191,8 @@ std::string checkModelSourceArgs(const ModelSourceArgs &source) {
 }
 
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
-loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source) {
+loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source,
+                ModelInfo *info) {
   if (!source.model.empty()) {
     llvm::Expected<mlir::off::LlamaConfig> config =
         source.configPath.empty()
@@ -289,6 +200,8 @@ loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source) {
             : mlir::off::loadLlamaConfigFile(source.configPath);
     if (!config)
       return config.takeError();
+    if (info)
+      *info = {"llama", config->jsonText, config->initializerRange};
     return mlir::off::buildLlamaModule(context, *config, source.batch,
                                        source.seq);
   }
@@ -301,6 +214,8 @@ loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source) {
     parseShapeSpec(spec, name, dims); // checked by checkModelSourceArgs
     options.inputShapes[name] = dims;
   }
+  if (info)
+    *info = {"onnx", "", 0.02};
   return mlir::off::importOnnxModel(context, options);
 #else
   return makeError(source.onnxPath +
@@ -345,18 +260,7 @@ int runImport(const std::vector<std::string> &args) {
 
   auto start = std::chrono::steady_clock::now();
   mlir::MLIRContext context;
-  mlir::ScopedDiagnosticHandler diagnostics(&context, [](mlir::Diagnostic &diag) {
-    static const char *const kSeverity[] = {"note", "warning", "error",
-                                            "remark"};
-    llvm::errs() << kCommand << ": "
-                 << kSeverity[static_cast<int>(diag.getSeverity())] << ": ";
-    if (!llvm::isa<mlir::UnknownLoc>(diag.getLocation()))
-      llvm::errs() << diag.getLocation() << ": ";
-    llvm::errs() << diag << "\n";
-    for (const mlir::Diagnostic &note : diag.getNotes())
-      llvm::errs() << kCommand << ": note: " << note << "\n";
-    return mlir::success();
-  });
+  auto diagnostics = printDiagnostics(context, kCommand);
   auto module = loadModelSource(context, source);
   if (!module) {
     llvm::errs() << kCommand << ": error: " << llvm::toString(module.takeError())

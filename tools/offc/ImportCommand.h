@@ -1,5 +1,4 @@
-// The model-selecting options shared by `offc import` and (later) `offc
-// compile`: (MODEL.onnx [--shape NAME=DxD...] | --model llama (--config FILE |
+// The model-selecting options shared by `offc import` and `offc compile`: (MODEL.onnx [--shape NAME=DxD...] | --model llama (--config FILE |
 // --size NAME) --batch B --seq T). Defined in ImportCommand.cpp.
 #pragma once
 
@@ -36,8 +35,17 @@ bool parseModelSourceArg(const std::vector<std::string> &args, size_t &index,
 /// a usage error message, or "" when the options are complete.
 std::string checkModelSourceArgs(const ModelSourceArgs &source);
 
-/// Builds (Llama) or imports (ONNX) the graph-level module.
+/// What a plan records about its model besides the graph.
+struct ModelInfo {
+  std::string name;              // "llama" or "onnx"
+  std::string configJson;        // HF config.json text (Llama), else empty
+  double initializerRange = 0.02;
+};
+
+/// Builds (Llama) or imports (ONNX) the graph-level module; fills `info`
+/// when given.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
-loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source);
+loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source,
+                ModelInfo *info = nullptr);
 
 } // namespace off::offc

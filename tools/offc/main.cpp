@@ -11,8 +11,9 @@ int main(int argc, char **argv) {
       {
           {"import", off::offc::importUsage(),
            "imports a model into graph-level off IR", off::offc::runImport, ""},
-          {"compile", "compile (MODEL.onnx | --model llama ...) --vram SIZE -o PLAN",
-           "compiles one training step into plan.bin", {}, "[C]"},
+          {"compile", off::offc::compileUsage(),
+           "compiles one training step (or forward pass) into plan.bin",
+           off::offc::runCompile, ""},
           {"explain", "explain PLAN", "shows where memory and time go in a plan",
            {}, "[D]"},
           {"simulate", "simulate PLAN --device PROFILE",

@@ -1,0 +1,309 @@
+// offc compile: a model to plan.bin, one training step (or, with --forward,
+// one forward pass) ready for offrt.
+//
+//   offc compile (MODEL.onnx [--shape ...] | --model llama (--config F |
+//                 --size NAME) --batch B --seq T) [--forward]
+//                [--grad-accum K] [--lr X] [--betas B1,B2] [--eps X]
+//                [--weight-decay X] [--clip X] [--vram SIZE] -o PLAN.bin
+//
+// Pipeline: import (the ONNX importer folds shapes and fuses on its own) ->
+// off-autodiff (train only) -> lowerToPlan -> writePlanFile. Until the
+// planner ([D]) lands, --vram only checks that the unconstrained plan fits.
+
+#include "compiler/Plan/LowerToPlan.h"
+#include "dialects/off/Transforms/Passes.h"
+#include "runtime/common/BuildInfo.h"
+#include "runtime/common/HumanSize.h"
+#include "runtime/plan/Plan.h"
+#include "tools/offc/CliSupport.h"
+#include "tools/offc/Commands.h"
+#include "tools/offc/ImportCommand.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <map>
+
+using llvm::StringRef;
+
+namespace off::offc {
+namespace {
+
+constexpr const char *kCommand = "offc compile";
+
+struct CompileArgs {
+  ModelSourceArgs source;
+  std::string output;
+  std::string irOutput; // --emit-mlir: the step function before lowering
+  bool forward = false;
+  uint64_t vram = 0; // 0: no budget given
+  std::string vramText;
+  // AdamW and the step; defaults are torch.optim.AdamW's and clip 1.0.
+  int64_t gradAccum = 1;
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weightDecay = 0.01, clip = 1.0;
+  bool trainOptionGiven = false; // any of the above, to refuse with --forward
+};
+
+std::string compileUsageText() {
+  std::string text =
+      "compile (MODEL.onnx [--shape NAME=DxD...] | --model llama (--config "
+      "FILE | --size NAME) --batch B --seq T) [--forward] [training options] "
+      "[--vram SIZE] -o PLAN.bin\n\nModel:\n";
+  text += kModelSourceHelp;
+  text +=
+      "\nStep:\n"
+      "  (default)           one training step: K micro-batches of forward,\n"
+      "                      loss and backward, gradient clipping, AdamW\n"
+      "  --forward           one forward pass: input_ids -> logits\n"
+      "\nTraining options (as torch.optim.AdamW and clip_grad_norm_):\n"
+      "  --grad-accum K      micro-batches per optimizer step (default 1)\n"
+      "  --lr X              learning rate (default 1e-3; offrt train --lr\n"
+      "                      overrides it at run time)\n"
+      "  --betas B1,B2       (default 0.9,0.999); or --beta1 X, --beta2 X\n"
+      "  --eps X             (default 1e-8)\n"
+      "  --weight-decay X    decoupled weight decay (default 0.01)\n"
+      "  --clip X            max global gradient norm (default 1.0; 0: off)\n"
+      "\nMemory:\n"
+      "  --vram SIZE         device budget, e.g. 24G, 512M. Until the planner\n"
+      "                      lands ([D]) the plan keeps everything resident and\n"
+      "                      this only checks that it fits\n"
+      "\nOutput:\n"
+      "  -o, --output FILE   plan.bin (written atomically)\n"
+      "  --emit-mlir FILE    also write the step function as MLIR ('-': stdout)\n";
+  return text;
+}
+
+int usageError(const std::string &message) {
+  return off::offc::usageError(kCommand, message);
+}
+
+/// Parses one option of `offc compile` other than the model's; false when
+/// args[i] is not one.
+bool parseCompileArg(const std::vector<std::string> &args, size_t &i,
+                     CompileArgs &out, std::string &error) {
+  std::string value;
+  auto number = [&](StringRef option, double &slot) {
+    if (error.empty() && parseNumber(option, value, slot, error))
+      out.trainOptionGiven = true;
+  };
+  if (matchOption(args, i, "-o", value, error) ||
+      matchOption(args, i, "--output", value, error)) {
+    if (error.empty() && !out.output.empty())
+      error = "-o is given twice";
+    out.output = value;
+  } else if (matchOption(args, i, "--emit-mlir", value, error)) {
+    out.irOutput = value;
+  } else if (StringRef(args[i]) == "--forward") {
+    out.forward = true;
+  } else if (matchOption(args, i, "--vram", value, error)) {
+    std::optional<uint64_t> bytes = parseHumanSize(value);
+    if (error.empty() && (!bytes || *bytes == 0))
+      error = "--vram needs a size such as 24G or 512M, got '" + value + "'";
+    out.vram = bytes.value_or(0);
+    out.vramText = value;
+  } else if (matchOption(args, i, "--grad-accum", value, error)) {
+    if (error.empty() && parsePositive("--grad-accum", value, out.gradAccum, error))
+      out.trainOptionGiven = true;
+  } else if (matchOption(args, i, "--lr", value, error)) {
+    number("--lr", out.lr);
+  } else if (matchOption(args, i, "--beta1", value, error)) {
+    number("--beta1", out.beta1);
+  } else if (matchOption(args, i, "--beta2", value, error)) {
+    number("--beta2", out.beta2);
+  } else if (matchOption(args, i, "--betas", value, error)) {
+    auto [first, second] = StringRef(value).split(',');
+    if (error.empty() && (second.empty() || second.contains(',')))
+      error = "--betas needs two numbers B1,B2, got '" + value + "'";
+    if (error.empty() && parseNumber("--betas", first, out.beta1, error) &&
+        parseNumber("--betas", second, out.beta2, error))
+      out.trainOptionGiven = true;
+  } else if (matchOption(args, i, "--eps", value, error)) {
+    number("--eps", out.eps);
+  } else if (matchOption(args, i, "--weight-decay", value, error)) {
+    number("--weight-decay", out.weightDecay);
+  } else if (matchOption(args, i, "--clip", value, error)) {
+    number("--clip", out.clip);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/// The hyper-parameter ranges torch.optim.AdamW accepts.
+std::string checkHyper(const CompileArgs &args) {
+  if (args.lr <= 0)
+    return "--lr must be > 0";
+  if (args.beta1 < 0 || args.beta1 >= 1 || args.beta2 < 0 || args.beta2 >= 1)
+    return "betas must be in [0, 1)";
+  if (args.eps <= 0)
+    return "--eps must be > 0";
+  if (args.weightDecay < 0)
+    return "--weight-decay must be >= 0";
+  if (args.clip < 0)
+    return "--clip must be >= 0 (0 turns clipping off)";
+  return "";
+}
+
+mlir::func::FuncOp findFunction(mlir::ModuleOp module, StringRef name) {
+  return module.lookupSymbol<mlir::func::FuncOp>(name);
+}
+
+/// The vocabulary size: the last dimension of @forward's logits.
+int64_t vocabOf(mlir::func::FuncOp forward) {
+  auto type = llvm::dyn_cast<mlir::RankedTensorType>(
+      forward.getFunctionType().getResult(0));
+  return type ? type.getShape().back() : 0;
+}
+
+/// "params 1.2M, grads ..., total 4.5M": where the plan's bytes go.
+std::string memoryBreakdown(const plan::Plan &plan) {
+  std::map<plan::Role, uint64_t> bytes;
+  for (const plan::Tensor &tensor : plan.tensors())
+    bytes[tensor.role()] += tensor.size_bytes();
+  uint64_t persistent = bytes[plan::PARAM] + bytes[plan::OPTIMIZER_STATE] +
+                        bytes[plan::CONSTANT] + bytes[plan::INPUT];
+  uint64_t arena = plan.arenas(0).size_bytes();
+  return llvm::formatv("params {0}, optimizer state {1}, constants and inputs "
+                       "{2}, activations and gradients at peak {3}",
+                       formatHumanSize(bytes[plan::PARAM]),
+                       formatHumanSize(bytes[plan::OPTIMIZER_STATE]),
+                       formatHumanSize(bytes[plan::CONSTANT] + bytes[plan::INPUT]),
+                       formatHumanSize(arena > persistent ? arena - persistent : 0))
+      .str();
+}
+
+} // namespace
+
+std::string compileUsage() { return compileUsageText(); }
+
+int runCompile(const std::vector<std::string> &argv) {
+  CompileArgs args;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string error;
+    StringRef arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      llvm::outs() << "Usage: offc " << compileUsageText() << "\n"
+                   << "compiles one training step (or forward pass) into "
+                      "plan.bin for offrt\n";
+      return 0;
+    }
+    if (!parseCompileArg(argv, i, args, error) &&
+        !parseModelSourceArg(argv, i, args.source, error))
+      return usageError("unknown option '" + argv[i] + "'");
+    if (!error.empty())
+      return usageError(error);
+  }
+  if (std::string error = checkModelSourceArgs(args.source); !error.empty())
+    return usageError(error);
+  if (args.output.empty())
+    return usageError("no output: give -o PLAN.bin");
+  if (args.forward && args.trainOptionGiven)
+    return usageError("--forward compiles no optimizer step: drop the training "
+                      "options (--grad-accum, --lr, --betas, ...)");
+  if (std::string error = checkHyper(args); !error.empty())
+    return usageError(error);
+
+  auto start = std::chrono::steady_clock::now();
+  mlir::MLIRContext context;
+  auto diagnostics = printDiagnostics(context, kCommand);
+  auto fail = [&](const llvm::Twine &message) {
+    llvm::errs() << kCommand << ": error: " << message << "\n";
+    return 1;
+  };
+  ModelInfo info;
+  auto module = loadModelSource(context, args.source, &info);
+  if (!module)
+    return fail(llvm::toString(module.takeError()));
+  mlir::func::FuncOp forward = findFunction(**module, "forward");
+  if (!forward || forward.getNumResults() != 1)
+    return fail("the imported model has no @forward(input_ids) -> logits");
+  int64_t vocab = vocabOf(forward);
+  auto idsType = llvm::dyn_cast<mlir::RankedTensorType>(
+      forward.getFunctionType().getInput(0));
+  int64_t batch = idsType && idsType.getRank() == 2 ? idsType.getDimSize(0) : 0;
+  int64_t seq = idsType && idsType.getRank() == 2 ? idsType.getDimSize(1) : 0;
+
+  mlir::off::PlanOptions options;
+  options.producer = buildInfoText("offc").substr(0, buildInfoText("offc").find('\n'));
+  options.model.set_name(info.name);
+  options.model.set_config_json(info.configJson);
+  options.model.set_batch(batch);
+  options.model.set_seq(seq);
+  options.model.set_grad_accum(args.forward ? 1 : args.gradAccum);
+  options.model.set_vocab_size(vocab);
+  options.model.set_initializer_range(info.initializerRange);
+  options.model.set_entry(args.forward ? "forward" : "train_step");
+  mlir::func::FuncOp step = forward;
+  if (args.forward) {
+    options.inputNames = {"input_ids"};
+    options.outputNames = {"logits"};
+  } else {
+    mlir::off::AutodiffPassOptions autodiff;
+    autodiff.gradAccum = args.gradAccum;
+    autodiff.lr = args.lr;
+    autodiff.beta1 = args.beta1;
+    autodiff.beta2 = args.beta2;
+    autodiff.eps = args.eps;
+    autodiff.weightDecay = args.weightDecay;
+    autodiff.clip = args.clip;
+    mlir::PassManager passes(&context);
+    passes.addPass(mlir::off::createAutodiffPass(autodiff));
+    if (mlir::failed(passes.run(**module)))
+      return fail("the training step could not be built (see above)");
+    step = findFunction(**module, "train_step");
+    options.inputNames = {"input_ids", "targets"};
+    options.outputNames = {"loss", "grad_norm"};
+    plan::Hyper &hyper = options.hyper;
+    hyper.set_lr(args.lr);
+    hyper.set_beta1(args.beta1);
+    hyper.set_beta2(args.beta2);
+    hyper.set_eps(args.eps);
+    hyper.set_weight_decay(args.weightDecay);
+    hyper.set_max_grad_norm(args.clip);
+  }
+  if (!args.irOutput.empty()) {
+    if (llvm::Error error = writeOutputsAtomically(
+            {{args.irOutput, [&](llvm::raw_ostream &os) { step->print(os); os << "\n"; }}}))
+      return fail(llvm::toString(std::move(error)));
+  }
+
+  // Lower without a budget, then check it here to say where the bytes go.
+  mlir::FailureOr<plan::Plan> lowered = mlir::off::lowerToPlan(step, options);
+  if (mlir::failed(lowered))
+    return fail("the step could not be lowered to a plan (see above)");
+  plan::Plan &plan = *lowered;
+  uint64_t needed = plan.arenas(0).size_bytes();
+  if (args.vram && needed > args.vram)
+    return fail(llvm::formatv(
+        "{0}: the unconstrained plan needs {1} of device memory ({2}), over "
+        "--vram {3} by {4}; offloading to fit a smaller budget arrives with the "
+        "planner ([D]); until then use a larger --vram or a smaller --batch/--seq",
+        args.output, formatHumanSize(needed), memoryBreakdown(plan), args.vramText,
+        formatHumanSize(needed - args.vram)));
+  plan.mutable_tiers(0)->set_budget_bytes(args.vram);
+
+  std::string error;
+  if (!plan::writePlanFile(plan, args.output, error))
+    return fail(error);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  size_t instructions = 0;
+  for (const plan::Stream &stream : plan.streams())
+    instructions += stream.instructions_size();
+  llvm::errs() << llvm::formatv(
+      "{0}: wrote {1} ({2} step, batch {3}x{4}{5}, {6} kernels): device memory "
+      "{7}{8} ({9}) in {10:f2} s\n",
+      kCommand, args.output, args.forward ? "forward" : "training", batch, seq,
+      args.forward ? "" : llvm::formatv(", grad-accum {0}", args.gradAccum).str(),
+      instructions, formatHumanSize(needed),
+      args.vram ? " of " + formatHumanSize(args.vram) : std::string(),
+      memoryBreakdown(plan), seconds);
+  return 0;
+}
+
+} // namespace off::offc

@@ -177,6 +177,17 @@ std::string memoryBreakdown(const plan::Plan &plan) {
       .str();
 }
 
+/// "offc 0.1.0 (commit 6c79560fd6d6)": the first two lines of --version.
+std::string producerText() {
+  llvm::SmallVector<StringRef> lines;
+  std::string info = buildInfoText("offc");
+  StringRef(info).split(lines, '\n');
+  std::string text = lines[0].str();
+  if (lines.size() > 1 && lines[1].starts_with("commit: "))
+    text += " (commit " + lines[1].drop_front(8).str() + ")";
+  return text;
+}
+
 } // namespace
 
 std::string compileUsage() { return compileUsageText(); }
@@ -229,7 +240,7 @@ int runCompile(const std::vector<std::string> &argv) {
   int64_t seq = idsType && idsType.getRank() == 2 ? idsType.getDimSize(1) : 0;
 
   mlir::off::PlanOptions options;
-  options.producer = buildInfoText("offc").substr(0, buildInfoText("offc").find('\n'));
+  options.producer = producerText();
   options.model.set_name(info.name);
   options.model.set_config_json(info.configJson);
   options.model.set_batch(batch);

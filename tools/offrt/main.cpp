@@ -5,6 +5,13 @@
 #include "runtime/common/Cli.h"
 #include "runtime/model/Tokenizer.h"
 
+#include <string>
+#include <vector>
+
+namespace off::offrt {
+int runInspect(const std::vector<std::string> &args);
+}
+
 int main(int argc, char **argv) {
   off::Tool tool{
       "offrt",
@@ -17,6 +24,9 @@ int main(int argc, char **argv) {
           {"tokenize", "tokenize INPUT... -o TOKENS.bin",
            "byte-level tokenizer (vocab 256) for the tiny model",
            off::model::runTokenizeCommand, ""},
+          {"inspect", "inspect PLAN [--tensors]",
+           "shows what a plan.bin holds (validated as train reads it)",
+           off::offrt::runInspect, ""},
           {"bench", "bench (train|adam|io) [options]",
            "benchmarks against a reference measured in the same run",
            off::bench::runBench, ""},

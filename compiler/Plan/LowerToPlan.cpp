@@ -34,7 +34,7 @@ private:
   FailureOr<uint32_t> addTensor(Value value, StringRef name, plan::Role role);
   LogicalResult lowerOp(Operation *op);
   void useValue(Value value) {
-    int64_t &last = lastUse[valueTensor.lookup(value)];
+    int64_t &last = lastUse[storage[valueTensor.lookup(value)]];
     last = std::max(last, index);
   }
   static void convertAttrs(Operation *op, plan::Kernel &kernel);
@@ -45,6 +45,10 @@ private:
   plan::Stream *compute = nullptr;
   llvm::DenseMap<Value, uint32_t> valueTensor;
   std::vector<int64_t> firstUse, lastUse;
+  // The tensor whose bytes each tensor uses: itself, or for the result of a
+  // reshape (a view: same bytes, another shape) the tensor it views. Only
+  // storage roots get buffers; uses of a view keep its root alive.
+  std::vector<uint32_t> storage;
   int64_t index = 0; // instruction index in the compute stream
   unsigned activationCount = 0;
 };
@@ -70,6 +74,7 @@ FailureOr<uint32_t> Lowering::addTensor(Value value, StringRef name,
   bool persistent = role != plan::ACTIVATION;
   firstUse.push_back(persistent ? 0 : index);
   lastUse.push_back(persistent ? INT64_MAX : index);
+  storage.push_back(id);
   return id;
 }
 
@@ -141,10 +146,10 @@ LogicalResult Lowering::lowerOp(Operation *op) {
                << i << " is not a value computed by the step; the runtime "
                   "reads outputs from their own buffers";
       tensor->set_role(plan::OUTPUT);
+      lastUse[storage[id]] = INT64_MAX;
       tensor->set_name(i < options.outputNames.size()
                            ? options.outputNames[i]
                            : "output." + std::to_string(i));
-      lastUse[id] = INT64_MAX;
     }
     return success();
   }
@@ -152,6 +157,18 @@ LogicalResult Lowering::lowerOp(Operation *op) {
       op->getDialect()->getNamespace() != OffDialect::getDialectNamespace())
     return op->emitError("cannot lower '") << op->getName()
                                            << "': only off ops have kernels";
+
+  if (auto reshape = dyn_cast<ReshapeOp>(op)) { // a view, no kernel
+    uint32_t source = valueTensor.lookup(reshape->getOperand(0));
+    useValue(reshape->getOperand(0));
+    auto id = addTensor(reshape->getResult(0),
+                        "act." + std::to_string(activationCount++),
+                        plan::ACTIVATION);
+    if (failed(id))
+      return failure();
+    storage[*id] = storage[source];
+    return success();
+  }
 
   plan::Kernel *kernel = compute->add_instructions()->mutable_kernel();
   kernel->set_op(op->getName().stripDialect().str());
@@ -206,9 +223,14 @@ FailureOr<plan::Plan> Lowering::run() {
 
   // Everything lives in one device arena; persistent tensors span the step.
   std::vector<BufferRequest> requests;
-  for (int id = 0; id < result.tensors_size(); ++id)
+  std::vector<size_t> requestOf(result.tensors_size());
+  for (int id = 0; id < result.tensors_size(); ++id) {
+    if (storage[id] != uint32_t(id))
+      continue;
+    requestOf[id] = requests.size();
     requests.push_back({result.tensors(id).size_bytes(), firstUse[id],
                         std::min<int64_t>(lastUse[id], index)});
+  }
   BufferLayout layout = assignBuffers(requests, options.alignment);
   plan::Arena *arena = result.add_arenas();
   arena->set_tier(0);
@@ -216,7 +238,7 @@ FailureOr<plan::Plan> Lowering::run() {
   arena->set_size_bytes(layout.arenaSize);
   for (int id = 0; id < result.tensors_size(); ++id) {
     result.mutable_tensors(id)->set_arena(0);
-    result.mutable_tensors(id)->set_offset(layout.offsets[id]);
+    result.mutable_tensors(id)->set_offset(layout.offsets[requestOf[storage[id]]]);
   }
   if (options.deviceBudget && layout.arenaSize > options.deviceBudget)
     return step.emitError("the plan needs ")

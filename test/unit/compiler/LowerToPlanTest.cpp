@@ -148,6 +148,53 @@ TEST_F(LowerToPlan, TensorsAliveTogetherNeverShareBytes) {
     }
 }
 
+// A reshape is a view: no kernel, the bytes of its source, and the source
+// stays alive for as long as the view is read.
+constexpr const char *kViewStep = R"mlir(
+func.func @forward(%x: tensor<4x8xf32>) -> tensor<64xf32> {
+  %w = off.param "w" : tensor<16x8xf32>
+  %y = off.matmul %x, %w {transpose_rhs = true} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  %v = off.reshape %y : tensor<4x16xf32> to tensor<64xf32>
+  %t = off.neg %x : tensor<4x8xf32>
+  %u = off.reshape %t : tensor<4x8xf32> to tensor<32xf32>
+  %c = off.concat %u, %u {axis = 0 : i64} : (tensor<32xf32>, tensor<32xf32>) -> tensor<64xf32>
+  %z = off.mul %v, %c : (tensor<64xf32>, tensor<64xf32>) -> tensor<64xf32>
+  return %z : tensor<64xf32>
+}
+)mlir";
+
+TEST_F(LowerToPlan, ReshapeIsAViewThatKeepsItsSourceAlive) {
+  OwningOpRef<ModuleOp> views = parseSourceString<ModuleOp>(kViewStep, &context);
+  ASSERT_TRUE(views);
+  FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(
+      *views->getOps<func::FuncOp>().begin(), {});
+  ASSERT_TRUE(succeeded(plan));
+  std::vector<std::string> ops;
+  for (const auto &inst : plan->streams(0).instructions())
+    ops.push_back(inst.kernel().op());
+  EXPECT_EQ(ops, (std::vector<std::string>{"matmul", "neg", "concat", "mul"}));
+  const auto &matmul = plan->streams(0).instructions(0).kernel();
+  const auto &neg = plan->streams(0).instructions(1).kernel();
+  const auto &concat = plan->streams(0).instructions(2).kernel();
+  const auto &mul = plan->streams(0).instructions(3).kernel();
+  const plan::Tensor &y = plan->tensors(matmul.outputs(0));
+  const plan::Tensor &v = plan->tensors(mul.inputs(0));
+  const plan::Tensor &t = plan->tensors(neg.outputs(0));
+  const plan::Tensor &u = plan->tensors(concat.inputs(0));
+  const plan::Tensor &c = plan->tensors(concat.outputs(0));
+  EXPECT_EQ(v.offset(), y.offset());
+  EXPECT_EQ(v.size_bytes(), y.size_bytes());
+  EXPECT_EQ(u.offset(), t.offset());
+  // y (read through v by the last kernel) is alive while t and c are written.
+  auto disjoint = [](const plan::Tensor &a, const plan::Tensor &b) {
+    return a.offset() + a.size_bytes() <= b.offset() ||
+           b.offset() + b.size_bytes() <= a.offset();
+  };
+  EXPECT_TRUE(disjoint(y, t));
+  EXPECT_TRUE(disjoint(y, c));
+  EXPECT_TRUE(disjoint(t, c)); // t is read (through u) by the concat writing c
+}
+
 TEST_F(LowerToPlan, OverBudgetIsAClearError) {
   mlir::off::PlanOptions options;
   options.deviceBudget = 256;

@@ -10,6 +10,8 @@
 
 namespace off::offrt {
 int runInspect(const std::vector<std::string> &args);
+int runTrain(const std::vector<std::string> &args);
+int runForward(const std::vector<std::string> &args);
 }
 
 int main(int argc, char **argv) {
@@ -18,7 +20,10 @@ int main(int argc, char **argv) {
       "runs offload-aware execution plans (plan.bin) on CPU or CUDA",
       {
           {"train", "train PLAN --data TOKENS [options]",
-           "trains a model: one plan.bin step per batch", {}, "[C]"},
+           "trains a model: one plan.bin step per batch", off::offrt::runTrain, ""},
+          {"forward", "forward PLAN --data TOKENS (--init W | --seed S) -o OUT",
+           "runs a forward plan on one micro-batch, writes the logits",
+           off::offrt::runForward, ""},
           {"generate", "generate PLAN --init WEIGHTS [options]",
            "generates text with a KV cache (roadmap)", {}, "(roadmap: generation)"},
           {"tokenize", "tokenize INPUT... -o TOKENS.bin",

@@ -1,0 +1,297 @@
+// See PlanProgram.h.
+
+#include "runtime/train/PlanProgram.h"
+
+#include "runtime/cpu/CpuBackend.h"
+#include "runtime/cpu/KernelTable.h"
+#include "runtime/optim/AdamW.h"
+
+#include <cstring>
+#include <span>
+#include <utility>
+
+namespace off::train {
+namespace {
+
+using kernels::AttrValue;
+using kernels::KernelAttrs;
+using kernels::TensorArg;
+
+kernels::DType kernelDType(plan::DType dtype) {
+  switch (dtype) {
+  case plan::F32: return kernels::DType::F32;
+  case plan::BF16: return kernels::DType::BF16;
+  case plan::F16: return kernels::DType::F16;
+  case plan::I32: return kernels::DType::I32;
+  case plan::I64: return kernels::DType::I64;
+  default: throw std::invalid_argument("tensor without a dtype");
+  }
+}
+
+exec::Tier execTier(plan::TierKind kind) {
+  switch (kind) {
+  case plan::TIER_DEVICE: return exec::Tier::Device;
+  case plan::TIER_HOST: return exec::Tier::Host;
+  case plan::TIER_NVME: return exec::Tier::Nvme;
+  default: throw std::invalid_argument("tier without a kind");
+  }
+}
+
+exec::StreamKind execStreamKind(plan::StreamKind kind) {
+  switch (kind) {
+  case plan::COMPUTE: return exec::StreamKind::Compute;
+  case plan::H2D: return exec::StreamKind::H2D;
+  case plan::D2H: return exec::StreamKind::D2H;
+  case plan::NVME_READ: return exec::StreamKind::NvmeRead;
+  case plan::NVME_WRITE: return exec::StreamKind::NvmeWrite;
+  case plan::HOST_OPTIMIZER: return exec::StreamKind::HostOptimizer;
+  case plan::COLLECTIVE: return exec::StreamKind::Collective;
+  default: throw std::invalid_argument("stream without a kind");
+  }
+}
+
+KernelAttrs kernelAttrs(const plan::Kernel &kernel) {
+  KernelAttrs attrs;
+  for (const auto &[name, attr] : kernel.attrs()) {
+    switch (attr.value_case()) {
+    case plan::Attr::kI: attrs.set(name, AttrValue(int64_t(attr.i()))); break;
+    case plan::Attr::kF: attrs.set(name, AttrValue(attr.f())); break;
+    case plan::Attr::kB: attrs.set(name, AttrValue(attr.b())); break;
+    case plan::Attr::kS: attrs.set(name, AttrValue(attr.s())); break;
+    case plan::Attr::kInts:
+      attrs.set(name, AttrValue(std::vector<int64_t>(attr.ints().values().begin(),
+                                                     attr.ints().values().end())));
+      break;
+    default: throw std::invalid_argument("attribute '" + name + "' has no value");
+    }
+  }
+  return attrs;
+}
+
+/// The fp32 factor torch.nn.utils.clip_grad_norm_ multiplies every gradient
+/// by: clamp(max_norm / (total_norm + 1e-6), max=1), evaluated as torch does
+/// on fp32 tensors (the Python float added and divided in fp32; the division
+/// of a number by a tensor is reciprocal() * number).
+float torchClipCoefficient(float totalNorm, double maxNorm) {
+  float denominator = totalNorm + float(1e-6);
+  float coefficient = (1.0f / denominator) * float(maxNorm);
+  return coefficient > 1.0f ? 1.0f : coefficient;
+}
+
+/// Binds one plan instruction list; shared state lives in the PlanProgram.
+class Binder {
+public:
+  Binder(const plan::Plan &plan, const std::vector<exec::Slice> &slices,
+         const std::vector<exec::Tier> &tensorTiers, OptimizerControl &optimizer)
+      : plan_(plan), slices_(slices), tiers_(tensorTiers), optimizer_(optimizer) {}
+
+  exec::Instruction bind(const plan::Instruction &instruction) const {
+    switch (instruction.kind_case()) {
+    case plan::Instruction::kKernel:
+      return instruction.kernel().op() == "adam_step" ? bindAdam(instruction.kernel())
+                                                      : bindKernel(instruction.kernel());
+    case plan::Instruction::kCopy:
+      return exec::CopyInstr{slices_[instruction.copy().dst()],
+                             slices_[instruction.copy().src()]};
+    case plan::Instruction::kRecordEvent:
+      return exec::RecordInstr{instruction.record_event()};
+    case plan::Instruction::kWaitEvent:
+      return exec::WaitInstr{instruction.wait_event()};
+    default: throw std::invalid_argument("empty instruction");
+    }
+  }
+
+private:
+  TensorArg tensorArg(uint32_t id) const {
+    const plan::Tensor &tensor = plan_.tensors(int(id));
+    return TensorArg{nullptr, {tensor.shape().begin(), tensor.shape().end()},
+                     kernelDType(tensor.dtype())};
+  }
+  exec::KernelArg arg(uint32_t id, exec::Access access) const {
+    return exec::KernelArg{slices_[id], tiers_[id], access};
+  }
+
+  exec::KernelInstr bindKernel(const plan::Kernel &kernel) const {
+    std::vector<TensorArg> inputs, outputs;
+    std::vector<exec::KernelArg> args;
+    for (uint32_t id : kernel.inputs()) {
+      inputs.push_back(tensorArg(id));
+      args.push_back(arg(id, exec::Access::Read));
+    }
+    for (uint32_t id : kernel.outputs()) {
+      outputs.push_back(tensorArg(id));
+      args.push_back(arg(id, exec::Access::Write));
+    }
+    // Looked up and validated now; a bad plan never starts running.
+    auto bound = std::make_shared<kernels::BoundKernel>(
+        cpu::cpuKernels(), kernel.op(), std::move(inputs), std::move(outputs),
+        kernelAttrs(kernel));
+    size_t inputCount = size_t(kernel.inputs_size());
+    exec::KernelFn fn = [bound, inputCount](const exec::KernelCall &call) {
+      std::vector<void *> pointers(call.pointers.begin(), call.pointers.end());
+      std::span<void *const> all(pointers);
+      bound->run(all.first(inputCount), all.subspan(inputCount));
+    };
+    return exec::KernelInstr{kernel.op(), std::move(args), std::move(fn)};
+  }
+
+  exec::KernelInstr bindAdam(const plan::Kernel &kernel) const {
+    auto fail = [](const std::string &message) {
+      throw std::invalid_argument("adam_step: " + message);
+    };
+    if (kernel.inputs_size() != 4 && kernel.inputs_size() != 5)
+      fail("needs inputs param, grad, exp_avg, exp_avg_sq[, norm]");
+    if (kernel.outputs_size() != 3 || kernel.outputs(0) != kernel.inputs(0) ||
+        kernel.outputs(1) != kernel.inputs(2) || kernel.outputs(2) != kernel.inputs(3))
+      fail("its outputs must be its param, exp_avg and exp_avg_sq (it updates in place)");
+    const plan::Tensor &param = plan_.tensors(int(kernel.inputs(0)));
+    for (int i = 0; i < 4; ++i) {
+      const plan::Tensor &t = plan_.tensors(int(kernel.inputs(i)));
+      if (t.dtype() != plan::F32 || t.size_bytes() != param.size_bytes())
+        fail("'" + t.name() + "' must be f32 with the shape of '" + param.name() + "'");
+    }
+    KernelAttrs attrs = kernelAttrs(kernel);
+    optim::AdamWHyper hyper;
+    hyper.lr = attrs.getFloat("lr");
+    hyper.beta1 = attrs.getFloat("beta1");
+    hyper.beta2 = attrs.getFloat("beta2");
+    hyper.eps = attrs.getFloat("eps");
+    hyper.weightDecay = attrs.getFloat("weight_decay");
+    optim::adamwStepScalars(hyper, 1); // torch's range checks, at load time
+    std::optional<double> maxNorm;
+    if (attrs.has("max_grad_norm")) {
+      if (kernel.inputs_size() != 5)
+        fail("max_grad_norm needs the norm operand");
+      maxNorm = attrs.getFloat("max_grad_norm");
+    }
+    std::vector<exec::KernelArg> args = {arg(kernel.inputs(0), exec::Access::ReadWrite),
+                                         arg(kernel.inputs(1), exec::Access::ReadWrite),
+                                         arg(kernel.inputs(2), exec::Access::ReadWrite),
+                                         arg(kernel.inputs(3), exec::Access::ReadWrite)};
+    if (kernel.inputs_size() == 5)
+      args.push_back(arg(kernel.inputs(4), exec::Access::Read));
+    std::string name = param.name();
+    size_t count = param.size_bytes() / sizeof(float);
+    OptimizerControl *control = &optimizer_;
+    exec::KernelFn fn = [=](const exec::KernelCall &call) {
+      float *grad = call.arg<float>(1);
+      if (control->captureGrad)
+        control->captureGrad(name, grad, count);
+      if (maxNorm) {
+        float coefficient = torchClipCoefficient(*call.arg<float>(4), *maxNorm);
+        for (size_t i = 0; i < count; ++i) // in place, as torch's _foreach_mul_
+          grad[i] *= coefficient;
+      }
+      optim::AdamWHyper stepHyper = hyper;
+      if (control->lr)
+        stepHyper.lr = *control->lr;
+      optim::AdamWTensor tensor;
+      tensor.param = call.arg<float>(0);
+      tensor.grad = grad;
+      tensor.expAvg = call.arg<float>(2);
+      tensor.expAvgSq = call.arg<float>(3);
+      tensor.count = count;
+      tensor.name = name;
+      optim::adamwStep(tensor, stepHyper, control->step);
+    };
+    return exec::KernelInstr{"adam_step", std::move(args), std::move(fn)};
+  }
+
+  const plan::Plan &plan_;
+  const std::vector<exec::Slice> &slices_;
+  const std::vector<exec::Tier> &tiers_;
+  OptimizerControl &optimizer_;
+};
+
+bool residentAtStart(plan::Role role) {
+  return role == plan::PARAM || role == plan::OPTIMIZER_STATE ||
+         role == plan::CONSTANT || role == plan::INPUT;
+}
+
+} // namespace
+
+PlanProgram::PlanProgram(plan::Plan plan, std::string path, PlanProgramOptions options)
+    : plan_(std::move(plan)), path_(std::move(path)),
+      optimizer_(std::make_unique<OptimizerControl>()) {
+  if (std::vector<std::string> problems = plan::validatePlan(plan_); !problems.empty())
+    throw PlanError(path_ + ": invalid plan: " + problems.front());
+
+  exec::Program program;
+  for (int i = 0; i < plan_.arenas_size(); ++i) {
+    const plan::Arena &arena = plan_.arenas(i);
+    const plan::Tier &tier = plan_.tiers(int(arena.tier()));
+    exec::ArenaSpec spec;
+    spec.tier = execTier(tier.kind());
+    spec.name = std::string(exec::tierName(spec.tier)) + "." + std::to_string(i);
+    spec.size = arena.size_bytes();
+    spec.budget = tier.budget_bytes();
+    program.arenas.push_back(spec);
+  }
+  std::vector<exec::Tier> tensorTiers;
+  for (int id = 0; id < plan_.tensors_size(); ++id) {
+    const plan::Tensor &tensor = plan_.tensors(id);
+    if (!byName_.emplace(tensor.name(), uint32_t(id)).second)
+      throw PlanError(path_ + ": two tensors are called '" + tensor.name() + "'");
+    slices_.push_back({tensor.arena(), tensor.offset(), tensor.size_bytes()});
+    tensorTiers.push_back(program.arenas[tensor.arena()].tier);
+    if (residentAtStart(tensor.role()) && tensor.size_bytes() > 0)
+      program.residentAtStart.push_back(slices_.back());
+  }
+  Binder binder(plan_, slices_, tensorTiers, *optimizer_);
+  for (int s = 0; s < plan_.streams_size(); ++s) {
+    const plan::Stream &planStream = plan_.streams(s);
+    exec::Stream stream;
+    stream.spec.kind = execStreamKind(planStream.kind());
+    stream.spec.name = std::string(exec::streamKindName(stream.spec.kind)) +
+                       (s ? "." + std::to_string(s) : "");
+    for (int i = 0; i < planStream.instructions_size(); ++i) {
+      try {
+        stream.instructions.push_back(binder.bind(planStream.instructions(i)));
+      } catch (const std::exception &error) {
+        throw PlanError(path_ + ": stream " + std::to_string(s) + " instruction #" +
+                        std::to_string(i) + ": " + error.what());
+      }
+    }
+    program.streams.push_back(std::move(stream));
+  }
+  program.eventCount = plan_.num_events();
+  try {
+    executor_ = std::make_unique<exec::Executor>(std::move(program), options.executor);
+  } catch (const exec::PinningError &) {
+    throw;
+  } catch (const std::exception &error) {
+    throw PlanError(path_ + ": " + error.what());
+  }
+  for (int id = 0; id < plan_.tensors_size(); ++id)
+    if (plan_.tensors(id).role() == plan::CONSTANT)
+      std::memcpy(data(uint32_t(id)), plan_.tensors(id).initial_data().data(),
+                  plan_.tensors(id).size_bytes());
+}
+
+std::optional<uint32_t> PlanProgram::find(const std::string &name) const {
+  auto it = byName_.find(name);
+  if (it == byName_.end())
+    return std::nullopt;
+  return it->second;
+}
+
+uint32_t PlanProgram::get(const std::string &name) const {
+  std::optional<uint32_t> id = find(name);
+  if (!id)
+    throw PlanError(path_ + ": the plan has no tensor '" + name + "'");
+  return *id;
+}
+
+std::byte *PlanProgram::data(uint32_t id) const { return executor_->pointer(slices_[id]); }
+
+std::vector<uint32_t> PlanProgram::withRole(plan::Role role) const {
+  std::vector<uint32_t> ids;
+  for (int id = 0; id < plan_.tensors_size(); ++id)
+    if (plan_.tensors(id).role() == role)
+      ids.push_back(uint32_t(id));
+  return ids;
+}
+
+void PlanProgram::run() { executor_->run(); }
+
+} // namespace off::train

@@ -1,0 +1,141 @@
+// See Session.h.
+
+#include "runtime/train/Session.h"
+
+#include "runtime/common/Parallel.h"
+#include "runtime/model/Safetensors.h"
+#include "runtime/model/WeightInit.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace off::train {
+namespace {
+
+model::ExpectedTensor expectedOf(const plan::Tensor &tensor) {
+  return {tensor.hf_name().empty() ? tensor.name() : tensor.hf_name(),
+          model::Shape(tensor.shape().begin(), tensor.shape().end()), model::DType::F32};
+}
+
+} // namespace
+
+plan::Plan loadPlanFile(const std::string &path) {
+  std::string error;
+  std::optional<plan::Plan> plan = plan::readPlanFile(path, error);
+  if (!plan)
+    throw TrainError(error);
+  return std::move(*plan);
+}
+
+std::string planHash(const plan::Plan &plan) {
+  std::string bytes;
+  { // map fields (kernel attributes) serialize in a fixed order only when asked
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    plan.SerializeToCodedStream(&coded);
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%08x-%zu", plan::crc32(bytes.data(), bytes.size()),
+                bytes.size());
+  return text;
+}
+
+Session::Session(const SessionOptions &options) {
+  if (options.threads)
+    setDefaultThreadCount(options.threads);
+  plan::Plan plan = loadPlanFile(options.planPath);
+  const std::string &entry = plan.model().entry();
+  if (!options.expectedEntry.empty() && entry != options.expectedEntry)
+    throw TrainError(options.planPath + ": this plan runs '" +
+                     (entry.empty() ? std::string("?") : entry) + "', not '" +
+                     options.expectedEntry + "' (compile it " +
+                     (options.expectedEntry == "forward" ? "with" : "without") +
+                     " `offc compile --forward`)");
+  PlanProgramOptions programOptions;
+  programOptions.executor.checkResidency = options.checkResidency;
+  program_ = std::make_unique<PlanProgram>(std::move(plan), options.planPath, programOptions);
+  for (uint32_t id : program_->withRole(plan::PARAM)) {
+    const plan::Tensor &tensor = program_->tensor(id);
+    if (tensor.dtype() != plan::F32)
+      throw TrainError(options.planPath + ": parameter '" + tensor.name() +
+                       "' is not f32 (this runtime trains fp32 master weights)");
+    paramIds_.push_back(id);
+    params_.push_back(expectedOf(tensor));
+    if (tensor.trainable())
+      trainable_.push_back(params_.back());
+  }
+}
+
+void Session::initFromSeed(uint64_t seed) {
+  std::vector<model::InitTarget> targets;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    model::InitTarget target;
+    target.name = params_[i].name;
+    target.shape = params_[i].shape;
+    target.kind = model::hfLlamaInitKind(target.name);
+    target.data = program_->dataAs<float>(paramId(i));
+    targets.push_back(std::move(target));
+  }
+  model::initWeights(targets, seed, plan().model().initializer_range());
+}
+
+void Session::initFromFile(const std::string &path) {
+  model::SafetensorsFile file = model::SafetensorsFile::open(path);
+  model::TensorCheckOptions check;
+  check.allowExtra = true;
+  check.allowFloatConversion = true;
+  model::checkTensors(file, params_, check);
+  for (size_t i = 0; i < params_.size(); ++i)
+    file.readFloat32(params_[i].name, program_->dataAs<float>(paramId(i)),
+                     model::elementCount(params_[i].shape));
+}
+
+void Session::zeroOptimizerState() {
+  for (uint32_t id : program_->withRole(plan::OPTIMIZER_STATE))
+    std::memset(program_->data(id), 0, program_->tensor(id).size_bytes());
+}
+
+model::CheckpointContents
+Session::checkpointContents(const model::TrainerState &state) const {
+  model::CheckpointContents contents;
+  for (size_t i = 0; i < params_.size(); ++i)
+    contents.model.push_back({params_[i].name, model::DType::F32, params_[i].shape,
+                              program_->data(paramId(i))});
+  for (const model::ExpectedTensor &moment : model::optimizerStateTensors(trainable_)) {
+    uint32_t id = program_->get(moment.name);
+    contents.optimizer.push_back(
+        {moment.name, model::DType::F32, moment.shape, program_->data(id)});
+  }
+  contents.configJson =
+      plan().model().config_json().empty() ? "{}" : plan().model().config_json();
+  contents.state = state;
+  return contents;
+}
+
+void Session::restore(const model::Checkpoint &checkpoint) {
+  std::vector<std::string> problems = model::findTensorMismatches(checkpoint.model(), params_);
+  for (std::string &line : model::findTensorMismatches(
+           checkpoint.optimizer(), model::optimizerStateTensors(trainable_)))
+    problems.push_back(std::move(line));
+  if (checkpoint.state().planFormatVersion != plan::kFormatVersion)
+    problems.push_back(checkpoint.dir() + ": written by plan format version " +
+                       std::to_string(checkpoint.state().planFormatVersion) +
+                       ", this offrt reads version " + std::to_string(plan::kFormatVersion));
+  if (!problems.empty())
+    model::throwProblems(problems);
+  for (size_t i = 0; i < params_.size(); ++i)
+    checkpoint.model().copyTo(params_[i].name, model::DType::F32,
+                              program_->data(paramId(i)),
+                              program_->tensor(paramId(i)).size_bytes());
+  for (const model::ExpectedTensor &moment : model::optimizerStateTensors(trainable_)) {
+    uint32_t id = program_->get(moment.name);
+    checkpoint.optimizer().copyTo(moment.name, model::DType::F32, program_->data(id),
+                                  program_->tensor(id).size_bytes());
+  }
+}
+
+} // namespace off::train

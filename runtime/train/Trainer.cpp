@@ -1,0 +1,224 @@
+// See Trainer.h.
+
+#include "runtime/train/Trainer.h"
+
+#include "runtime/model/Checkpoint.h"
+#include "runtime/model/Safetensors.h"
+#include "runtime/model/TrainingLog.h"
+#include "runtime/train/Session.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+namespace off::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// The plan's input tensor `name`: i32 with `dims` leading dims [.., B, T].
+uint32_t inputTensor(const Session &session, PlanProgram &program, const std::string &name,
+                     size_t rank) {
+  uint32_t id = program.get(name);
+  const plan::Tensor &tensor = program.tensor(id);
+  if (tensor.role() != plan::INPUT || tensor.dtype() != plan::I32 ||
+      size_t(tensor.shape_size()) != rank)
+    throw TrainError(session.planPath() + ": input '" + name + "' must be an i32 tensor of rank " +
+                     std::to_string(rank));
+  return id;
+}
+
+uint32_t scalarOutput(const Session &session, PlanProgram &program, const std::string &name) {
+  uint32_t id = program.get(name);
+  const plan::Tensor &tensor = program.tensor(id);
+  if (tensor.dtype() != plan::F32 || tensor.size_bytes() != sizeof(float))
+    throw TrainError(session.planPath() + ": output '" + name + "' must be one f32");
+  return id;
+}
+
+model::BatchLoader openData(const Session &session, const std::string &path,
+                            model::TokenFileFormat format) {
+  const plan::Model &m = session.plan().model();
+  return model::BatchLoader(model::TokenFile::open(path, format), m.batch(), m.seq(),
+                            uint64_t(m.vocab_size()));
+}
+
+void initWeights(Session &session, const std::string &initPath, uint64_t seed) {
+  if (initPath.empty())
+    session.initFromSeed(seed);
+  else
+    session.initFromFile(initPath);
+}
+
+/// Saves the gradients handed to the optimizer in the first step run.
+class GradCapture {
+public:
+  void add(const std::string &name, const float *data, size_t count) {
+    grads_[name].assign(data, data + count);
+  }
+  void write(const std::string &path, const Session &session) const {
+    std::vector<model::TensorToWrite> tensors;
+    for (const model::ExpectedTensor &param : session.trainableParams()) {
+      auto it = grads_.find(param.name);
+      if (it == grads_.end())
+        continue; // a param the step does not train
+      tensors.push_back({param.name, model::DType::F32, param.shape, it->second.data()});
+    }
+    model::writeSafetensors(path, tensors, {{"content", "gradients of the first step, "
+                                                        "summed over micro-batches, unclipped"}});
+  }
+
+private:
+  std::map<std::string, std::vector<float>> grads_;
+};
+
+} // namespace
+
+TrainResult train(const TrainOptions &options) {
+  Session session({options.planPath, "train_step", options.threads, options.checkResidency});
+  PlanProgram &program = session.program();
+  const plan::Model &m = session.plan().model();
+  const int64_t K = m.grad_accum(), B = m.batch(), T = m.seq();
+  uint32_t ids = inputTensor(session, program, "input_ids", 3);
+  uint32_t targets = inputTensor(session, program, "targets", 3);
+  uint32_t lossId = scalarOutput(session, program, "loss");
+  uint32_t normId = scalarOutput(session, program, "grad_norm");
+  model::BatchLoader loader = openData(session, options.dataPath, options.dataFormat);
+  const std::string hash = planHash(session.plan());
+
+  model::TrainerState state;
+  state.rng.seed = options.seed;
+  state.planHash = hash;
+  state.planFormatVersion = plan::kFormatVersion;
+  if (!options.resumeDir.empty()) {
+    model::Checkpoint checkpoint = model::Checkpoint::open(options.resumeDir);
+    const model::Json &extra = checkpoint.state().extra;
+    const model::Json *batch = extra.isObject() ? extra.find("batch") : nullptr;
+    const model::Json *seq = extra.isObject() ? extra.find("seq") : nullptr;
+    if (batch && seq && (batch->asInt64() != B || seq->asInt64() != T))
+      throw TrainError(checkpoint.dir() + ": saved by a run with batch " +
+                       std::to_string(batch->asInt64()) + " x seq " +
+                       std::to_string(seq->asInt64()) + "; this plan has " +
+                       std::to_string(B) + " x " + std::to_string(T) +
+                       ", so its data position would mean other tokens");
+    session.restore(checkpoint);
+    state = checkpoint.state();
+    if (state.planHash != hash)
+      std::fprintf(stderr, "offrt train: note: %s was written with another plan (%s); "
+                   "continuing with %s\n", checkpoint.dir().c_str(), state.planHash.c_str(),
+                   hash.c_str());
+    state.planHash = hash;
+    std::fprintf(stderr, "offrt train: resumed from %s at step %llu\n", checkpoint.dir().c_str(),
+                 (unsigned long long)state.step);
+  } else {
+    initWeights(session, options.initPath, options.seed);
+    session.zeroOptimizerState();
+  }
+  state.extra = model::Json::object();
+  state.extra.set("batch", model::Json(int64_t(B)));
+  state.extra.set("seq", model::Json(int64_t(T)));
+  state.extra.set("grad_accum", model::Json(int64_t(K)));
+
+  uint64_t lastStep = options.steps;
+  if (lastStep == 0) // one pass over the data
+    lastStep = std::max<uint64_t>(1, loader.windowsPerEpoch() / uint64_t(K));
+  if (state.step >= lastStep)
+    throw TrainError("nothing to do: the run is at step " + std::to_string(state.step) +
+                     " and --steps is " + std::to_string(lastStep));
+  double lr = options.lr.value_or(session.plan().hyper().lr());
+  program.optimizer().lr = options.lr;
+
+  std::unique_ptr<model::JsonlLogWriter> log;
+  if (!options.logPath.empty())
+    log = std::make_unique<model::JsonlLogWriter>(options.logPath, !options.resumeDir.empty());
+  GradCapture capture;
+  if (!options.saveGradsPath.empty())
+    program.optimizer().captureGrad = [&](const std::string &name, const float *data,
+                                          size_t count) { capture.add(name, data, count); };
+  model::ProgressPrinter progress(state.step + 1, lastStep, stderr,
+                                  std::max<uint64_t>(1, options.progressEvery));
+  if (!options.quiet)
+    std::fprintf(stderr, "offrt train: %s: %lld x %lld tokens x %lld micro-batch(es) per step, "
+                 "steps %llu..%llu, lr %g, %s\n", options.planPath.c_str(), (long long)B,
+                 (long long)T, (long long)K, (unsigned long long)(state.step + 1),
+                 (unsigned long long)lastStep, lr,
+                 options.initPath.empty() && options.resumeDir.empty()
+                     ? ("weights from seed " + std::to_string(options.seed)).c_str()
+                     : "weights loaded");
+
+  TrainResult result;
+  auto save = [&] {
+    result.lastCheckpoint = model::saveCheckpoint(
+        options.saveDir, session.checkpointContents(state), {options.keepLast});
+    if (!options.quiet)
+      std::fprintf(stderr, "offrt train: saved %s\n", result.lastCheckpoint.c_str());
+  };
+  const auto runStart = Clock::now();
+  const int64_t tokensPerMicroBatch = B * T;
+  while (state.step < lastStep) {
+    const auto stepStart = Clock::now();
+    int32_t *idData = program.dataAs<int32_t>(ids);
+    int32_t *targetData = program.dataAs<int32_t>(targets);
+    for (int64_t k = 0; k < K; ++k)
+      loader.load(state.microBatch + uint64_t(k), idData + k * tokensPerMicroBatch,
+                  targetData + k * tokensPerMicroBatch);
+    program.optimizer().step = int64_t(state.optimizerStep) + 1;
+    program.run();
+    if (program.optimizer().captureGrad) {
+      capture.write(options.saveGradsPath, session);
+      program.optimizer().captureGrad = nullptr;
+    }
+    state.microBatch += uint64_t(K);
+    state.optimizerStep += 1;
+    state.step += 1;
+    double loss = *program.dataAs<float>(lossId);
+    double gradNorm = *program.dataAs<float>(normId);
+    result.losses.push_back(loss);
+    double seconds = std::chrono::duration<double>(Clock::now() - stepStart).count();
+    double tokensPerSecond = double(K * tokensPerMicroBatch) / seconds;
+    if (log)
+      log->write({state.step, loss, gradNorm, lr, tokensPerSecond, seconds * 1e3});
+    if (!options.quiet)
+      progress.report(state.step, loss, tokensPerSecond,
+                      std::chrono::duration<double>(Clock::now() - runStart).count());
+    if (!std::isfinite(loss))
+      throw TrainError("the loss is " + std::to_string(loss) + " at step " +
+                       std::to_string(state.step) + "; stopping (the last checkpoint is " +
+                       (result.lastCheckpoint.empty() ? "none" : result.lastCheckpoint) + ")");
+    if (!options.saveDir.empty() && options.saveEvery && state.step % options.saveEvery == 0)
+      save();
+  }
+  if (!options.saveDir.empty() && (!options.saveEvery || state.step % options.saveEvery != 0))
+    save();
+  result.lastStep = state.step;
+  return result;
+}
+
+void forward(const ForwardOptions &options) {
+  Session session({options.planPath, "forward", options.threads, options.checkResidency});
+  PlanProgram &program = session.program();
+  uint32_t ids = inputTensor(session, program, "input_ids", 2);
+  uint32_t logits = program.get("logits");
+  const plan::Tensor &logitsTensor = program.tensor(logits);
+  if (logitsTensor.dtype() != plan::F32)
+    throw TrainError(session.planPath() + ": output 'logits' must be f32");
+  model::BatchLoader loader = openData(session, options.dataPath, options.dataFormat);
+  initWeights(session, options.initPath, options.seed);
+  const plan::Model &m = session.plan().model();
+  std::vector<int32_t> targets(size_t(m.batch() * m.seq()));
+  loader.load(options.microBatch, program.dataAs<int32_t>(ids), targets.data());
+  program.run();
+  const plan::Tensor &idsTensor = program.tensor(ids);
+  model::writeSafetensors(
+      options.outputPath,
+      {{"logits", model::DType::F32,
+        model::Shape(logitsTensor.shape().begin(), logitsTensor.shape().end()),
+        program.data(logits)},
+       {"input_ids", model::DType::I32,
+        model::Shape(idsTensor.shape().begin(), idsTensor.shape().end()), program.data(ids)}},
+      {{"plan", options.planPath}, {"micro_batch", std::to_string(options.microBatch)}});
+}
+
+} // namespace off::train

@@ -1,0 +1,62 @@
+// The training loop of `offrt train` and the single pass of `offrt forward`.
+//
+// One optimizer step = one run of the plan's train_step, fed with the K
+// micro-batches that follow in the token file (llm.c's order, see
+// docs/data-and-checkpoints.md). The AdamW step count, the learning rate,
+// the data position and the weights are all the state there is, so a run
+// resumed from a checkpoint continues bit for bit.
+#pragma once
+#include "runtime/model/TokenData.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace off::train {
+
+struct TrainOptions {
+  std::string planPath;
+  std::string dataPath;
+  model::TokenFileFormat dataFormat = model::TokenFileFormat::Llmc;
+  std::string initPath;           // --init: weights; empty: from --seed
+  uint64_t seed = 0;
+  uint64_t steps = 0;             // total optimizer steps (0: one pass over the data)
+  std::optional<double> lr;       // overrides the plan's learning rate
+  std::string saveDir;
+  uint64_t saveEvery = 0;         // 0: only at the end (when saveDir is set)
+  size_t keepLast = 0;            // checkpoints kept (0: all)
+  std::string resumeDir;
+  std::string logPath;            // JSONL, one object per step
+  std::string saveGradsPath;      // gradients of the first step run
+  unsigned threads = 0;
+  bool checkResidency = false;
+  uint64_t progressEvery = 1;
+  bool quiet = false;             // no progress lines
+};
+
+struct TrainResult {
+  std::vector<double> losses;     // one per step run
+  uint64_t lastStep = 0;          // optimizer steps completed in total
+  std::string lastCheckpoint;     // empty when none was saved
+};
+
+/// Throws TrainError / model::ModelIoError / PlanError / exec::ExecError with
+/// messages naming the file (and tensor or instruction).
+TrainResult train(const TrainOptions &options);
+
+struct ForwardOptions {
+  std::string planPath;
+  std::string dataPath;
+  model::TokenFileFormat dataFormat = model::TokenFileFormat::Llmc;
+  std::string initPath;
+  uint64_t seed = 0;
+  uint64_t microBatch = 0;
+  std::string outputPath;         // safetensors: logits (F32), input_ids (I32)
+  unsigned threads = 0;
+  bool checkResidency = false;
+};
+
+void forward(const ForwardOptions &options);
+
+} // namespace off::train

@@ -133,6 +133,13 @@ model::TokenFileFormat parseDataDtype(const std::string &text) {
   return *format;
 }
 
+void requirePlanAndData(const std::string &plan, const std::string &data) {
+  if (plan.empty())
+    throw UsageError("no plan given");
+  if (data.empty())
+    throw UsageError("no --data TOKENS.bin given");
+}
+
 /// Runs `body`, turning every error into one line on stderr and an exit code.
 int runReporting(const char *command, const char *usage, const std::vector<std::string> &args,
                  const std::function<void()> &body) {
@@ -182,10 +189,7 @@ int runTrain(const std::vector<std::string> &args) {
           else throw UsageError("unknown option '" + name + "'");
         },
         options.planPath);
-    if (options.planPath.empty())
-      throw UsageError("no plan given");
-    if (options.dataPath.empty())
-      throw UsageError("no --data TOKENS.bin given");
+    requirePlanAndData(options.planPath, options.dataPath);
     if (!options.initPath.empty() && !options.resumeDir.empty())
       throw UsageError("--init and --resume both give the weights; pick one");
     if (options.saveEvery && options.saveDir.empty())
@@ -216,10 +220,7 @@ int runForward(const std::vector<std::string> &args) {
           else throw UsageError("unknown option '" + name + "'");
         },
         options.planPath);
-    if (options.planPath.empty())
-      throw UsageError("no plan given");
-    if (options.dataPath.empty())
-      throw UsageError("no --data TOKENS.bin given");
+    requirePlanAndData(options.planPath, options.dataPath);
     if (options.outputPath.empty())
       throw UsageError("no -o OUT.safetensors given");
     train::forward(options);

@@ -8,6 +8,9 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include <algorithm>
+#include <map>
+
 using namespace mlir;
 using namespace mlir::off;
 
@@ -38,6 +41,7 @@ private:
     last = std::max(last, index);
   }
   static void convertAttrs(Operation *op, plan::Kernel &kernel);
+  void moveOptimizerToItsStream();
 
   func::FuncOp step;
   const PlanOptions &options;
@@ -197,6 +201,74 @@ LogicalResult Lowering::lowerOp(Operation *op) {
   return success();
 }
 
+// Moves every adam_step to a host-optimizer stream. Each waits for an event
+// the compute stream records right after the last instruction it must follow
+// (the gradient's last write, the parameter's and moments' last access),
+// so the update of one layer runs while the compute stream goes on with the
+// backward of the layers before it. The updates are ordered by that point;
+// their operands stay allocated to the end of the step, since they are read
+// asynchronously.
+void Lowering::moveOptimizerToItsStream() {
+  struct Update {
+    plan::Instruction instruction;
+    int64_t after; // index in the new compute stream; -1: depends on nothing
+  };
+  std::vector<Update> updates;
+  std::vector<plan::Instruction> kept;
+  std::vector<int64_t> lastAccess(result.tensors_size(), -1);
+  std::vector<int64_t> lastWrite(result.tensors_size(), -1);
+  for (const plan::Instruction &instruction : compute->instructions()) {
+    const plan::Kernel &kernel = instruction.kernel();
+    if (kernel.op() == "adam_step") {
+      updates.push_back({instruction, -1});
+      plan::Kernel &update = *updates.back().instruction.mutable_kernel();
+      if (!update.attrs().count("max_grad_norm") && update.inputs_size() == 5)
+        update.mutable_inputs()->RemoveLast(); // without clipping, the norm is unused
+      int64_t &after = updates.back().after;
+      // It writes param and moments (and, to clip, scales the gradient in
+      // place): those wait for every earlier access; what it only reads
+      // waits for the last write.
+      bool clips = update.inputs_size() == 5;
+      for (auto [i, id] : llvm::enumerate(update.inputs())) {
+        bool written = i == 0 || i == 2 || i == 3 || (i == 1 && clips);
+        after = std::max(after, written ? lastAccess[storage[id]] : lastWrite[storage[id]]);
+        lastUse[storage[id]] = INT64_MAX;
+      }
+      continue;
+    }
+    for (uint32_t id : kernel.inputs())
+      lastAccess[storage[id]] = int64_t(kept.size());
+    for (uint32_t id : kernel.outputs())
+      lastAccess[storage[id]] = lastWrite[storage[id]] = int64_t(kept.size());
+    kept.push_back(instruction);
+  }
+  if (updates.empty())
+    return;
+  std::stable_sort(updates.begin(), updates.end(),
+                   [](const Update &a, const Update &b) { return a.after < b.after; });
+  std::map<int64_t, uint32_t> eventAfter; // compute index -> event
+  for (const Update &update : updates)
+    if (update.after >= 0 && !eventAfter.count(update.after))
+      eventAfter.emplace(update.after, uint32_t(eventAfter.size()));
+  compute->clear_instructions();
+  for (size_t i = 0; i < kept.size(); ++i) {
+    *compute->add_instructions() = kept[i];
+    if (auto it = eventAfter.find(int64_t(i)); it != eventAfter.end())
+      compute->add_instructions()->set_record_event(it->second);
+  }
+  plan::Stream *optimizer = result.add_streams();
+  optimizer->set_kind(plan::HOST_OPTIMIZER);
+  int64_t waitedFor = -1;
+  for (const Update &update : updates) {
+    if (update.after > waitedFor) {
+      optimizer->add_instructions()->set_wait_event(eventAfter.at(update.after));
+      waitedFor = update.after;
+    }
+    *optimizer->add_instructions() = update.instruction;
+  }
+  result.set_num_events(uint32_t(eventAfter.size()));
+}
+
 FailureOr<plan::Plan> Lowering::run() {
   if (!step.getBody().hasOneBlock())
     return step.emitError("the step function must have a single block");
@@ -220,6 +292,8 @@ FailureOr<plan::Plan> Lowering::run() {
   for (Operation &op : step.getBody().front())
     if (failed(lowerOp(&op)))
       return failure();
+  if (options.optimizerStream)
+    moveOptimizerToItsStream();
 
   // Everything lives in one device arena; persistent tensors span the step.
   std::vector<BufferRequest> requests;

@@ -35,6 +35,11 @@ struct PlanOptions {
   /// docs/plan-format.md); missing ones default to "input.N" / "output.N".
   std::vector<std::string> inputNames;
   std::vector<std::string> outputNames;
+  /// Runs each adam_step on a host-optimizer stream, as soon as its gradient
+  /// is final and its parameter no longer read (see LowerToPlan.cpp). With
+  /// clipping every update waits for the global norm, i.e. for the end of
+  /// the backward.
+  bool optimizerStream = false;
 };
 
 /// Lowers `step` (a single-block function of off ops) to a plan. Function

@@ -164,8 +164,10 @@ private:
         fail("max_grad_norm needs the norm operand");
       maxNorm = attrs.getFloat("max_grad_norm");
     }
+    // Clipping scales the gradient in place; otherwise it is only read.
+    exec::Access gradAccess = maxNorm ? exec::Access::ReadWrite : exec::Access::Read;
     std::vector<exec::KernelArg> args = {arg(kernel.inputs(0), exec::Access::ReadWrite),
-                                         arg(kernel.inputs(1), exec::Access::ReadWrite),
+                                         arg(kernel.inputs(1), gradAccess),
                                          arg(kernel.inputs(2), exec::Access::ReadWrite),
                                          arg(kernel.inputs(3), exec::Access::ReadWrite)};
     if (kernel.inputs_size() == 5)
@@ -192,7 +194,9 @@ private:
       tensor.expAvgSq = call.arg<float>(3);
       tensor.count = count;
       tensor.name = name;
-      optim::adamwStep(tensor, stepHyper, control->step);
+      optim::AdamWRun run;
+      run.pool = control->pool;
+      optim::adamwStep(tensor, stepHyper, control->step, run);
     };
     return exec::KernelInstr{"adam_step", std::move(args), std::move(fn)};
   }

@@ -7,6 +7,7 @@
 // kernel, shapes a kernel refuses, an adam_step whose operands are not a
 // parameter and its two moments.
 #pragma once
+#include "runtime/common/Parallel.h"
 #include "runtime/exec/Executor.h"
 #include "runtime/plan/Plan.h"
 
@@ -34,6 +35,9 @@ struct OptimizerControl {
   /// Called with (param name, grad data, element count) before a param is
   /// updated, i.e. with the summed, unclipped gradient (--save-grads).
   std::function<void(const std::string &, const float *, size_t)> captureGrad;
+  /// The threads AdamW uses (nullptr: the default pool, shared with the
+  /// compute kernels; a plan with a host-optimizer stream gets its own).
+  ThreadPool *pool = nullptr;
 };
 
 struct PlanProgramOptions {

@@ -127,6 +127,11 @@ TrainResult train(const TrainOptions &options) {
   if (state.step >= lastStep)
     throw TrainError("nothing to do: the run is at step " + std::to_string(state.step) +
                      " and --steps is " + std::to_string(lastStep));
+  std::unique_ptr<ThreadPool> optimizerPool;
+  for (const plan::Stream &stream : session.plan().streams())
+    if (stream.kind() == plan::HOST_OPTIMIZER && !optimizerPool)
+      optimizerPool = std::make_unique<ThreadPool>(std::max(1u, options.optimizerThreads));
+  program.optimizer().pool = optimizerPool.get();
   double lr = options.lr.value_or(session.plan().hyper().lr());
   program.optimizer().lr = options.lr;
 

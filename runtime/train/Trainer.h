@@ -30,6 +30,9 @@ struct TrainOptions {
   std::string logPath;            // JSONL, one object per step
   std::string saveGradsPath;      // gradients of the first step run
   unsigned threads = 0;
+  /// Threads of the AdamW pool when the plan has a host-optimizer stream
+  /// (0: one); the compute kernels keep `threads`.
+  unsigned optimizerThreads = 0;
   bool checkResidency = false;
   uint64_t progressEvery = 1;
   bool quiet = false;             // no progress lines

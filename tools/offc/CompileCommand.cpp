@@ -46,6 +46,7 @@ struct CompileArgs {
   int64_t gradAccum = 1;
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weightDecay = 0.01, clip = 1.0;
+  bool optimizerStream = false;
   bool trainOptionGiven = false; // any of the above, to refuse with --forward
 };
 
@@ -68,6 +69,10 @@ std::string compileUsageText() {
       "  --eps X             (default 1e-8)\n"
       "  --weight-decay X    decoupled weight decay (default 0.01)\n"
       "  --clip X            max global gradient norm (default 1.0; 0: off)\n"
+      "  --optimizer-stream  run AdamW on a host-optimizer stream, each layer's\n"
+      "                      update as soon as its gradient is final, beside the\n"
+      "                      backward of the layers before it (needs --clip 0 to\n"
+      "                      overlap: clipping waits for the global norm)\n"
       "\nMemory:\n"
       "  --vram SIZE         device budget, e.g. 24G, 512M. Until the planner\n"
       "                      lands ([D]) the plan keeps everything resident and\n"
@@ -100,6 +105,9 @@ bool parseCompileArg(const std::vector<std::string> &args, size_t &i,
     out.irOutput = value;
   } else if (StringRef(args[i]) == "--forward") {
     out.forward = true;
+  } else if (StringRef(args[i]) == "--optimizer-stream") {
+    out.optimizerStream = true;
+    out.trainOptionGiven = true;
   } else if (matchOption(args, i, "--vram", value, error)) {
     std::optional<uint64_t> bytes = parseHumanSize(value);
     if (error.empty() && (!bytes || *bytes == 0))
@@ -249,6 +257,7 @@ int runCompile(const std::vector<std::string> &argv) {
   options.model.set_vocab_size(vocab);
   options.model.set_initializer_range(info.initializerRange);
   options.model.set_entry(args.forward ? "forward" : "train_step");
+  options.optimizerStream = args.optimizerStream;
   mlir::func::FuncOp step = forward;
   if (args.forward) {
     options.inputNames = {"input_ids"};

@@ -39,6 +39,8 @@ const char *const kTrainUsage =
     "  --steps N             total optimizer steps (default: one pass over the data)\n"
     "  --lr X                learning rate (default: the plan's)\n"
     "  --threads N           compute threads (default: all cores)\n"
+    "  --optimizer-threads N AdamW threads for a plan with a host-optimizer stream\n"
+    "                        (`offc compile --optimizer-stream`; default 1)\n"
     "  --check-residency     check every kernel's inputs are resident and complete\n"
     "Output:\n"
     "  --save-dir DIR        checkpoints DIR/step-N/ (HF-loadable model.safetensors +\n"
@@ -178,6 +180,8 @@ int runTrain(const std::vector<std::string> &args) {
           else if (name == "--steps") options.steps = parseCount(name, value, false);
           else if (name == "--lr") options.lr = parsePositiveNumber(name, value);
           else if (name == "--threads") options.threads = unsigned(parseCount(name, value, false));
+          else if (name == "--optimizer-threads")
+            options.optimizerThreads = unsigned(parseCount(name, value, false));
           else if (name == "--check-residency") options.checkResidency = true;
           else if (name == "--save-dir") options.saveDir = value;
           else if (name == "--save-every") options.saveEvery = parseCount(name, value, false);

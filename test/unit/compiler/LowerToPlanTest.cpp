@@ -195,6 +195,74 @@ TEST_F(LowerToPlan, ReshapeIsAViewThatKeepsItsSourceAlive) {
   EXPECT_TRUE(disjoint(t, c)); // t is read (through u) by the concat writing c
 }
 
+// Two layers; the second's gradient is final before the first's backward.
+constexpr const char *kTwoUpdates = R"mlir(
+func.func @train_step(%x: tensor<4x8xf32>) -> tensor<f32> {
+  %w1 = off.param "w1" {trainable} : tensor<8x8xf32>
+  %w2 = off.param "w2" {trainable} : tensor<8x8xf32>
+  %m1 = off.state "w1.exp_avg" : tensor<8x8xf32>
+  %v1 = off.state "w1.exp_avg_sq" : tensor<8x8xf32>
+  %m2 = off.state "w2.exp_avg" : tensor<8x8xf32>
+  %v2 = off.state "w2.exp_avg_sq" : tensor<8x8xf32>
+  %h = off.matmul %x, %w1 : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %y = off.matmul %h, %w2 : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %g2 = off.matmul %h, %y {transpose_lhs = true} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<8x8xf32>
+  %dh = off.matmul %y, %w2 {transpose_rhs = true} : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %g1 = off.matmul %x, %dh {transpose_lhs = true} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<8x8xf32>
+  %n = off.global_norm %g1, %g2 : tensor<8x8xf32>, tensor<8x8xf32> -> tensor<f32>
+  %a1, %a2, %a3 = off.adam_step %w1, %g1, %m1, %v1, %n {lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.01 : f64} : tensor<8x8xf32>, tensor<f32>
+  %b1, %b2, %b3 = off.adam_step %w2, %g2, %m2, %v2, %n {lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.01 : f64} : tensor<8x8xf32>, tensor<f32>
+  return %n : tensor<f32>
+}
+)mlir";
+
+TEST_F(LowerToPlan, OptimizerStreamUpdatesEachParamOnceItIsFree) {
+  OwningOpRef<ModuleOp> two = parseSourceString<ModuleOp>(kTwoUpdates, &context);
+  ASSERT_TRUE(two);
+  mlir::off::PlanOptions options;
+  options.optimizerStream = true;
+  FailureOr<plan::Plan> plan =
+      mlir::off::lowerToPlan(*two->getOps<func::FuncOp>().begin(), options);
+  ASSERT_TRUE(succeeded(plan));
+  EXPECT_TRUE(plan::validatePlan(*plan).empty());
+  ASSERT_EQ(plan->streams_size(), 2);
+  EXPECT_EQ(plan->streams(1).kind(), plan::HOST_OPTIMIZER);
+  auto describe = [&](const plan::Instruction &inst) -> std::string {
+    if (inst.has_record_event()) return "record " + std::to_string(inst.record_event());
+    if (inst.has_wait_event()) return "wait " + std::to_string(inst.wait_event());
+    const auto &k = inst.kernel();
+    return k.op() == "adam_step" ? "adam " + plan->tensors(k.inputs(0)).name() : k.op();
+  };
+  std::vector<std::string> compute, optimizer;
+  for (const auto &inst : plan->streams(0).instructions()) compute.push_back(describe(inst));
+  for (const auto &inst : plan->streams(1).instructions()) optimizer.push_back(describe(inst));
+  // w2 is free once dh (its last reader) ran; w1 once g1 is written. Without
+  // clipping neither waits for the norm, which global_norm only reads.
+  EXPECT_EQ(compute, (std::vector<std::string>{"matmul", "matmul", "matmul", "matmul",
+                                               "record 0", "matmul", "record 1",
+                                               "global_norm"}));
+  EXPECT_EQ(optimizer, (std::vector<std::string>{"wait 0", "adam w2", "wait 1", "adam w1"}));
+  // Unclipped updates do not read the norm, and the gradients they read
+  // asynchronously are never reused by later compute kernels.
+  for (const auto &inst : plan->streams(1).instructions())
+    if (inst.has_kernel())
+      EXPECT_EQ(inst.kernel().inputs_size(), 4);
+  const auto &g1 = plan->tensors(plan->streams(1).instructions(3).kernel().inputs(1));
+  const auto &g2 = plan->tensors(plan->streams(1).instructions(1).kernel().inputs(1));
+  const auto &norm = plan->tensors(plan->streams(0).instructions(7).kernel().outputs(0));
+  auto disjoint = [](const plan::Tensor &a, const plan::Tensor &b) {
+    return a.offset() + a.size_bytes() <= b.offset() || b.offset() + b.size_bytes() <= a.offset();
+  };
+  const auto &dhOut = plan->tensors(plan->streams(0).instructions(3).kernel().outputs(0));
+  const auto &g1Out = plan->tensors(plan->streams(0).instructions(5).kernel().outputs(0));
+  EXPECT_TRUE(disjoint(g2, dhOut));
+  EXPECT_TRUE(disjoint(g2, g1Out));
+  EXPECT_TRUE(disjoint(g2, norm));
+  EXPECT_TRUE(disjoint(g1, norm));
+}
+
 TEST_F(LowerToPlan, OverBudgetIsAClearError) {
   mlir::off::PlanOptions options;
   options.deviceBudget = 256;

@@ -1,0 +1,390 @@
+// `offrt bench train`: tokens/s of a whole training step, offrt against
+// PyTorch eager, on the same model, batch, sequence, data and threads, in one
+// run.
+//
+// offc compiles the step (as a user would: `offc compile --model llama ...`),
+// then for each round `offrt train` runs it (this very binary, as a child,
+// so the number is what users get, start-up excluded) and bench/train_torch.py
+// runs transformers' Llama with torch's AdamW on the same token file. Warm-up
+// steps are excluded on both sides: offrt's from its --log "ms" field, torch's
+// inside the script. With --rounds R the two alternate R times and the best
+// round of each counts (the machine is shared; the best is the least
+// disturbed). offrt is not linked to MLIR, so offc is found beside this
+// binary, on PATH, or given with --offc.
+#include "bench/BenchRegistry.h"
+#include "runtime/model/Json.h"
+#include "runtime/plan/Plan.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <spawn.h>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+extern char **environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using off::model::Json;
+
+struct Options {
+  std::string size = "tiny";
+  std::string config; // --config wins over --size
+  int batch = 8, seq = 128, gradAccum = 1, threads = 2;
+  int steps = 10, warmup = 2, rounds = 1;
+  std::string offc, python, torchScript, attn = "sdpa", workdir;
+  bool torch = true, json = false;
+};
+
+Options parse(const std::vector<std::string> &args) {
+  Options o;
+  auto value = [&](size_t &i) -> const std::string & {
+    if (i + 1 >= args.size())
+      throw std::invalid_argument(args[i] + " needs a value");
+    return args[++i];
+  };
+  auto integer = [&](size_t &i, long least) {
+    const std::string &flag = args[i], &text = value(i);
+    char *end = nullptr;
+    long v = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end || v < least || v > (1 << 24))
+      throw std::invalid_argument(flag + " must be an integer >= " + std::to_string(least) +
+                                  ", got '" + text + "'");
+    return int(v);
+  };
+  auto positive = [&](size_t &i) { return integer(i, 1); };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    if (a == "--size") o.size = value(i);
+    else if (a == "--config") o.config = value(i);
+    else if (a == "--batch") o.batch = positive(i);
+    else if (a == "--seq") o.seq = positive(i);
+    else if (a == "--grad-accum") o.gradAccum = positive(i);
+    else if (a == "--threads") o.threads = positive(i);
+    else if (a == "--steps") o.steps = positive(i);
+    else if (a == "--warmup") o.warmup = integer(i, 0);
+    else if (a == "--rounds") o.rounds = positive(i);
+    else if (a == "--offc") o.offc = value(i);
+    else if (a == "--python") o.python = value(i);
+    else if (a == "--torch-script") o.torchScript = value(i);
+    else if (a == "--attn") o.attn = value(i);
+    else if (a == "--workdir") o.workdir = value(i);
+    else if (a == "--no-torch") o.torch = false;
+    else if (a == "--json") o.json = true;
+    else throw std::invalid_argument("unknown option " + a);
+  }
+  if (o.attn != "sdpa" && o.attn != "eager")
+    throw std::invalid_argument("--attn must be sdpa or eager");
+  return o;
+}
+
+fs::path selfPath() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path("offrt") : self;
+}
+
+fs::path selfDirectory() { return selfPath().parent_path(); }
+
+/// Removes a temporary directory however the benchmark ends.
+struct RemoveOnExit {
+  fs::path path;
+  ~RemoveOnExit() {
+    std::error_code ec;
+    if (!path.empty())
+      fs::remove_all(path, ec);
+  }
+};
+
+/// The first candidate that exists, or the last one (to name in the error).
+std::string firstExisting(const std::vector<fs::path> &candidates) {
+  for (const fs::path &p : candidates)
+    if (!p.empty() && fs::exists(p))
+      return p.string();
+  return candidates.back().string();
+}
+
+/// Repository files: from the working directory, or two levels above the
+/// binary (build/bin/offrt inside a checkout).
+std::string repoFile(const std::string &relative) {
+  return firstExisting({fs::current_path() / relative,
+                        selfDirectory() / ".." / ".." / relative});
+}
+
+/// Runs argv with stdout and stderr sent to files; returns the exit status
+/// (128 + signal when killed).
+int runChild(const std::vector<std::string> &argv, const fs::path &out, const fs::path &err) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char *> cargs;
+  for (const std::string &a : argv)
+    cargs.push_back(const_cast<char *>(a.c_str()));
+  cargs.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, cargs[0], &actions, nullptr, cargs.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0)
+    throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      throw std::runtime_error("waitpid: " + std::string(std::strerror(errno)));
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string readText(const fs::path &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// Runs a child and throws with its stderr's tail when it fails.
+std::string runOrThrow(const std::vector<std::string> &argv, const fs::path &workdir,
+                       const std::string &tag) {
+  fs::path out = workdir / (tag + ".out"), err = workdir / (tag + ".err");
+  int status = runChild(argv, out, err);
+  if (status != 0) {
+    std::string message = readText(err);
+    if (message.size() > 2000)
+      message = "..." + message.substr(message.size() - 2000);
+    std::string command;
+    for (const std::string &a : argv)
+      command += (command.empty() ? "" : " ") + a;
+    throw std::runtime_error(command + " exited with " + std::to_string(status) + ":\n" +
+                             message);
+  }
+  return readText(out);
+}
+
+/// An llm.c token file (version 1 uint16, or 2 uint32 for vocabularies past
+/// 2^16) of `count` ids, uniform over the vocabulary from a fixed LCG: the
+/// values do not change the work of a step, only its loss.
+void writeTokens(const fs::path &path, uint64_t count, uint64_t vocab) {
+  if (count > uint64_t(INT32_MAX))
+    throw std::runtime_error("too many tokens for one llm.c file; use fewer --steps");
+  const bool wide = vocab > 65536;
+  std::vector<int32_t> header(256, 0);
+  header[0] = 20240520;
+  header[1] = wide ? 2 : 1;
+  header[2] = int32_t(count);
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char *>(header.data()), 1024);
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  std::vector<char> bytes(count * (wide ? 4 : 2));
+  for (uint64_t i = 0; i < count; ++i) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    uint32_t id = uint32_t((state >> 33) % vocab);
+    if (wide)
+      std::memcpy(&bytes[i * 4], &id, 4);
+    else {
+      uint16_t narrow = uint16_t(id);
+      std::memcpy(&bytes[i * 2], &narrow, 2);
+    }
+  }
+  out.write(bytes.data(), std::streamsize(bytes.size()));
+  if (!out)
+    throw std::runtime_error(path.string() + ": cannot write the token file");
+}
+
+struct Side {
+  double tokensPerS = 0;  // best round
+  double msPerStep = 0;   // mean over the timed steps of the best round
+  std::vector<double> rounds; // tokens/s per round
+};
+
+/// offrt's timed steps: the "ms" of each --log line after the warm-up.
+double offrtRound(const Options &o, const fs::path &plan, const fs::path &data,
+                  const fs::path &workdir, double tokensPerStep, double &msPerStep) {
+  fs::path log = workdir / "offrt_log.jsonl";
+  fs::remove(log);
+  runOrThrow({selfPath().string(), "train", plan.string(), "--data",
+              data.string(), "--steps", std::to_string(o.warmup + o.steps), "--threads",
+              std::to_string(o.threads), "--log", log.string()},
+             workdir, "offrt_train");
+  std::istringstream lines(readText(log));
+  std::string line;
+  double ms = 0;
+  int timed = 0, seen = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty())
+      continue;
+    Json entry = Json::parse(line);
+    const Json *step = entry.find("step"), *stepMs = entry.find("ms");
+    if (!step || !stepMs)
+      throw std::runtime_error(log.string() + ": a line without step/ms: " + line);
+    ++seen;
+    if (step->asInt64() > o.warmup) {
+      ms += stepMs->asDouble();
+      ++timed;
+    }
+  }
+  if (seen != o.warmup + o.steps || timed != o.steps)
+    throw std::runtime_error(log.string() + ": expected " + std::to_string(o.warmup + o.steps) +
+                             " steps, found " + std::to_string(seen));
+  msPerStep = ms / timed;
+  return tokensPerStep * timed / (ms / 1000.0);
+}
+
+double torchRound(const Options &o, const fs::path &config, const fs::path &data,
+                  const fs::path &workdir, double &msPerStep) {
+  std::string out = runOrThrow(
+      {o.python, o.torchScript, "--config", config.string(), "--data", data.string(), "--batch",
+       std::to_string(o.batch), "--seq", std::to_string(o.seq), "--grad-accum",
+       std::to_string(o.gradAccum), "--steps", std::to_string(o.steps), "--warmup",
+       std::to_string(o.warmup), "--threads", std::to_string(o.threads), "--attn", o.attn},
+      workdir, "torch_train");
+  Json result = Json::parse(out);
+  const Json *tps = result.find("tokens_per_s"), *ms = result.find("ms_per_step");
+  if (!tps || !ms || !ms->isArray() || ms->items().empty())
+    throw std::runtime_error(o.torchScript + " printed no tokens_per_s/ms_per_step: " + out);
+  double sum = 0;
+  for (const Json &v : ms->items())
+    sum += v.asDouble();
+  msPerStep = sum / double(ms->items().size());
+  return tps->asDouble();
+}
+
+void record(Side &side, double tokensPerS, double msPerStep) {
+  side.rounds.push_back(tokensPerS);
+  if (tokensPerS > side.tokensPerS) {
+    side.tokensPerS = tokensPerS;
+    side.msPerStep = msPerStep;
+  }
+}
+
+std::string roundsJson(const std::vector<double> &rounds) {
+  std::string text = "[";
+  for (size_t i = 0; i < rounds.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(rounds[i]);
+  return text + "]";
+}
+
+int runTrainBench(const std::vector<std::string> &args) {
+  Options o;
+  try {
+    o = parse(args);
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "offrt bench train: %s\n", e.what());
+    return 2;
+  }
+  try {
+    if (o.offc.empty())
+      o.offc = firstExisting({selfDirectory() / "offc", fs::path("offc")});
+    if (o.python.empty())
+      o.python = repoFile(".venv/bin/python");
+    if (o.torchScript.empty())
+      o.torchScript = repoFile("bench/train_torch.py");
+    if (o.torch && (!fs::exists(o.python) || !fs::exists(o.torchScript)))
+      throw std::runtime_error("PyTorch reference not found (" + o.python + ", " +
+                               o.torchScript + "): run from the repository root, pass "
+                               "--python/--torch-script, or --no-torch");
+    fs::path workdir = o.workdir;
+    RemoveOnExit temporary;
+    if (workdir.empty()) {
+      std::string pattern = (fs::temp_directory_path() / "offrt-bench-train-XXXXXX").string();
+      if (!mkdtemp(pattern.data()))
+        throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
+      workdir = temporary.path = pattern;
+    } else {
+      fs::create_directories(workdir);
+    }
+
+    // Compile the step the way a user would.
+    fs::path plan = workdir / "plan.bin";
+    std::vector<std::string> compile = {o.offc, "compile", "--model", "llama"};
+    if (!o.config.empty())
+      compile.insert(compile.end(), {"--config", o.config});
+    else
+      compile.insert(compile.end(), {"--size", o.size});
+    compile.insert(compile.end(), {"--batch", std::to_string(o.batch), "--seq",
+                                   std::to_string(o.seq), "--grad-accum",
+                                   std::to_string(o.gradAccum), "-o", plan.string()});
+    runOrThrow(compile, workdir, "offc_compile");
+    std::string error;
+    std::optional<off::plan::Plan> loaded = off::plan::readPlanFile(plan.string(), error);
+    if (!loaded)
+      throw std::runtime_error(error);
+    const off::plan::Model &model = loaded->model();
+    fs::path config = workdir / "config.json";
+    std::ofstream(config) << model.config_json();
+
+    // Enough tokens that no micro-batch wraps.
+    const uint64_t microBatches = uint64_t(o.warmup + o.steps) * uint64_t(o.gradAccum);
+    const uint64_t tokens = microBatches * uint64_t(o.batch) * uint64_t(o.seq) + 1;
+    fs::path data = workdir / "tokens.bin";
+    writeTokens(data, tokens, uint64_t(model.vocab_size()));
+    const double tokensPerStep = double(o.batch) * o.seq * o.gradAccum;
+    const std::string modelName = o.config.empty() ? o.size : o.config;
+
+    Side offrt, torch;
+    for (int round = 1; round <= o.rounds; ++round) {
+      double ms = 0;
+      record(offrt, offrtRound(o, plan, data, workdir, tokensPerStep, ms), ms);
+      if (!o.json)
+        std::fprintf(stderr, "round %d/%d: offrt %.1f tok/s (%.1f ms/step)\n", round, o.rounds,
+                     offrt.rounds.back(), ms);
+      if (o.torch) {
+        record(torch, torchRound(o, config, data, workdir, ms), ms);
+        if (!o.json)
+          std::fprintf(stderr, "round %d/%d: torch %.1f tok/s (%.1f ms/step)\n", round,
+                       o.rounds, torch.rounds.back(), ms);
+      }
+    }
+    const double ratio = o.torch ? offrt.tokensPerS / torch.tokensPerS : 0;
+    if (o.json) {
+      std::printf("{\"benchmark\": \"train\", \"model\": \"%s\", \"batch\": %d, \"seq\": %d, "
+                  "\"grad_accum\": %d, \"threads\": %d, \"steps\": %d, \"warmup\": %d, "
+                  "\"rounds\": %d, \"offrt_tokens_per_s\": %.1f, \"offrt_ms_per_step\": %.3f, "
+                  "\"offrt_rounds\": %s",
+                  modelName.c_str(), o.batch, o.seq, o.gradAccum, o.threads, o.steps, o.warmup,
+                  o.rounds, offrt.tokensPerS, offrt.msPerStep, roundsJson(offrt.rounds).c_str());
+      if (o.torch)
+        std::printf(", \"torch_attn\": \"%s\", \"torch_tokens_per_s\": %.1f, "
+                    "\"torch_ms_per_step\": %.3f, \"torch_rounds\": %s, \"ratio\": %.4f",
+                    o.attn.c_str(), torch.tokensPerS, torch.msPerStep,
+                    roundsJson(torch.rounds).c_str(), ratio);
+      std::printf("}\n");
+    } else {
+      std::printf("train %s, batch %d x seq %d x grad-accum %d, %d threads, %d timed steps "
+                  "(after %d warm-up), best of %d round(s):\n",
+                  modelName.c_str(), o.batch, o.seq, o.gradAccum, o.threads, o.steps, o.warmup,
+                  o.rounds);
+      std::printf("  offrt          %10.1f tokens/s  %9.1f ms/step\n", offrt.tokensPerS,
+                  offrt.msPerStep);
+      if (o.torch) {
+        std::printf("  torch eager    %10.1f tokens/s  %9.1f ms/step  (attention %s)\n",
+                    torch.tokensPerS, torch.msPerStep, o.attn.c_str());
+        std::printf("  offrt / torch  %10.2fx\n", ratio);
+      }
+    }
+    return 0;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "offrt bench train: %s\n", e.what());
+    return 1;
+  }
+}
+
+off::bench::Registration registration{
+    {"train",
+     "train [--size tiny | --config FILE] [--batch 8] [--seq 128] [--grad-accum 1] "
+     "[--threads 2] [--steps 10] [--warmup 2] [--rounds 1] [--attn sdpa|eager] [--offc PATH] "
+     "[--python PATH] [--torch-script PATH] [--no-torch] [--workdir DIR] [--json]",
+     "training step tokens/s: offrt train vs PyTorch eager, same model/data/threads",
+     runTrainBench}};
+
+} // namespace

@@ -1,0 +1,243 @@
+"""`offc compile` + `offrt train` / `offrt forward` against PyTorch, end to end.
+
+transformers' LlamaForCausalLM (fp32, eager attention, HF init from a fixed
+torch seed) is saved as safetensors and trained for 20 steps of
+torch.optim.AdamW (foreach=False) with clip_grad_norm_ and gradient
+accumulation 2 (`(loss / 2).backward()` per micro-batch), on an llm.c token
+file read in llm.c's order (torch_training.py). offc compiles the same model
+and hyper-parameters; offrt runs from the same weights and file. Checked:
+
+* step-0 logits of micro-batch 0 (`offrt forward`):  rel <= 1e-5
+* every parameter's step-1 gradient (`--save-grads`): rel <= 1e-4
+* all 20 losses (`--log`):                           rel <= 1e-5
+
+rel is max|ours - torch| / max|torch| over a tensor (for a loss, a scalar:
+|ours - torch| / |torch|). The worst of each kind is printed.
+
+Cases: `--case tiny` (models/llama/tiny.json) and `--case wide` (hidden 256,
+4 layers, 8 heads / 2 KV heads, intermediate 688, vocab 512: kernels at real
+sizes; its config.json is written into the work directory).
+`--check-residency` runs offrt train under the residency checker.
+Run by ctest (off_python_test); needs offc and offrt on PATH.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_training as ref  # noqa: E402
+
+SOURCE_DIR = os.environ.get("OFF_SOURCE_DIR") or os.path.join(
+    os.path.dirname(__file__), "..", "..")
+BUILD_DIR = os.environ.get("OFF_BUILD_DIR") or os.getcwd()
+
+LOGITS_RTOL = 1e-5
+GRAD_RTOL = 1e-4
+LOSS_RTOL = 1e-5
+STEPS = 20
+ACCUM = 2
+SEED = 1234
+# Not torch's defaults on purpose, so each option has to reach the AdamW step.
+HYPER = {"lr": 2e-3, "beta1": 0.85, "beta2": 0.99, "eps": 1e-7,
+         "weight_decay": 0.05, "clip": 1.0}
+
+WIDE_CONFIG = {
+    "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+    "hidden_size": 256, "intermediate_size": 688, "num_hidden_layers": 4,
+    "num_attention_heads": 8, "num_key_value_heads": 2, "vocab_size": 512,
+    "max_position_embeddings": 256, "rms_norm_eps": 1e-5,
+    "rope_theta": 10000.0, "initializer_range": 0.02, "hidden_act": "silu",
+    "attention_bias": False, "mlp_bias": False, "tie_word_embeddings": False,
+    "torch_dtype": "float32",
+}
+CASES = {  # name: (batch, seq); the file holds 13 windows, so the run wraps
+    "tiny": (4, 64),
+    "wide": (4, 128),
+}
+
+failures = []
+
+
+def check(condition, message):
+    print(("ok:   " if condition else "FAIL: ") + message, flush=True)
+    if not condition:
+        failures.append(message)
+
+
+def rel_error(ours, theirs):
+    ours = np.asarray(ours, dtype=np.float64)
+    theirs = np.asarray(theirs, dtype=np.float64)
+    scale = np.abs(theirs).max()
+    return float(np.abs(ours - theirs).max() / scale) if scale else float(
+        np.abs(ours).max())
+
+
+def run(command):
+    print("$ " + " ".join(command), flush=True)
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.stdout.strip():
+        print(result.stdout.rstrip())
+    if result.returncode != 0:
+        print(result.stderr.rstrip())
+        raise SystemExit(f"FAIL: {command[0]} {command[1]} exited with "
+                         f"{result.returncode}")
+    print(f"  ({time.monotonic() - started:.1f} s)", flush=True)
+
+
+def compile_plans(config, batch, seq, workdir):
+    model = ["--model", "llama", "--config", config,
+             "--batch", str(batch), "--seq", str(seq)]
+    train_plan = os.path.join(workdir, "train.bin")
+    forward_plan = os.path.join(workdir, "forward.bin")
+    run(["offc", "compile", *model, "--grad-accum", str(ACCUM),
+         "--lr", str(HYPER["lr"]), "--beta1", str(HYPER["beta1"]),
+         "--beta2", str(HYPER["beta2"]), "--eps", str(HYPER["eps"]),
+         "--weight-decay", str(HYPER["weight_decay"]),
+         "--clip", str(HYPER["clip"]), "-o", train_plan])
+    run(["offc", "compile", *model, "--forward", "-o", forward_plan])
+    return train_plan, forward_plan
+
+
+def read_log(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def check_logits(out_path, inputs, torch_logits, label):
+    out = load_file(out_path)
+    check(np.array_equal(out["input_ids"].astype(np.int64), inputs.numpy()),
+          f"{label}: offrt forward read micro-batch 0 as the reference did")
+    logits = out["logits"]
+    check(logits.shape == tuple(torch_logits.shape),
+          f"{label}: logits shape {logits.shape} vs {tuple(torch_logits.shape)}")
+    if logits.shape == tuple(torch_logits.shape):
+        rel = rel_error(logits, torch_logits.numpy())
+        check(rel <= LOGITS_RTOL,
+              f"{label}: step-0 logits rel {rel:.2e} (<= {LOGITS_RTOL})")
+
+
+def check_gradients(grads_path, torch_grads, label):
+    ours = load_file(grads_path)
+    missing = sorted(set(torch_grads) - set(ours))
+    extra = sorted(set(ours) - set(torch_grads))
+    check(not missing and not extra,
+          f"{label}: --save-grads holds the {len(torch_grads)} HF parameters"
+          + (f" (missing {missing[:3]}, extra {extra[:3]})"
+             if missing or extra else ""))
+    worst, worst_name = 0.0, None
+    for name, theirs in torch_grads.items():
+        if name not in ours or ours[name].shape != tuple(theirs.shape):
+            check(name in ours, f"{label}: gradient of {name} present, "
+                  f"shape {tuple(theirs.shape)}")
+            continue
+        rel = rel_error(ours[name], theirs.numpy())
+        if rel > GRAD_RTOL:
+            check(False, f"{label}: gradient of {name}: rel {rel:.2e}")
+        if rel >= worst:
+            worst, worst_name = rel, name
+    check(worst <= GRAD_RTOL, f"{label}: every step-1 gradient rel <= "
+          f"{GRAD_RTOL} (worst {worst:.2e}, {worst_name})")
+
+
+def check_losses(log, torch_losses, torch_norms, label):
+    check([entry["step"] for entry in log] == list(range(1, STEPS + 1)),
+          f"{label}: the log has steps 1..{STEPS}")
+    if len(log) != STEPS:
+        return
+    print(f"{'step':>4} {'offrt loss':>12} {'torch loss':>12} {'rel':>9}"
+          f" {'offrt norm':>11} {'torch norm':>11} {'rel':>9}")
+    worst_loss = worst_norm = 0.0
+    for i, entry in enumerate(log):
+        loss_rel = rel_error(entry["loss"], torch_losses[i])
+        norm_rel = rel_error(entry["grad_norm"], torch_norms[i])
+        worst_loss, worst_norm = max(worst_loss, loss_rel), max(worst_norm, norm_rel)
+        print(f"{i + 1:>4} {entry['loss']:>12.7f} {torch_losses[i]:>12.7f} "
+              f"{loss_rel:>9.2e} {entry['grad_norm']:>11.6f} "
+              f"{torch_norms[i]:>11.6f} {norm_rel:>9.2e}")
+    check(worst_loss <= LOSS_RTOL,
+          f"{label}: all {STEPS} losses rel <= {LOSS_RTOL} (worst {worst_loss:.2e})")
+    first_norm = rel_error(log[0]["grad_norm"], torch_norms[0])
+    check(first_norm <= GRAD_RTOL, f"{label}: step-1 grad norm rel "
+          f"{first_norm:.2e} (<= {GRAD_RTOL}); worst over the run {worst_norm:.2e}")
+    check(all(abs(entry["lr"] - HYPER["lr"]) <= 1e-12 for entry in log),
+          f"{label}: the log's lr is the compiled {HYPER['lr']}")
+    check(torch_losses[-1] < torch_losses[0] - 0.1,
+          f"{label}: the reference learns ({torch_losses[0]:.3f} -> "
+          f"{torch_losses[-1]:.3f}), so the comparison is not of a flat run")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", choices=sorted(CASES), default="tiny")
+    parser.add_argument("--check-residency", action="store_true")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    label = args.case + (" (--check-residency)" if args.check_residency else "")
+    batch, seq = CASES[args.case]
+    torch.set_num_threads(args.threads)
+
+    workdir = os.path.join(BUILD_DIR, "test", "e2e", "train_vs_torch_" +
+                           args.case + ("_residency" if args.check_residency else ""))
+    os.makedirs(workdir, exist_ok=True)
+    if args.case == "tiny":
+        config = os.path.join(SOURCE_DIR, "models", "llama", "tiny.json")
+    else:
+        config = os.path.join(workdir, "config.json")
+        with open(config, "w") as f:
+            json.dump(WIDE_CONFIG, f, indent=2)
+
+    model = ref.build_model(config, SEED)
+    vocab = model.config.vocab_size
+    weights = os.path.join(workdir, "init.safetensors")
+    ref.save_weights(model, weights)
+    tokens = ref.markov_tokens(vocab, 13 * batch * seq + 1 + seq // 2, SEED)
+    data = os.path.join(workdir, "tokens.bin")
+    ref.write_llmc_tokens(data, tokens)
+    print(f"== {label}: batch {batch}, seq {seq}, grad-accum {ACCUM}, "
+          f"{STEPS} steps, {sum(p.numel() for p in model.parameters())} "
+          f"params, {len(tokens)} tokens, work dir {workdir}", flush=True)
+
+    inputs, _ = ref.micro_batch(tokens, 0, batch, seq)
+    torch_logits = ref.logits_of(model, inputs)
+    started = time.monotonic()
+    torch_losses, torch_norms, torch_grads = ref.train(
+        model, tokens, batch, seq, ACCUM, STEPS, HYPER)
+    print(f"  torch: {STEPS} steps in {time.monotonic() - started:.1f} s",
+          flush=True)
+
+    train_plan, forward_plan = compile_plans(config, batch, seq, workdir)
+    out = os.path.join(workdir, "forward.safetensors")
+    run(["offrt", "forward", forward_plan, "--data", data, "--init", weights,
+         "--micro-batch", "0", "-o", out])
+    check_logits(out, inputs, torch_logits, label)
+
+    log = os.path.join(workdir, "log.jsonl")
+    grads = os.path.join(workdir, "grads.safetensors")
+    for stale in (log, grads):
+        if os.path.exists(stale):
+            os.remove(stale)
+    run(["offrt", "train", train_plan, "--data", data, "--init", weights,
+         "--steps", str(STEPS), "--threads", str(args.threads), "--log", log,
+         "--save-grads", grads]
+        + (["--check-residency"] if args.check_residency else []))
+    check_gradients(grads, torch_grads, label)
+    check_losses(read_log(log), torch_losses, torch_norms, label)
+
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -333,13 +333,15 @@ int runTrainBench(const std::vector<std::string> &args) {
 
     Side offrt, torch;
     for (int round = 1; round <= o.rounds; ++round) {
-      double ms = 0;
-      record(offrt, offrtRound(o, plan, data, workdir, tokensPerStep, ms), ms);
+      double ms = 0; // set by each round before `record` reads it
+      double tokensPerS = offrtRound(o, plan, data, workdir, tokensPerStep, ms);
+      record(offrt, tokensPerS, ms);
       if (!o.json)
         std::fprintf(stderr, "round %d/%d: offrt %.1f tok/s (%.1f ms/step)\n", round, o.rounds,
                      offrt.rounds.back(), ms);
       if (o.torch) {
-        record(torch, torchRound(o, config, data, workdir, ms), ms);
+        tokensPerS = torchRound(o, config, data, workdir, ms);
+        record(torch, tokensPerS, ms);
         if (!o.json)
           std::fprintf(stderr, "round %d/%d: torch %.1f tok/s (%.1f ms/step)\n", round,
                        o.rounds, torch.rounds.back(), ms);

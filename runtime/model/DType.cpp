@@ -79,7 +79,8 @@ void convertToFloat32(DType dtype, const void *src, size_t count, float *dst) {
   const auto *bytes = static_cast<const unsigned char *>(src);
   switch (dtype) {
   case DType::F32:
-    std::memcpy(dst, src, count * sizeof(float));
+    if (count > 0) // an empty tensor may come with null pointers: memcpy forbids them
+      std::memcpy(dst, src, count * sizeof(float));
     return;
   case DType::BF16:
   case DType::F16:

@@ -83,32 +83,45 @@ MappedFile MappedFile::open(const std::string &path) {
                        err);
     }
     file.data_ = static_cast<const unsigned char *>(addr);
+    file.owned_ = true;
   }
   ::close(fd); // the mapping keeps the file alive
   return file;
 }
 
+MappedFile MappedFile::borrow(const void *data, size_t size, std::string path) {
+  MappedFile file;
+  file.path_ = std::move(path);
+  file.size_ = size;
+  file.data_ = size > 0 ? static_cast<const unsigned char *>(data) : nullptr;
+  return file;
+}
+
 MappedFile::MappedFile(MappedFile &&other) noexcept
-    : data_(other.data_), size_(other.size_), path_(std::move(other.path_)) {
+    : data_(other.data_), size_(other.size_), path_(std::move(other.path_)),
+      owned_(other.owned_) {
   other.data_ = nullptr;
   other.size_ = 0;
+  other.owned_ = false;
 }
 
 MappedFile &MappedFile::operator=(MappedFile &&other) noexcept {
   if (this != &other) {
-    if (data_)
+    if (data_ && owned_)
       ::munmap(const_cast<unsigned char *>(data_), size_);
     data_ = other.data_;
     size_ = other.size_;
     path_ = std::move(other.path_);
+    owned_ = other.owned_;
     other.data_ = nullptr;
     other.size_ = 0;
+    other.owned_ = false;
   }
   return *this;
 }
 
 MappedFile::~MappedFile() {
-  if (data_)
+  if (data_ && owned_)
     ::munmap(const_cast<unsigned char *>(data_), size_);
 }
 

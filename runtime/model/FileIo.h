@@ -19,6 +19,12 @@ public:
   /// cannot be mapped.
   static MappedFile open(const std::string &path);
 
+  /// A view of `size` bytes the caller owns and keeps alive as long as the
+  /// result (or anything built on it) is used; nothing is unmapped. For
+  /// parsing bytes already in memory (tests, fuzzers); `path` names them in
+  /// errors.
+  static MappedFile borrow(const void *data, size_t size, std::string path);
+
   MappedFile() = default;
   MappedFile(MappedFile &&other) noexcept;
   MappedFile &operator=(MappedFile &&other) noexcept;
@@ -34,6 +40,7 @@ private:
   const unsigned char *data_ = nullptr;
   size_t size_ = 0;
   std::string path_;
+  bool owned_ = false; // data_ is our mapping (munmap on destruction)
 };
 
 /// Writes a file under a temporary name next to `path` and renames it over

@@ -5,6 +5,45 @@
 
 namespace off::model {
 
+namespace {
+
+// Callers materialise the parameter list (hfLlamaParameters: ~9 entries a
+// layer) and multiply the dims of each shape in int64, so a config whose
+// sizes only a corrupt file has must be refused here, not overflow or
+// exhaust memory later. 4096 layers is 32 times the deepest Llama published
+// (126 layers, Llama 3.1 405B).
+constexpr int64_t kMaxLayers = 4096;
+
+void checkParameterSizes(const LlamaShapes &s, const std::string &path) {
+  if (s.layers > kMaxLayers)
+    throwFileError(path, "\"num_hidden_layers\" " + std::to_string(s.layers) +
+                             " is more than " + std::to_string(kMaxLayers) +
+                             " (corrupt config?)");
+  // Every dim is a positive int64, so each product of two fits in 128 bits,
+  // and so does the sum below (a few dozen such terms times <= 4096 layers).
+  using Wide = unsigned __int128;
+  auto elements = [&](const char *tensor, int64_t rows, int64_t cols) {
+    Wide count = Wide(rows) * Wide(cols);
+    if (count > Wide(INT64_MAX))
+      throwFileError(path, std::string(tensor) + " would have " +
+                               "more than 2^63 elements: sizes too large (corrupt config?)");
+    return count;
+  };
+  const Wide q = elements("the query projection", s.heads, s.headDim);
+  const Wide kv = elements("the key/value projections", s.kvHeads, s.headDim);
+  const Wide h = Wide(s.hiddenSize), ffn = Wide(s.intermediateSize);
+  const Wide perLayer = elements("q_proj", int64_t(q), s.hiddenSize) * 2 +     // q, o
+                        elements("k_proj", int64_t(kv), s.hiddenSize) * 2 +    // k, v
+                        elements("gate_proj", s.intermediateSize, s.hiddenSize) * 3 +
+                        q + 2 * kv + 4 * h + 2 * ffn; // biases and norms, at most
+  const Wide embedding = elements("model.embed_tokens", s.vocabSize, s.hiddenSize);
+  if (perLayer * Wide(s.layers) + 2 * embedding + h > Wide(INT64_MAX))
+    throwFileError(path, "the model would have more than 2^63 parameters: sizes too "
+                         "large (corrupt config?)");
+}
+
+} // namespace
+
 LlamaShapes parseLlamaConfig(const std::string &configJson, const std::string &path) {
   Json config;
   try {
@@ -57,6 +96,7 @@ LlamaShapes parseLlamaConfig(const std::string &configJson, const std::string &p
     throwFileError(path, "num_attention_heads " + std::to_string(shapes.heads) +
                              " is not a multiple of num_key_value_heads " +
                              std::to_string(shapes.kvHeads));
+  checkParameterSizes(shapes, path);
   shapes.tieWordEmbeddings = boolean("tie_word_embeddings", false);
   shapes.attentionBias = boolean("attention_bias", false);
   shapes.mlpBias = boolean("mlp_bias", false);

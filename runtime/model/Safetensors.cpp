@@ -63,6 +63,14 @@ SafetensorsFile SafetensorsFile::open(const std::string &path) {
   return result;
 }
 
+SafetensorsFile SafetensorsFile::fromMemory(const void *data, size_t size,
+                                            const std::string &name) {
+  SafetensorsFile result;
+  result.file_ = MappedFile::borrow(data, size, name);
+  result.parseHeader();
+  return result;
+}
+
 void SafetensorsFile::parseHeader() {
   const std::string &path = file_.path();
   const uint64_t fileSize = file_.size();
@@ -98,7 +106,11 @@ void SafetensorsFile::parseHeader() {
   dataStart_ = 8 + headerSize;
   const uint64_t dataSize = fileSize - dataStart_;
 
-  for (const auto &[name, entry] : header.members()) {
+  for (const auto &item : header.members()) {
+    // Named references, not a structured binding: the lambda below uses
+    // `name`, which clang before 16 cannot capture from a binding.
+    const std::string &name = item.first;
+    const Json &entry = item.second;
     if (name == "__metadata__") {
       if (!entry.isObject())
         throwFileError(path, "__metadata__ is not an object");

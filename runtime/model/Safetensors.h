@@ -50,6 +50,10 @@ public:
   /// shape and offsets against each other and against the file size).
   static SafetensorsFile open(const std::string &path);
 
+  /// The same validation on `size` bytes in memory, which the caller keeps
+  /// alive while the result is used; `name` stands for the path in errors.
+  static SafetensorsFile fromMemory(const void *data, size_t size, const std::string &name);
+
   const std::string &path() const { return file_.path(); }
   const std::vector<TensorInfo> &tensors() const { return tensors_; } // header order
   const Metadata &metadata() const { return metadata_; }

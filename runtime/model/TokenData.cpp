@@ -28,8 +28,18 @@ int32_t readInt32(const unsigned char *bytes) {
 } // namespace
 
 TokenFile TokenFile::open(const std::string &path, TokenFileFormat format) {
+  return fromFile(MappedFile::open(path), format);
+}
+
+TokenFile TokenFile::fromMemory(const void *data, size_t size, const std::string &name,
+                                TokenFileFormat format) {
+  return fromFile(MappedFile::borrow(data, size, name), format);
+}
+
+TokenFile TokenFile::fromFile(MappedFile file, TokenFileFormat format) {
   TokenFile result;
-  result.file_ = MappedFile::open(path);
+  result.file_ = std::move(file);
+  const std::string &path = result.file_.path();
   const uint64_t size = result.file_.size();
   const unsigned char *data = result.file_.data();
 

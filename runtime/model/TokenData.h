@@ -36,6 +36,10 @@ class TokenFile {
 public:
   static TokenFile open(const std::string &path,
                         TokenFileFormat format = TokenFileFormat::Llmc);
+  /// The same checks on `size` bytes in memory, which the caller keeps alive
+  /// while the result is used; `name` stands for the path in errors.
+  static TokenFile fromMemory(const void *data, size_t size, const std::string &name,
+                              TokenFileFormat format = TokenFileFormat::Llmc);
 
   const std::string &path() const { return file_.path(); }
   uint64_t tokenCount() const { return count_; }
@@ -48,6 +52,8 @@ public:
   void checkAllIds(uint64_t vocabSize) const;
 
 private:
+  static TokenFile fromFile(MappedFile file, TokenFileFormat format);
+
   MappedFile file_;
   const unsigned char *tokens_ = nullptr;
   uint64_t count_ = 0;

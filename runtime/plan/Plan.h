@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace off::plan {
@@ -31,6 +32,11 @@ bool writePlanFile(const Plan &plan, const std::string &path, std::string &error
 /// Reads and frames-checks `path`, then validates it (validatePlan). Returns
 /// nullopt with `error` (naming the file) when anything is wrong.
 std::optional<Plan> readPlanFile(const std::string &path, std::string &error);
+
+/// readPlanFile on bytes already in memory (framing, CRC, protobuf, then
+/// validatePlan); `path` only names the source in `error`.
+std::optional<Plan> parsePlanBytes(std::string_view bytes, const std::string &path,
+                                   std::string &error);
 
 /// Every problem found in `plan` (empty when it is valid): version, tier and
 /// arena references, every tensor's offset and size against its arena and

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <unistd.h>
 
 namespace off::plan {
@@ -109,7 +110,11 @@ std::optional<Plan> readPlanFile(const std::string &path, std::string &error) {
   }
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  const std::string bytes = buffer.str();
+  return parsePlanBytes(buffer.str(), path, error);
+}
+
+std::optional<Plan> parsePlanBytes(std::string_view bytes, const std::string &path,
+                                   std::string &error) {
   if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
     error = path + ": not a plan.bin (no OFFPLAN header; is it a file offc compile wrote?)";
     return std::nullopt;

@@ -25,10 +25,14 @@ using model::SafetensorsFile;
 using model::TensorInfo;
 
 unsigned __int128 independentByteCount(const TensorInfo &tensor) {
-  unsigned __int128 count = model::dtypeSize(tensor.dtype);
   for (int64_t dim : tensor.shape) {
     if (dim < 0)
       violation("tensor '" + tensor.name + "' accepted with a negative dimension");
+    if (dim == 0)
+      return 0; // empty, however large the other dims
+  }
+  unsigned __int128 count = model::dtypeSize(tensor.dtype);
+  for (int64_t dim : tensor.shape) {
     count *= uint64_t(dim);
     if (count >> 64)
       violation("tensor '" + tensor.name + "' accepted with a size past 2^64 bytes");

@@ -402,6 +402,10 @@ def make_llama_config_corpus():
     write("llama_config", "bad-tie-string.json", variant(tie_word_embeddings="true"))
     write("llama_config", "bad-hidden-float.json", variant(hidden_size=64.5))
     write("llama_config", "bad-init-range-string.json", variant(initializer_range="0.02"))
+    # Sizes a caller would overflow int64 with or materialise without bound.
+    write("llama_config", "bad-too-many-layers.json", variant(num_hidden_layers=4097))
+    write("llama_config", "bad-sizes-overflow.json",
+          variant(hidden_size=1 << 62, num_attention_heads=1, num_key_value_heads=1))
     write("llama_config", "bad-not-object.json", "[64, 2]")
     write("llama_config", "bad-invalid-json.json", variant()[:-5])
 

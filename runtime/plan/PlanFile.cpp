@@ -1,5 +1,7 @@
 #include "runtime/plan/Plan.h"
 
+#include <google/protobuf/stubs/logging.h>
+
 #include <array>
 #include <cerrno>
 #include <cstdint>
@@ -142,6 +144,8 @@ std::optional<Plan> parsePlanBytes(std::string_view bytes, const std::string &pa
     return std::nullopt;
   }
   Plan plan;
+  // Our error names the file; protobuf's own log line would only add noise.
+  google::protobuf::LogSilencer quiet;
   if (!plan.ParseFromArray(payload, static_cast<int>(length))) {
     error = path + ": corrupted (the plan message does not parse)";
     return std::nullopt;

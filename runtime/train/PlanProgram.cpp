@@ -91,8 +91,7 @@ public:
       return instruction.kernel().op() == "adam_step" ? bindAdam(instruction.kernel())
                                                       : bindKernel(instruction.kernel());
     case plan::Instruction::kCopy:
-      return exec::CopyInstr{slices_[instruction.copy().dst()],
-                             slices_[instruction.copy().src()]};
+      return bindCopy(instruction.copy());
     case plan::Instruction::kRecordEvent:
       return exec::RecordInstr{instruction.record_event()};
     case plan::Instruction::kWaitEvent:
@@ -102,6 +101,27 @@ public:
   }
 
 private:
+  /// A copy with one side on NVMe is a transfer through the NVMe backend
+  /// (nvme-read into host memory, nvme-write out of it); exec checks the
+  /// other side is in the host tier.
+  exec::Instruction bindCopy(const plan::Copy &copy) const {
+    const exec::Slice &src = slices_[copy.src()], &dst = slices_[copy.dst()];
+    const bool fromNvme = tiers_[copy.src()] == exec::Tier::Nvme;
+    const bool toNvme = tiers_[copy.dst()] == exec::Tier::Nvme;
+    if (fromNvme && toNvme) {
+      std::string what = "copy from NVMe to NVMe: '";
+      what += plan_.tensors(int(copy.src())).name();
+      what += "' -> '";
+      what += plan_.tensors(int(copy.dst())).name();
+      throw std::invalid_argument(what + "'");
+    }
+    if (fromNvme)
+      return exec::NvmeReadInstr{dst, src};
+    if (toNvme)
+      return exec::NvmeWriteInstr{dst, src};
+    return exec::CopyInstr{dst, src};
+  }
+
   TensorArg tensorArg(uint32_t id) const {
     const plan::Tensor &tensor = plan_.tensors(int(id));
     return TensorArg{nullptr, {tensor.shape().begin(), tensor.shape().end()},
@@ -163,6 +183,11 @@ private:
       if (kernel.inputs_size() != 5)
         fail("max_grad_norm needs the norm operand");
       maxNorm = attrs.getFloat("max_grad_norm");
+    }
+    if (kernel.inputs_size() == 5) { // the kernel reads one float from it
+      const plan::Tensor &norm = plan_.tensors(int(kernel.inputs(4)));
+      if (norm.dtype() != plan::F32 || norm.size_bytes() != sizeof(float))
+        fail("the norm operand '" + norm.name() + "' must be one f32 value");
     }
     // Clipping scales the gradient in place; otherwise it is only read.
     exec::Access gradAccess = maxNorm ? exec::Access::ReadWrite : exec::Access::Read;

@@ -12,21 +12,37 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <mutex>
 
 namespace off::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// The plan's input tensor `name`: i32 with `dims` leading dims [.., B, T].
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+/// The plan's input tensor `name`: i32 of exactly `shape`, which the model's
+/// B, T (and K) give: the batch loader writes that many token ids into it,
+/// so any other size would be written past its end.
 uint32_t inputTensor(const Session &session, PlanProgram &program, const std::string &name,
-                     size_t rank) {
+                     const std::vector<int64_t> &shape) {
+  for (int64_t dim : shape)
+    if (dim <= 0)
+      throw TrainError(session.planPath() + ": the plan's model has batch, sequence and "
+                       "micro-batch counts " + shapeText(shape) + "; each must be positive");
   uint32_t id = program.get(name);
   const plan::Tensor &tensor = program.tensor(id);
-  if (tensor.role() != plan::INPUT || tensor.dtype() != plan::I32 ||
-      size_t(tensor.shape_size()) != rank)
-    throw TrainError(session.planPath() + ": input '" + name + "' must be an i32 tensor of rank " +
-                     std::to_string(rank));
+  std::vector<int64_t> actual(tensor.shape().begin(), tensor.shape().end());
+  if (tensor.role() != plan::INPUT || tensor.dtype() != plan::I32 || actual != shape)
+    throw TrainError(session.planPath() + ": input '" + name + "' must be an i32 input of " +
+                     "shape " + shapeText(shape) + " (from the plan's model), but it is " +
+                     plan::Role_Name(tensor.role()) + " " + plan::DType_Name(tensor.dtype()) +
+                     " " + shapeText(actual));
   return id;
 }
 
@@ -55,7 +71,9 @@ void initWeights(Session &session, const std::string &initPath, uint64_t seed) {
 /// Saves the gradients handed to the optimizer in the first step run.
 class GradCapture {
 public:
+  /// Called by adam_step kernels, which may run on several streams at once.
   void add(const std::string &name, const float *data, size_t count) {
+    std::lock_guard lock(mutex_);
     grads_[name].assign(data, data + count);
   }
   void write(const std::string &path, const Session &session) const {
@@ -71,6 +89,7 @@ public:
   }
 
 private:
+  std::mutex mutex_;
   std::map<std::string, std::vector<float>> grads_;
 };
 
@@ -81,8 +100,8 @@ TrainResult train(const TrainOptions &options) {
   PlanProgram &program = session.program();
   const plan::Model &m = session.plan().model();
   const int64_t K = m.grad_accum(), B = m.batch(), T = m.seq();
-  uint32_t ids = inputTensor(session, program, "input_ids", 3);
-  uint32_t targets = inputTensor(session, program, "targets", 3);
+  uint32_t ids = inputTensor(session, program, "input_ids", {K, B, T});
+  uint32_t targets = inputTensor(session, program, "targets", {K, B, T});
   uint32_t lossId = scalarOutput(session, program, "loss");
   uint32_t normId = scalarOutput(session, program, "grad_norm");
   model::BatchLoader loader = openData(session, options.dataPath, options.dataFormat);
@@ -92,6 +111,7 @@ TrainResult train(const TrainOptions &options) {
   state.rng.seed = options.seed;
   state.planHash = hash;
   state.planFormatVersion = plan::kFormatVersion;
+  std::optional<double> checkpointLr; // the lr the resumed run was trained with
   if (!options.resumeDir.empty()) {
     model::Checkpoint checkpoint = model::Checkpoint::open(options.resumeDir);
     const model::Json &extra = checkpoint.state().extra;
@@ -103,6 +123,9 @@ TrainResult train(const TrainOptions &options) {
                        std::to_string(seq->asInt64()) + "; this plan has " +
                        std::to_string(B) + " x " + std::to_string(T) +
                        ", so its data position would mean other tokens");
+    if (const model::Json *lr = extra.isObject() ? extra.find("lr") : nullptr;
+        lr && lr->isNumber())
+      checkpointLr = lr->asDouble();
     session.restore(checkpoint);
     state = checkpoint.state();
     if (state.planHash != hash)
@@ -132,8 +155,12 @@ TrainResult train(const TrainOptions &options) {
     if (stream.kind() == plan::HOST_OPTIMIZER && !optimizerPool)
       optimizerPool = std::make_unique<ThreadPool>(std::max(1u, options.optimizerThreads));
   program.optimizer().pool = optimizerPool.get();
-  double lr = options.lr.value_or(session.plan().hyper().lr());
-  program.optimizer().lr = options.lr;
+  // A resumed run keeps the lr it was trained with unless --lr says
+  // otherwise: the same command minus --lr must continue bit for bit.
+  const std::optional<double> lrOverride = options.lr ? options.lr : checkpointLr;
+  double lr = lrOverride.value_or(session.plan().hyper().lr());
+  program.optimizer().lr = lrOverride;
+  state.extra.set("lr", model::Json(lr));
 
   std::unique_ptr<model::JsonlLogWriter> log;
   if (!options.logPath.empty())
@@ -204,7 +231,8 @@ TrainResult train(const TrainOptions &options) {
 void forward(const ForwardOptions &options) {
   Session session({options.planPath, "forward", options.threads, options.checkResidency});
   PlanProgram &program = session.program();
-  uint32_t ids = inputTensor(session, program, "input_ids", 2);
+  const plan::Model &model = session.plan().model();
+  uint32_t ids = inputTensor(session, program, "input_ids", {model.batch(), model.seq()});
   uint32_t logits = program.get("logits");
   const plan::Tensor &logitsTensor = program.tensor(logits);
   if (logitsTensor.dtype() != plan::F32)

@@ -169,13 +169,14 @@ int runReporting(const char *command, const char *usage, const std::vector<std::
 int runTrain(const std::vector<std::string> &args) {
   return runReporting("offrt train", kTrainUsage, args, [&] {
     train::TrainOptions options;
+    bool seedGiven = false;
     Args(args).parse(
         {"--check-residency", "--quiet"},
         [&](const std::string &name, const std::string &value) {
           if (name == "--data") options.dataPath = value;
           else if (name == "--data-dtype") options.dataFormat = parseDataDtype(value);
           else if (name == "--init") options.initPath = value;
-          else if (name == "--seed") options.seed = parseCount(name, value, true);
+          else if (name == "--seed") options.seed = parseCount(name, value, true), seedGiven = true;
           else if (name == "--resume") options.resumeDir = value;
           else if (name == "--steps") options.steps = parseCount(name, value, false);
           else if (name == "--lr") options.lr = parsePositiveNumber(name, value);
@@ -196,6 +197,8 @@ int runTrain(const std::vector<std::string> &args) {
     requirePlanAndData(options.planPath, options.dataPath);
     if (!options.initPath.empty() && !options.resumeDir.empty())
       throw UsageError("--init and --resume both give the weights; pick one");
+    if (seedGiven && (!options.initPath.empty() || !options.resumeDir.empty()))
+      throw UsageError("--seed initialises weights; with --init or --resume it would be ignored");
     if (options.saveEvery && options.saveDir.empty())
       throw UsageError("--save-every needs --save-dir");
     train::TrainResult result = train::train(options);
@@ -210,13 +213,14 @@ int runTrain(const std::vector<std::string> &args) {
 int runForward(const std::vector<std::string> &args) {
   return runReporting("offrt forward", kForwardUsage, args, [&] {
     train::ForwardOptions options;
+    bool seedGiven = false;
     Args(args).parse(
         {"--check-residency"},
         [&](const std::string &name, const std::string &value) {
           if (name == "--data") options.dataPath = value;
           else if (name == "--data-dtype") options.dataFormat = parseDataDtype(value);
           else if (name == "--init") options.initPath = value;
-          else if (name == "--seed") options.seed = parseCount(name, value, true);
+          else if (name == "--seed") options.seed = parseCount(name, value, true), seedGiven = true;
           else if (name == "--micro-batch") options.microBatch = parseCount(name, value, true);
           else if (name == "--threads") options.threads = unsigned(parseCount(name, value, false));
           else if (name == "--check-residency") options.checkResidency = true;
@@ -227,6 +231,8 @@ int runForward(const std::vector<std::string> &args) {
     requirePlanAndData(options.planPath, options.dataPath);
     if (options.outputPath.empty())
       throw UsageError("no -o OUT.safetensors given");
+    if (seedGiven && !options.initPath.empty())
+      throw UsageError("--seed initialises weights; with --init or --resume it would be ignored");
     train::forward(options);
   });
 }

@@ -85,6 +85,11 @@ public:
          const std::vector<exec::Tier> &tensorTiers, OptimizerControl &optimizer)
       : plan_(plan), slices_(slices), tiers_(tensorTiers), optimizer_(optimizer) {}
 
+  /// Kernels of the compute stream read and write the device tier; those of
+  /// the host-optimizer stream work where their tensors are (host memory, or
+  /// on the CPU backend the device arena, which is host memory too).
+  void setStream(exec::StreamKind kind) { stream_ = kind; }
+
   exec::Instruction bind(const plan::Instruction &instruction) const {
     switch (instruction.kind_case()) {
     case plan::Instruction::kKernel:
@@ -128,7 +133,8 @@ private:
                      kernelDType(tensor.dtype())};
   }
   exec::KernelArg arg(uint32_t id, exec::Access access) const {
-    return exec::KernelArg{slices_[id], tiers_[id], access};
+    exec::Tier tier = stream_ == exec::StreamKind::Compute ? exec::Tier::Device : tiers_[id];
+    return exec::KernelArg{slices_[id], tier, access};
   }
 
   exec::KernelInstr bindKernel(const plan::Kernel &kernel) const {
@@ -230,6 +236,7 @@ private:
   const std::vector<exec::Slice> &slices_;
   const std::vector<exec::Tier> &tiers_;
   OptimizerControl &optimizer_;
+  exec::StreamKind stream_ = exec::StreamKind::Compute;
 };
 
 bool residentAtStart(plan::Role role) {
@@ -273,6 +280,7 @@ PlanProgram::PlanProgram(plan::Plan plan, std::string path, PlanProgramOptions o
     stream.spec.kind = execStreamKind(planStream.kind());
     stream.spec.name = std::string(exec::streamKindName(stream.spec.kind)) +
                        (s ? "." + std::to_string(s) : "");
+    binder.setStream(stream.spec.kind);
     for (int i = 0; i < planStream.instructions_size(); ++i) {
       try {
         stream.instructions.push_back(binder.bind(planStream.instructions(i)));

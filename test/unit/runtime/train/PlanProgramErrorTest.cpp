@@ -52,6 +52,20 @@ TEST(PlanProgramErrors, ShapesAKernelRefuses) {
   expectContains(loadError(b.plan()), {"bad.plan: stream 0 instruction #0", "matmul"});
 }
 
+TEST(PlanProgramErrors, AComputeKernelReadingHostMemory) {
+  // A kernel on the compute stream reads the device tier: a weight left in
+  // host memory needs a copy (h2d) first.
+  PlanBuilder b;
+  b.tier(plan::TIER_DEVICE);
+  b.tier(plan::TIER_HOST);
+  b.arena(0);
+  b.arena(1);
+  uint32_t x = b.tensor("x", {4}, plan::INPUT), y = b.tensor("y", {4}, plan::OUTPUT);
+  uint32_t w = b.tensor("w", {4}, plan::PARAM, /*arena=*/1);
+  b.kernel(b.stream(plan::COMPUTE), "mul", {x, w}, {y});
+  expectContains(loadError(b.plan()), {"bad.plan", "host tier", "device tier"});
+}
+
 TEST(PlanProgramErrors, AnInvalidPlan) {
   PlanBuilder b = oneArena();
   b.tensor("x", {4}, plan::INPUT);

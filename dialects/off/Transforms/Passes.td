@@ -11,7 +11,110 @@
 
 include "mlir/Pass/PassBase.td"
 
-// off-fold-shapes and off-fuse-llm ([B], ONNX path) are added here with their sources.
+def FoldShapesPass : Pass<"off-fold-shapes", "ModuleOp"> {
+  let summary = "constant-folds shape arithmetic, masks and tables for the static shapes";
+  let description = [{
+    Graph frontends (the ONNX importer above all) produce subgraphs that only
+    compute shapes, position ids, attention masks and rotary tables. With
+    static shapes all of them are constants. This pass
+
+    1. evaluates every graph-level op whose operands are all `off.constant`
+       (element-wise arithmetic, cast, reshape, broadcast_to, transpose,
+       slice, concat, gather, reductions, softmax, small matmuls) and
+       replaces it by an `off.constant`, in one walk in program order;
+    2. removes layout ops that do nothing for these static shapes (a reshape
+       or cast to the same type, an identity transpose, a full slice, a
+       one-input concat) and merges chains: reshape of reshape, transpose of
+       transpose, and reshape - transpose - reshape that only permutes whole
+       dimensions becomes one transpose;
+    3. erases the ops left without users.
+
+    Pre: static shapes. Post: no op has only constant operands (except results
+    larger than `max-elements`, left as they are).
+    Fails when a constant evaluation proves the program wrong (integer
+    division by zero, a gather index out of range), naming the op.
+
+    Before:
+    ```mlir
+    %c = off.constant dense<[2, 8, 4, 16]> : tensor<4xi64>
+    %i = off.constant dense<3> : tensor<1xi64>
+    %d = off.gather %c, %i {axis = 0 : i64} : (tensor<4xi64>, tensor<1xi64>) -> tensor<1xi64>
+    %k = off.reshape %x : tensor<2x4x8x16xf32> to tensor<8x8x16xf32>
+    %t = off.transpose %k {perm = array<i64: 0, 2, 1>} : (tensor<8x8x16xf32>) -> tensor<8x16x8xf32>
+    %r = off.reshape %t : tensor<8x16x8xf32> to tensor<2x4x16x8xf32>
+    ```
+    After:
+    ```mlir
+    %d = off.constant dense<16> : tensor<1xi64>
+    %r = off.transpose %x {perm = array<i64: 0, 1, 3, 2>} : (tensor<2x4x8x16xf32>) -> tensor<2x4x16x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::off::OffDialect"];
+  let options = [
+    Option<"maxElements", "max-elements", "int64_t", /*default=*/"1 << 24",
+           "Largest result (in elements) that is folded into a constant">,
+  ];
+  let statistics = [
+    Statistic<"numFolded", "num-folded", "Ops replaced by constants">,
+    Statistic<"numSimplified", "num-simplified",
+              "Layout ops removed or merged">,
+  ];
+}
+
+def FuseLlmPass : Pass<"off-fuse-llm", "ModuleOp"> {
+  let summary = "raises generic op patterns to the fused LLM ops";
+  let description = [{
+    Recognises the generic forms that exporters write for the parts of a
+    Llama block and replaces each by the fused op the runtime has a kernel for:
+
+    * `embedding`: `gather(table [V, C], ids) {axis = 0}` with integer ids.
+    * `rms_norm`: `w * (x * 1/sqrt(mean(x*x, last axis, keepdims) + eps))`,
+      also with `rsqrt`, or `x / sqrt(...)`, either operand order; `w` is `[C]`,
+      `eps` a positive scalar constant.
+    * `silu`: `x * sigmoid(x)`; `swiglu`: `silu(g) * u` with equal types.
+    * `rope`: `x * cos + rotate_half(x) * sin` where `x` is `[B, H, T, D]`,
+      `rotate_half(x) = concat(-x[..., D/2:], x[..., :D/2])` and `cos`, `sin`
+      are constants that depend on (t, d) only, each frequency repeated in
+      both halves; they become `[T, D]` tables.
+    * `attention`: `softmax(scale * q k^T + mask) v` over the last axis, with
+      the scale split anywhere over q, k^T and the scores, k^T written as a
+      transpose (or `transpose_rhs`), grouped-query key/value heads repeated
+      by `reshape(broadcast_to(reshape(k)))` (the repeat is dropped: the fused
+      op reads `Hkv` heads), and `mask` a constant that is 0 where `s <= t +
+      (S - T)` and <= -1e9 elsewhere (`causal`) or absent / all zero.
+      A scale other than 1/sqrt(D) is kept as `scale`.
+    * `matmul` absorbs a transpose of the last two dimensions of an operand
+      into its `transpose_lhs` / `transpose_rhs` flag.
+
+    Anything else is left alone: a pattern that almost matches (a mean over
+    another axis, a mask that is not causal, silu of another value) stays
+    generic and still runs, only slower.
+    Pre: off-fold-shapes ran (tables and masks are constants). Post: the
+    recognised patterns are fused ops; ops left without users are erased.
+
+    Before:
+    ```mlir
+    %sq = off.mul %x, %x : (tensor<2x8x64xf32>, tensor<2x8x64xf32>) -> tensor<2x8x64xf32>
+    %m = off.reduce_mean %sq {axes = array<i64: 2>, keepdims = true} : (tensor<2x8x64xf32>) -> tensor<2x8x1xf32>
+    %e = off.add %m, %eps : (tensor<2x8x1xf32>, tensor<f32>) -> tensor<2x8x1xf32>
+    %r = off.rsqrt %e : tensor<2x8x1xf32>
+    %n = off.mul %x, %r : (tensor<2x8x64xf32>, tensor<2x8x1xf32>) -> tensor<2x8x64xf32>
+    %y = off.mul %w, %n : (tensor<64xf32>, tensor<2x8x64xf32>) -> tensor<2x8x64xf32>
+    ```
+    After:
+    ```mlir
+    %y = off.rms_norm %x, %w {eps = 1.0e-05 : f64} : (tensor<2x8x64xf32>, tensor<64xf32>) -> tensor<2x8x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::off::OffDialect"];
+  let statistics = [
+    Statistic<"numRmsNorm", "num-rms-norm", "rms_norm ops formed">,
+    Statistic<"numRope", "num-rope", "rope ops formed">,
+    Statistic<"numAttention", "num-attention", "attention ops formed">,
+    Statistic<"numSwiglu", "num-swiglu", "swiglu ops formed">,
+    Statistic<"numEmbedding", "num-embedding", "embedding ops formed">,
+  ];
+}
 
 def AutodiffPass : Pass<"off-autodiff", "ModuleOp"> {
   let summary = "turns @forward into one training step: loss, backward, AdamW";

@@ -1,0 +1,57 @@
+//===- OnnxImporter.h - ONNX model to graph-level off IR --------*- C++ -*-===//
+//
+// Imports an ONNX model (as torch.onnx.export writes Hugging Face Llama, with
+// the TorchScript or the dynamo exporter) into
+//
+//   func.func @forward(%input_ids: tensor<BxTxi32> {off.name = "input_ids"})
+//       -> (tensor<BxTxVxf32> {off.name = "logits"})
+//
+// with static shapes (dynamic input dimensions come from `inputShapes`),
+// initializers as `off.param` (trainable; Hugging Face names where the export
+// keeps them, see docs/frontends.md), then runs off-fold-shapes and
+// off-fuse-llm so the result has the fused ops the built-in Llama has.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef OFF_COMPILER_IMPORT_ONNXIMPORTER_H
+#define OFF_COMPILER_IMPORT_ONNXIMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+
+namespace mlir::off {
+
+struct OnnxImportOptions {
+  /// The .onnx file; external data files are read relative to its folder.
+  std::string modelPath;
+  /// Static shapes of graph inputs by name (`--shape input_ids=2x128`): needed
+  /// for every input with a dynamic dimension, checked against static ones.
+  llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// Run off-fold-shapes and off-fuse-llm after the translation. Off gives
+  /// the graph as the exporter wrote it (with static shapes), for debugging.
+  bool foldAndFuse = true;
+  /// Largest tensor (in elements) evaluated while importing (masks, tables).
+  int64_t maxConstantElements = int64_t{1} << 26;
+};
+
+/// Parses, checks (libonnx's checker when the opset allows it, see
+/// docs/frontends.md), translates, folds shapes and fuses. Errors name the
+/// file and, where one is at fault, the node: `model.onnx: node 'n' (Op,
+/// opset N) ...`. A note on which validation ran is emitted as a remark on
+/// `context`; diagnostics of the passes go to `context` as well.
+llvm::Expected<OwningOpRef<ModuleOp>>
+importOnnxModel(MLIRContext &context, const OnnxImportOptions &options);
+
+/// The ONNX op types the importer translates, sorted.
+llvm::SmallVector<std::string> supportedOnnxOps();
+
+} // namespace mlir::off
+
+#endif // OFF_COMPILER_IMPORT_ONNXIMPORTER_H

@@ -1,0 +1,81 @@
+//===- OnnxModel.h - an ONNX file read, validated, with external data -*- C++ -*-===//
+//
+// Internal to the ONNX importer. Parsing uses the protobuf schema only (it
+// reads every opset); libonnx's checker and shape inference run in addition
+// when the model is within what this libonnx knows (see OnnxChecker.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef OFF_COMPILER_IMPORT_ONNXMODEL_H
+#define OFF_COMPILER_IMPORT_ONNXMODEL_H
+
+#include "dialects/off/Transforms/HostTensor.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include "onnx/onnx_pb.h"
+
+#include <memory>
+#include <string>
+
+namespace mlir::off::onnx_import {
+
+/// The oldest and newest ONNX-domain opsets the importer reads. The newest
+/// is what the onnx 1.23 schema defines; ops whose meaning changed across
+/// these versions are handled per version.
+constexpr int64_t kMinOpset = 13;
+constexpr int64_t kMaxOpset = 25;
+
+class OnnxModelFile {
+public:
+  /// Reads and parses `path` and checks what the importer relies on: a
+  /// graph, an ONNX-domain opset in [kMinOpset, kMaxOpset], defined inputs
+  /// for every node. Runs libonnx's checker and shape inference when the
+  /// model's opsets and IR version are within libonnx's; `notes` receives
+  /// one line saying which validation ran.
+  static llvm::Expected<std::unique_ptr<OnnxModelFile>>
+  load(llvm::StringRef path, std::string &notes);
+
+  const onnx::ModelProto &model() const { return proto; }
+  const onnx::GraphProto &graph() const { return proto.graph(); }
+  llvm::StringRef path() const { return filePath; }
+  int64_t opset() const { return onnxOpset; }
+
+  /// The elements of a tensor (inline typed fields, raw_data, or a range of
+  /// an external data file, opened on first use relative to the model).
+  llvm::Expected<HostTensor> readTensor(const onnx::TensorProto &tensor,
+                                        MLIRContext &context);
+
+  /// An error message that starts with the model's path.
+  llvm::Error error(const llvm::Twine &message) const;
+
+private:
+  OnnxModelFile() = default;
+  llvm::Expected<llvm::StringRef> externalBytes(const onnx::TensorProto &tensor,
+                                                int64_t expectedBytes);
+
+  onnx::ModelProto proto;
+  std::string filePath;
+  int64_t onnxOpset = 0;
+  llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> externalFiles;
+};
+
+/// The MLIR element type of an ONNX TensorProto.DataType, or null.
+Type elementTypeOf(int32_t onnxType, MLIRContext &context);
+/// Its name for messages ("FLOAT", "INT64", ...).
+std::string onnxTypeName(int32_t onnxType);
+
+/// Runs onnx::checker::check_model and strict ONNX shape inference (on a
+/// copy). Returns "" or the checker's message. Compiled with exceptions.
+std::string runOnnxChecker(const onnx::ModelProto &model);
+
+/// The newest ONNX-domain opset and IR version this libonnx knows.
+int64_t libonnxMaxOpset();
+int64_t libonnxMaxIrVersion();
+
+} // namespace mlir::off::onnx_import
+
+#endif // OFF_COMPILER_IMPORT_ONNXMODEL_H

@@ -1,0 +1,288 @@
+//===- FuseLlmAttention.cpp - rope and attention patterns of off-fuse-llm -===//
+//
+// Rope: x * cos + rotate_half(x) * sin with constant tables.
+// Attention: softmax(scale * q k^T + mask) v, grouped-query repeats dropped,
+// the constant mask classified as causal / absent (anything else: no fusion).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/off/Transforms/FuseLlmPatterns.h"
+#include "dialects/off/Transforms/HostTensor.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <cmath>
+
+#define DEBUG_TYPE "off-fuse-llm"
+
+namespace mlir::off {
+namespace {
+
+//===----------------------------------------------------------------------===//
+// rope
+//===----------------------------------------------------------------------===//
+
+/// `slice(x) {axis = 3, start, end, step = 1}` of the given x.
+bool isSliceOf(Value value, Value x, int64_t start, int64_t end) {
+  auto slice = value.getDefiningOp<SliceOp>();
+  // I64Attr getters are unsigned; the attributes are small and non-negative.
+  return slice && slice.getInput() == x && slice.getAxis() == 3 &&
+         static_cast<int64_t>(slice.getStart()) == start &&
+         static_cast<int64_t>(slice.getEnd()) == end && slice.getStep() == 1;
+}
+
+/// concat(-x[..., D/2:], x[..., :D/2]) along the last axis; returns x.
+Value matchRotateHalf(Value value) {
+  auto concat = value.getDefiningOp<ConcatOp>();
+  if (!concat || concat.getAxis() != 3 || concat.getInputs().size() != 2)
+    return nullptr;
+  auto neg = concat.getInputs()[0].getDefiningOp<NegOp>();
+  if (!neg)
+    return nullptr;
+  auto high = neg.getInput().getDefiningOp<SliceOp>();
+  if (!high)
+    return nullptr;
+  Value x = high.getInput();
+  auto type = cast<RankedTensorType>(x.getType());
+  if (type.getRank() != 4 || type.getDimSize(3) % 2 != 0)
+    return nullptr;
+  int64_t d = type.getDimSize(3);
+  if (!isSliceOf(neg.getInput(), x, d / 2, d) ||
+      !isSliceOf(concat.getInputs()[1], x, 0, d / 2))
+    return nullptr;
+  return x;
+}
+
+/// The [T, D] table of a constant that broadcasts to x's [B, H, T, D] and
+/// depends on (t, d) only, each frequency repeated in both halves.
+std::optional<HostTensor> ropeTable(Value value, RankedTensorType xType) {
+  DenseElementsAttr attr = constantAttr(value);
+  if (!attr || attr.getElementType() != xType.getElementType())
+    return std::nullopt;
+  auto tensor = HostTensor::fromAttr(attr);
+  if (!tensor || tensor->getRank() > 4)
+    return std::nullopt;
+  int64_t t = xType.getDimSize(2), d = xType.getDimSize(3);
+  SmallVector<int64_t> shape(4 - tensor->getRank(), 1);
+  llvm::append_range(shape, tensor->getShape());
+  if (shape[2] != t || shape[3] != d || (shape[0] != 1 && shape[0] != xType.getDimSize(0)) ||
+      (shape[1] != 1 && shape[1] != xType.getDimSize(1)))
+    return std::nullopt;
+  HostTensor table(RankedTensorType::get({t, d}, xType.getElementType()));
+  int64_t slices = shape[0] * shape[1];
+  for (int64_t i = 0; i < t * d; ++i) {
+    double v = tensor->getFloat(i);
+    for (int64_t s = 1; s < slices; ++s)
+      if (tensor->getFloat(s * t * d + i) != v)
+        return std::nullopt; // differs per batch or head
+    table.setFloat(i, v);
+  }
+  for (int64_t row = 0; row < t; ++row)
+    for (int64_t col = 0; col < d / 2; ++col)
+      if (table.getFloat(row * d + col) != table.getFloat(row * d + col + d / 2))
+        return std::nullopt;
+  return table;
+}
+
+/// A constant at the top of the function, shared by every pattern that needs
+/// the same value (each layer's rope reads the same two tables).
+Value sharedConstant(PatternRewriter &rewriter, Operation *user,
+                     DenseElementsAttr value) {
+  auto func = user->getParentOfType<func::FuncOp>();
+  Block &entry = func.getBody().front();
+  for (Operation &op : entry) {
+    if (&op == user)
+      break; // later constants would not dominate the user
+    auto constant = dyn_cast<ConstantOp>(op);
+    if (constant && constant.getValue() == value)
+      return constant;
+  }
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToStart(&entry);
+  return ConstantOp::create(rewriter, user->getLoc(), value);
+}
+
+struct FuseRope : OpRewritePattern<AddOp> {
+  FuseRope(MLIRContext *context, llvm::Statistic *counter)
+      : OpRewritePattern(context), counter(counter) {}
+
+  LogicalResult matchAndRewrite(AddOp op, PatternRewriter &rewriter) const override {
+    for (auto [straight, rotated] :
+         {std::pair{op.getLhs(), op.getRhs()}, std::pair{op.getRhs(), op.getLhs()}}) {
+      auto mulCos = straight.getDefiningOp<MulOp>();
+      auto mulSin = rotated.getDefiningOp<MulOp>();
+      if (!mulCos || !mulSin)
+        continue;
+      for (auto [x, cosValue] : {std::pair{mulCos.getLhs(), mulCos.getRhs()},
+                                 std::pair{mulCos.getRhs(), mulCos.getLhs()}}) {
+        auto xType = dyn_cast<RankedTensorType>(x.getType());
+        if (!xType || xType.getRank() != 4 || op.getType() != xType ||
+            mulCos.getType() != xType || mulSin.getType() != xType)
+          continue;
+        for (auto [half, sinValue] : {std::pair{mulSin.getLhs(), mulSin.getRhs()},
+                                      std::pair{mulSin.getRhs(), mulSin.getLhs()}}) {
+          if (matchRotateHalf(half) != x)
+            continue;
+          auto cosTable = ropeTable(cosValue, xType);
+          auto sinTable = ropeTable(sinValue, xType);
+          if (!cosTable || !sinTable)
+            continue;
+          Value cos = sharedConstant(rewriter, op, cosTable->toAttr());
+          Value sin = sharedConstant(rewriter, op, sinTable->toAttr());
+          rewriter.replaceOpWithNewOp<RopeOp>(op, x, cos, sin);
+          if (counter)
+            ++*counter;
+          return success();
+        }
+      }
+    }
+    return failure();
+  }
+  llvm::Statistic *counter;
+};
+
+//===----------------------------------------------------------------------===//
+// attention
+//===----------------------------------------------------------------------===//
+
+/// The key/value heads before a grouped-query repeat
+/// reshape(broadcast_to(reshape(k [B, Hkv, S, D] -> [B, Hkv, 1, S, D])
+///   -> [B, Hkv, n, S, D]) -> [B, Hkv * n, S, D]), or the value itself.
+Value peelHeadRepeat(Value value) {
+  auto merge = value.getDefiningOp<ReshapeOp>();
+  if (!merge)
+    return value;
+  auto broadcast = merge.getInput().getDefiningOp<BroadcastToOp>();
+  if (!broadcast)
+    return value;
+  auto split = broadcast.getInput().getDefiningOp<ReshapeOp>();
+  if (!split)
+    return value;
+  Value kv = split.getInput();
+  auto kvType = cast<RankedTensorType>(kv.getType());
+  if (kvType.getRank() != 4)
+    return value;
+  int64_t b = kvType.getDimSize(0), h = kvType.getDimSize(1);
+  int64_t s = kvType.getDimSize(2), d = kvType.getDimSize(3);
+  ArrayRef<int64_t> wide = broadcast.getType().getShape();
+  if (wide.size() != 5)
+    return value;
+  int64_t n = wide[2];
+  if (split.getType().getShape() != ArrayRef<int64_t>{b, h, 1, s, d} ||
+      wide != ArrayRef<int64_t>{b, h, n, s, d} ||
+      merge.getType().getShape() != ArrayRef<int64_t>{b, h * n, s, d})
+    return value;
+  return kv;
+}
+
+enum class MaskKind { None, Causal, Other };
+
+/// Classifies an additive mask for scores of type [B, H, T, S].
+MaskKind classifyMask(DenseElementsAttr attr, RankedTensorType scores) {
+  auto mask = HostTensor::fromAttr(attr);
+  if (!mask || mask->getRank() > 4)
+    return MaskKind::Other;
+  SmallVector<int64_t> shape(4 - mask->getRank(), 1);
+  llvm::append_range(shape, mask->getShape());
+  int64_t t = scores.getDimSize(2), s = scores.getDimSize(3);
+  for (int64_t d = 0; d < 4; ++d)
+    if (shape[d] != 1 && shape[d] != scores.getDimSize(d))
+      return MaskKind::Other;
+  bool allZero = true, causal = t <= s;
+  int64_t slices = shape[0] * shape[1];
+  for (int64_t slice = 0; slice < slices; ++slice)
+    for (int64_t i = 0; i < t; ++i)
+      for (int64_t j = 0; j < s; ++j) {
+        int64_t at = slice * shape[2] * shape[3] + (shape[2] == 1 ? 0 : i) * shape[3] +
+                     (shape[3] == 1 ? 0 : j);
+        double v = mask->getFloat(at);
+        allZero &= v == 0.0;
+        bool visible = j <= i + (s - t);
+        causal &= visible ? v == 0.0 : v <= -1e9;
+      }
+  if (allZero)
+    return MaskKind::None;
+  return causal ? MaskKind::Causal : MaskKind::Other;
+}
+
+struct FuseAttention : OpRewritePattern<MatmulOp> {
+  FuseAttention(MLIRContext *context, llvm::Statistic *counter)
+      : OpRewritePattern(context), counter(counter) {}
+
+  LogicalResult matchAndRewrite(MatmulOp op, PatternRewriter &rewriter) const override {
+    if (op.getTransposeLhs() || op.getTransposeRhs())
+      return failure();
+    auto softmax = op.getLhs().getDefiningOp<SoftmaxOp>();
+    if (!softmax || softmax.getType().getRank() != 4 || softmax.getAxis() != 3)
+      return failure();
+    double scale = 1.0;
+    Value scores = peelScale(softmax.getInput(), scale);
+    MaskKind mask = MaskKind::None;
+    if (auto add = scores.getDefiningOp<AddOp>()) {
+      bool found = false;
+      for (auto [raw, maskValue] : {std::pair{add.getLhs(), add.getRhs()},
+                                    std::pair{add.getRhs(), add.getLhs()}}) {
+        DenseElementsAttr attr = constantAttr(maskValue);
+        if (!attr || !keepsTypeOf(add, raw))
+          continue;
+        mask = classifyMask(attr, cast<RankedTensorType>(raw.getType()));
+        scores = raw;
+        found = true;
+        break;
+      }
+      if (!found || mask == MaskKind::Other)
+        return failure();
+    }
+    if (!(scale > 0.0))
+      return failure(); // a mask under a non-positive scale is no mask
+    scores = peelScale(scores, scale);
+    auto qk = scores.getDefiningOp<MatmulOp>();
+    if (!qk || qk.getTransposeLhs())
+      return failure();
+    Value q = peelScale(qk.getLhs(), scale);
+    Value keys = peelScale(qk.getRhs(), scale);
+    if (!qk.getTransposeRhs()) {
+      auto transpose = keys.getDefiningOp<TransposeOp>();
+      if (!transpose || transpose.getPerm() != ArrayRef<int64_t>{0, 1, 3, 2})
+        return failure();
+      keys = peelScale(transpose.getInput(), scale);
+    }
+    Value values = op.getRhs();
+    auto qType = cast<RankedTensorType>(q.getType());
+    auto kType = cast<RankedTensorType>(keys.getType());
+    auto vType = cast<RankedTensorType>(values.getType());
+    // Before the repeats are dropped every operand has the query's heads.
+    if (qType.getRank() != 4 || kType.getRank() != 4 || vType.getRank() != 4 ||
+        kType.getShape().take_front(2) != qType.getShape().take_front(2) ||
+        vType.getShape().take_front(3) != kType.getShape().take_front(3) ||
+        kType.getDimSize(3) != qType.getDimSize(3))
+      return failure();
+    Value k = peelHeadRepeat(keys), v = peelHeadRepeat(values);
+    auto kvHeads = [](Value x) { return cast<RankedTensorType>(x.getType()).getDimSize(1); };
+    if (kvHeads(k) != kvHeads(v) || qType.getDimSize(1) % kvHeads(k) != 0)
+      return failure();
+    double headDim = static_cast<double>(qType.getDimSize(3));
+    double defaultScale = 1.0 / std::sqrt(headDim);
+    FloatAttr scaleAttr;
+    if (std::abs(scale - defaultScale) > 1e-6 * defaultScale)
+      scaleAttr = rewriter.getF64FloatAttr(scale);
+    // Types were checked above: the fused op's inferred result is op's type.
+    rewriter.replaceOpWithNewOp<AttentionOp>(op, q, k, v, mask == MaskKind::Causal,
+                                             scaleAttr);
+    if (counter)
+      ++*counter;
+    return success();
+  }
+  llvm::Statistic *counter;
+};
+
+} // namespace
+
+void populateFuseLlmAttentionPatterns(RewritePatternSet &patterns,
+                                      const FusionCounters &counters) {
+  MLIRContext *context = patterns.getContext();
+  patterns.add<FuseRope>(context, counters.rope);
+  patterns.add<FuseAttention>(context, counters.attention);
+}
+
+} // namespace mlir::off

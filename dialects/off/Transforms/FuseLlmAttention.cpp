@@ -91,11 +91,15 @@ Value sharedConstant(PatternRewriter &rewriter, Operation *user,
   auto func = user->getParentOfType<func::FuncOp>();
   Block &entry = func.getBody().front();
   for (Operation &op : entry) {
-    if (&op == user)
-      break; // later constants would not dominate the user
     auto constant = dyn_cast<ConstantOp>(op);
-    if (constant && constant.getValue() == value)
-      return constant;
+    if (!constant || constant.getValue() != value)
+      continue;
+    // A constant has no operands, so it may move to the top of the block,
+    // where it dominates every user, whatever order the patterns ran in.
+    bool dominates = user->getBlock() == &entry && constant->isBeforeInBlock(user);
+    if (!dominates)
+      rewriter.moveOpBefore(constant, &entry, entry.begin());
+    return constant;
   }
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPointToStart(&entry);

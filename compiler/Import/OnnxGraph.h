@@ -120,6 +120,13 @@ public:
                 const OnnxImportOptions &options);
   llvm::Expected<OwningOpRef<ModuleOp>> run();
 
+  /// The initializer behind each param name materialised, and its plan.
+  struct ParamSource {
+    const onnx::TensorProto *tensor = nullptr;
+    InitializerPlan plan;
+  };
+  const llvm::StringMap<ParamSource> &paramSources() const { return params; }
+
 private:
   friend class NodeContext;
   llvm::Error declareInputs(func::FuncOp func, SmallVectorImpl<Type> &types);
@@ -136,6 +143,7 @@ private:
   llvm::StringMap<Value> values;
   llvm::StringMap<const onnx::TensorProto *> initializers;
   llvm::StringMap<InitializerPlan> plans;
+  llvm::StringMap<ParamSource> params;
   llvm::StringSet<> narrowedInputs;
   llvm::StringMap<Value> widenedInputs;
   llvm::StringMap<std::string> deferredIsNan; // IsNaN output -> tested value

@@ -184,6 +184,7 @@ Value GraphImporter::materializeInitializer(llvm::StringRef name) {
       std::swap(shape[0], shape[1]);
     auto type = RankedTensorType::get(shape, elementTypeOf(tensor.data_type(), context));
     auto param = ParamOp::create(builder, at, type, plan.paramName, /*trainable=*/true);
+    params[plan.paramName] = {&tensor, plan};
     if (plan.paramName != name)
       param->setAttr("onnx_name", builder.getStringAttr(name));
     if (!plan.transposed)
@@ -407,21 +408,70 @@ llvm::SmallVector<std::string> mlir::off::supportedOnnxOps() {
   return names;
 }
 
+/// The weights of the module's params, each checked readable now so that
+/// writing them later cannot fail.
+static llvm::Expected<std::shared_ptr<OnnxWeights>>
+collectWeights(ModuleOp module, const GraphImporter &importer,
+               std::unique_ptr<OnnxModelFile> file) {
+  std::vector<OnnxWeights::Entry> entries;
+  llvm::Error error = llvm::Error::success();
+  module.walk([&](ParamOp param) {
+    if (error)
+      return WalkResult::interrupt();
+    auto source = importer.paramSources().find(param.getName());
+    if (source == importer.paramSources().end()) {
+      error = file->error("internal error: param '" + param.getName() +
+                          "' has no initializer");
+      return WalkResult::interrupt();
+    }
+    const onnx::TensorProto &tensor = *source->second.tensor;
+    auto raw = file->rawBytes(tensor);
+    if (!raw) {
+      error = raw.takeError();
+      return WalkResult::interrupt();
+    }
+    OnnxWeights::Entry entry;
+    entry.name = param.getName().str();
+    entry.onnxName = tensor.name();
+    entry.shape.assign(param.getType().getShape().begin(),
+                       param.getType().getShape().end());
+    entry.transposed = source->second.plan.transposed;
+    entry.tensor = &tensor;
+    entry.raw = *raw;
+    entries.push_back(std::move(entry));
+    return WalkResult::advance();
+  });
+  if (error)
+    return std::move(error);
+  return std::make_shared<OnnxWeights>(std::move(file), std::move(entries));
+}
+
 llvm::Expected<OwningOpRef<ModuleOp>>
-mlir::off::importOnnxModel(MLIRContext &context, const OnnxImportOptions &options) {
+mlir::off::importOnnxModel(MLIRContext &context, const OnnxImportOptions &options,
+                           std::shared_ptr<OnnxWeights> *weights) {
   context.loadDialect<OffDialect, func::FuncDialect>();
   std::string notes;
   auto file = OnnxModelFile::load(options.modelPath, notes);
   if (!file)
     return file.takeError();
   emitRemark(UnknownLoc::get(&context)) << options.modelPath << ": " << notes;
-  auto module = GraphImporter(context, **file, options).run();
-  if (!module || !options.foldAndFuse)
-    return module;
-  PassManager pm(&context);
-  pm.addPass(createFoldShapesPass());
-  pm.addPass(createFuseLlmPass());
-  if (failed(pm.run(**module)))
-    return (*file)->error("folding shapes or fusing failed (diagnostics above)");
+  GraphImporter importer(context, **file, options);
+  auto module = importer.run();
+  if (!module)
+    return module.takeError();
+  if (options.foldAndFuse) {
+    PassManager pm(&context);
+    pm.addPass(createFoldShapesPass());
+    pm.addPass(createFuseLlmPass());
+    if (failed(pm.run(**module)))
+      return (*file)->error("folding shapes or fusing failed (diagnostics above)");
+  }
+  // Every param's bytes are checked (a missing external data file is an
+  // error here, not when offrt starts), and kept for --weights-out.
+  auto collected = collectWeights(**module, importer, std::move(*file));
+  if (!collected)
+    return collected.takeError();
+  if (weights)
+    *weights = std::move(*collected);
   return module;
 }

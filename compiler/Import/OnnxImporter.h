@@ -22,9 +22,13 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace mlir::off {
 
@@ -41,13 +45,52 @@ struct OnnxImportOptions {
   int64_t maxConstantElements = int64_t{1} << 26;
 };
 
+namespace onnx_import {
+class OnnxModelFile;
+}
+
+/// The initializer values behind the `off.param`s of an imported module, in
+/// the layout and under the names the IR declares (a pre-transposed Linear
+/// weight comes back as Hugging Face's [out, in]). Keeps the model file (and
+/// its memory-mapped external data) open; every byte range was checked when
+/// the model was imported, so writing cannot fail but for the stream.
+class OnnxWeights {
+public:
+  struct Entry {
+    std::string name;                  ///< the param's name in the IR
+    std::string onnxName;              ///< the initializer it comes from
+    SmallVector<int64_t> shape;        ///< as the IR declares it
+    bool transposed = false;           ///< 2-D, stored [in, out] in ONNX
+    const void *tensor = nullptr;      ///< the onnx::TensorProto
+    std::optional<llvm::StringRef> raw; ///< its bytes, unless typed fields
+  };
+  OnnxWeights(std::unique_ptr<onnx_import::OnnxModelFile> file,
+              std::vector<Entry> entries);
+  ~OnnxWeights();
+
+  const std::vector<Entry> &entries() const { return tensors; }
+  /// Bytes the safetensors file will have.
+  uint64_t fileSize() const;
+  /// Streams every entry as F32 safetensors (header, then the data in entry
+  /// order), converting f16/bf16/f64 values and transposing where needed.
+  void writeSafetensors(llvm::raw_ostream &os) const;
+
+private:
+  std::string header() const;
+  std::unique_ptr<onnx_import::OnnxModelFile> file;
+  std::vector<Entry> tensors;
+};
+
 /// Parses, checks (libonnx's checker when the opset allows it, see
 /// docs/frontends.md), translates, folds shapes and fuses. Errors name the
 /// file and, where one is at fault, the node: `model.onnx: node 'n' (Op,
 /// opset N) ...`. A note on which validation ran is emitted as a remark on
-/// `context`; diagnostics of the passes go to `context` as well.
+/// `context`; diagnostics of the passes go to `context` as well. When
+/// `weights` is given it receives the values of the module's params
+/// (`offc import --weights-out`).
 llvm::Expected<OwningOpRef<ModuleOp>>
-importOnnxModel(MLIRContext &context, const OnnxImportOptions &options);
+importOnnxModel(MLIRContext &context, const OnnxImportOptions &options,
+                std::shared_ptr<OnnxWeights> *weights = nullptr);
 
 /// The ONNX op types the importer translates, sorted.
 llvm::SmallVector<std::string> supportedOnnxOps();

@@ -207,6 +207,39 @@ OnnxModelFile::externalBytes(const onnx::TensorProto &tensor, int64_t expectedBy
   return slot->getBuffer().substr(offset, length);
 }
 
+int64_t onnx_import::onnxByteWidth(int32_t onnxType) { return byteWidth(onnxType); }
+
+llvm::Expected<int64_t> OnnxModelFile::elementCount(const onnx::TensorProto &tensor) const {
+  int64_t count = 1;
+  for (int64_t dim : tensor.dims()) {
+    if (dim < 0 || (dim > 0 && count > (int64_t{1} << 40) / dim))
+      return error("tensor '" + tensor.name() + "' has an invalid shape");
+    count *= dim;
+  }
+  return count;
+}
+
+llvm::Expected<std::optional<llvm::StringRef>>
+OnnxModelFile::rawBytes(const onnx::TensorProto &tensor) {
+  auto count = elementCount(tensor);
+  if (!count)
+    return count.takeError();
+  int64_t bytes = *count * byteWidth(tensor.data_type());
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    auto external = externalBytes(tensor, bytes);
+    if (!external)
+      return external.takeError();
+    return std::optional<llvm::StringRef>(*external);
+  }
+  if (tensor.raw_data().empty() && *count != 0)
+    return std::optional<llvm::StringRef>(); // typed fields
+  if (static_cast<int64_t>(tensor.raw_data().size()) != bytes)
+    return error("tensor '" + tensor.name() + "' holds " +
+                 llvm::Twine(tensor.raw_data().size()) + " bytes of data, its shape needs " +
+                 llvm::Twine(bytes));
+  return std::optional<llvm::StringRef>(tensor.raw_data());
+}
+
 llvm::Expected<HostTensor> OnnxModelFile::readTensor(const onnx::TensorProto &tensor,
                                                      MLIRContext &context) {
   int32_t dataType = tensor.data_type();
@@ -214,31 +247,18 @@ llvm::Expected<HostTensor> OnnxModelFile::readTensor(const onnx::TensorProto &te
   if (!element)
     return error("tensor '" + tensor.name() + "' has element type " +
                  onnxTypeName(dataType) + ", which off does not support");
-  SmallVector<int64_t> shape;
-  int64_t count = 1;
-  for (int64_t dim : tensor.dims()) {
-    if (dim < 0 || (dim > 0 && count > (int64_t{1} << 40) / dim))
-      return error("tensor '" + tensor.name() + "' has an invalid shape");
-    shape.push_back(dim);
-    count *= dim;
-  }
+  auto counted = elementCount(tensor);
+  if (!counted)
+    return counted.takeError();
+  int64_t count = *counted;
+  SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
   HostTensor result(RankedTensorType::get(shape, element));
   int64_t width = byteWidth(dataType);
-  llvm::StringRef raw;
-  bool fromBytes = false;
-  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
-    auto bytes = externalBytes(tensor, count * width);
-    if (!bytes)
-      return bytes.takeError();
-    raw = *bytes;
-    fromBytes = true;
-  } else if (!tensor.raw_data().empty() || count == 0) {
-    raw = tensor.raw_data();
-    fromBytes = true;
-    if (static_cast<int64_t>(raw.size()) != count * width)
-      return error("tensor '" + tensor.name() + "' holds " + llvm::Twine(raw.size()) +
-                   " bytes of data, its shape needs " + llvm::Twine(count * width));
-  }
+  auto bytes = rawBytes(tensor);
+  if (!bytes)
+    return bytes.takeError();
+  bool fromBytes = bytes->has_value();
+  llvm::StringRef raw = fromBytes ? **bytes : llvm::StringRef();
   auto fromBits = [&](const llvm::fltSemantics &semantics, uint64_t bits) {
     llvm::APFloat value(semantics, llvm::APInt(16, bits));
     bool losesInfo = false;

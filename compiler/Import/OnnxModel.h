@@ -19,6 +19,7 @@
 #include "onnx/onnx_pb.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace mlir::off::onnx_import {
@@ -49,6 +50,12 @@ public:
   llvm::Expected<HostTensor> readTensor(const onnx::TensorProto &tensor,
                                         MLIRContext &context);
 
+  /// The little-endian bytes of a tensor stored as raw_data or external data
+  /// (checked against its shape); nullopt when it uses the typed fields.
+  llvm::Expected<std::optional<llvm::StringRef>> rawBytes(const onnx::TensorProto &tensor);
+  /// The number of elements of a tensor's shape (an error when invalid).
+  llvm::Expected<int64_t> elementCount(const onnx::TensorProto &tensor) const;
+
   /// An error message that starts with the model's path.
   llvm::Error error(const llvm::Twine &message) const;
 
@@ -65,6 +72,8 @@ private:
 
 /// The MLIR element type of an ONNX TensorProto.DataType, or null.
 Type elementTypeOf(int32_t onnxType, MLIRContext &context);
+/// Bytes per element of an ONNX data type as stored in raw_data.
+int64_t onnxByteWidth(int32_t onnxType);
 /// Its name for messages ("FLOAT", "INT64", ...).
 std::string onnxTypeName(int32_t onnxType);
 

@@ -221,6 +221,8 @@ int runCompile(const std::vector<std::string> &argv) {
     return usageError(error);
   if (args.output.empty())
     return usageError("no output: give -o PLAN.bin");
+  if (args.source.weightsOut == args.output)
+    return usageError("--weights-out and -o name the same file '" + args.output + "'");
   if (args.forward && args.trainOptionGiven)
     return usageError("--forward compiles no optimizer step: drop the training "
                       "options (--grad-accum, --lr, --betas, ...)");
@@ -307,6 +309,10 @@ int runCompile(const std::vector<std::string> &argv) {
         formatHumanSize(needed - args.vram)));
   plan.mutable_tiers(0)->set_budget_bytes(args.vram);
 
+  // ONNX --weights-out (ImportCommand.h): written whole before the plan.
+  if (!args.source.weightsOut.empty())
+    if (llvm::Error error = writeOutputsAtomically({{args.source.weightsOut, info.writeWeights}}))
+      return fail(llvm::toString(std::move(error)));
   std::string error;
   if (!plan::writePlanFile(plan, args.output, error))
     return fail(error);

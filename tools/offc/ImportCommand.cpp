@@ -2,7 +2,8 @@
 //
 //   offc import --model llama (--config config.json | --size NAME)
 //               --batch B --seq T -o model.mlir [--stats stats.json]
-//   offc import MODEL.onnx [--shape NAME=DxD...] -o model.mlir [--stats ...]
+//   offc import MODEL.onnx [--shape NAME=DxD...] [--weights-out W.safetensors]
+//               -o model.mlir [--stats ...]
 //
 // Outputs are written to a temporary file beside the target and renamed into
 // place once complete, so an error never leaves a partial model.mlir.
@@ -58,6 +59,8 @@ const char *const kModelSourceHelp =
     "  MODEL.onnx          an ONNX model (torch.onnx export of a Llama)\n"
     "  --shape NAME=DxD    static shape for an ONNX input with dynamic\n"
     "                      dimensions, e.g. input_ids=2x128 (repeatable)\n"
+    "  --weights-out FILE  write the ONNX model's weights as F32 safetensors\n"
+    "                      under the IR's param names (for offrt --init)\n"
     "  --model llama       the built-in Llama (Hugging Face LlamaForCausalLM)\n"
     "  --config FILE       ... from a Hugging Face config.json\n"
     "  --size NAME         ... or a built-in size (listed below)\n"
@@ -91,8 +94,9 @@ std::string parseShapeSpec(StringRef spec, std::string &name,
 
 std::string importUsageText() {
   std::string text =
-      "import (MODEL.onnx [--shape NAME=DxD...] | --model llama (--config FILE "
-      "| --size NAME) --batch B --seq T) -o OUT.mlir [--stats STATS.json]\n\n"
+      "import (MODEL.onnx [--shape NAME=DxD...] [--weights-out FILE] | --model "
+      "llama (--config FILE | --size NAME) --batch B --seq T) -o OUT.mlir "
+      "[--stats STATS.json]\n\n"
       "Model:\n";
   text += kModelSourceHelp;
   text += "\nOutput:\n"
@@ -139,6 +143,8 @@ bool parseModelSourceArg(const std::vector<std::string> &args, size_t &index,
       parsePositive("--seq", value, source.seq, error);
   } else if (matchOption(args, index, "--shape", value, error)) {
     source.shapes.push_back(value);
+  } else if (matchOption(args, index, "--weights-out", value, error)) {
+    once(source.weightsOut, "--weights-out");
   } else if (!arg.starts_with("-")) {
     if (!source.onnxPath.empty())
       error = ("more than one model file: '" + source.onnxPath + "' and '" +
@@ -172,12 +178,18 @@ std::string checkModelSourceArgs(const ModelSourceArgs &source) {
     if (!source.shapes.empty())
       return "--shape is for ONNX models; the Llama input is set by --batch "
              "and --seq";
+    if (!source.weightsOut.empty())
+      return "--weights-out is for ONNX models: the built-in Llama has no "
+             "weights to write (offrt initialises them, or loads a Hugging "
+             "Face checkpoint)";
     return "";
   }
   if (!source.configPath.empty() || !source.size.empty() || source.batch ||
       source.seq)
     return "--config, --size, --batch and --seq are for --model llama; an ONNX "
            "model's input shapes are set by --shape NAME=DxD";
+  if (source.weightsOut == "-")
+    return "--weights-out needs a file name (safetensors is binary)";
   llvm::StringMap<bool> seen;
   for (const std::string &spec : source.shapes) {
     std::string name;
@@ -214,9 +226,15 @@ loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source,
     parseShapeSpec(spec, name, dims); // checked by checkModelSourceArgs
     options.inputShapes[name] = dims;
   }
-  if (info)
-    *info = {"onnx", "", 0.02};
-  return mlir::off::importOnnxModel(context, options);
+  std::shared_ptr<mlir::off::OnnxWeights> weights;
+  auto module = mlir::off::importOnnxModel(context, options, &weights);
+  if (module && info) {
+    *info = {"onnx", "", 0.02, nullptr};
+    info->writeWeights = [weights](llvm::raw_ostream &os) {
+      weights->writeSafetensors(os);
+    };
+  }
+  return module;
 #else
   return makeError(source.onnxPath +
                    ": ONNX import not built yet (it arrives with the ONNX "
@@ -257,11 +275,16 @@ int runImport(const std::vector<std::string> &args) {
     return usageError("no output: give -o OUT.mlir (or -o - for stdout)");
   if (output == statsPath)
     return usageError("-o and --stats name the same file '" + output + "'");
+  if (!source.weightsOut.empty() &&
+      (source.weightsOut == output || source.weightsOut == statsPath))
+    return usageError("--weights-out names the same file as -o or --stats ('" +
+                      source.weightsOut + "')");
 
   auto start = std::chrono::steady_clock::now();
   mlir::MLIRContext context;
   auto diagnostics = printDiagnostics(context, kCommand);
-  auto module = loadModelSource(context, source);
+  ModelInfo info;
+  auto module = loadModelSource(context, source, &info);
   if (!module) {
     llvm::errs() << kCommand << ": error: " << llvm::toString(module.takeError())
                  << "\n";
@@ -274,6 +297,8 @@ int runImport(const std::vector<std::string> &args) {
                        (*module)->print(os);
                        os << "\n";
                      }});
+  if (!source.weightsOut.empty())
+    outputs.push_back({source.weightsOut, info.writeWeights});
   if (!statsPath.empty()) {
     llvm::json::Object json = mlir::off::modelStatsToJson(stats);
     json["model"] = source.model.empty() ? "onnx" : source.model;

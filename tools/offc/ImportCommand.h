@@ -6,8 +6,10 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@ struct ModelSourceArgs {
   std::string size;                // --size NAME
   int64_t batch = 0, seq = 0;      // --batch, --seq (0: not given)
   std::vector<std::string> shapes; // --shape NAME=DxD..., ONNX only
+  std::string weightsOut;          // --weights-out FILE, ONNX only
 };
 
 /// Help text for these options, one per line, indented by two spaces.
@@ -40,6 +43,9 @@ struct ModelInfo {
   std::string name;              // "llama" or "onnx"
   std::string configJson;        // HF config.json text (Llama), else empty
   double initializerRange = 0.02;
+  /// ONNX: streams the model's weights as F32 safetensors under the IR's
+  /// param names (for --weights-out); empty for the built-in Llama.
+  std::function<void(llvm::raw_ostream &)> writeWeights;
 };
 
 /// Builds (Llama) or imports (ONNX) the graph-level module; fills `info`

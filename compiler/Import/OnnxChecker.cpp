@@ -26,8 +26,14 @@ std::string runOnnxChecker(const onnx::ModelProto &model) {
     onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(),
                                        options);
   } catch (const std::exception &e) {
-    std::string message = e.what();
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+    // One line: libonnx separates its context with blank lines.
+    std::string message;
+    for (char c : std::string(e.what()))
+      if (c != '\n')
+        message += c;
+      else if (!message.empty() && message.back() != ' ')
+        message += ' ';
+    while (!message.empty() && message.back() == ' ')
       message.pop_back();
     return message.empty() ? "rejected by the ONNX checker" : message;
   } catch (...) {

@@ -71,6 +71,9 @@ public:
   void setOutput(unsigned i, Value value);
   /// Defines output i as an off.constant holding `value`.
   void setConstantOutput(unsigned i, const HostTensor &value);
+  /// An off.constant holding `value` at the top of the function, the same
+  /// op for equal values (tables that every layer reads, such as rope's).
+  Value sharedConstant(const HostTensor &value);
 
   /// Records "path: node 'n' (Op, opset N): message" and returns failure.
   LogicalResult fail(const llvm::Twine &message);
@@ -99,6 +102,7 @@ using OpHandler = LogicalResult (*)(NodeContext &);
 void addElementwiseHandlers(llvm::StringMap<OpHandler> &handlers);
 void addShapeHandlers(llvm::StringMap<OpHandler> &handlers);
 void addConstantHandlers(llvm::StringMap<OpHandler> &handlers);
+void addFusedHandlers(llvm::StringMap<OpHandler> &handlers);
 const llvm::StringMap<OpHandler> &allHandlers();
 
 /// How each initializer enters the graph (OnnxParams.cpp).

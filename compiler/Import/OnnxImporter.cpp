@@ -107,12 +107,23 @@ void NodeContext::setConstantOutput(unsigned i, const HostTensor &value) {
   setOutput(i, ConstantOp::create(builder(), loc(), value.toAttr()));
 }
 
+Value NodeContext::sharedConstant(const HostTensor &value) {
+  DenseElementsAttr attr = value.toAttr();
+  Block *entry = builder().getInsertionBlock();
+  for (Operation &op : *entry)
+    if (auto constant = dyn_cast<ConstantOp>(op); constant && constant.getValue() == attr)
+      return constant;
+  OpBuilder::InsertionGuard guard(builder());
+  builder().setInsertionPointToStart(entry);
+  return ConstantOp::create(builder(), loc(), attr);
+}
+
 LogicalResult NodeContext::fail(const llvm::Twine &message) {
   if (importer.failure.empty())
-    importer.failure = (importer.file.path() + ": node '" + node.name() + "' (" +
-                        node.op_type() + ", opset " + llvm::Twine(opset()) +
-                        "): " + message)
-                           .str();
+    importer.failure = printable((importer.file.path() + ": node '" + node.name() +
+                                  "' (" + node.op_type() + ", opset " +
+                                  llvm::Twine(opset()) + "): " + message)
+                                     .str());
   return failure();
 }
 
@@ -395,6 +406,7 @@ const llvm::StringMap<OpHandler> &onnx_import::allHandlers() {
     addElementwiseHandlers(map);
     addShapeHandlers(map);
     addConstantHandlers(map);
+    addFusedHandlers(map);
     return map;
   }();
   return handlers;
@@ -451,7 +463,7 @@ mlir::off::importOnnxModel(MLIRContext &context, const OnnxImportOptions &option
                            std::shared_ptr<OnnxWeights> *weights) {
   context.loadDialect<OffDialect, func::FuncDialect>();
   std::string notes;
-  auto file = OnnxModelFile::load(options.modelPath, notes);
+  auto file = OnnxModelFile::load(options.modelPath, notes, options.modelContents);
   if (!file)
     return file.takeError();
   emitRemark(UnknownLoc::get(&context)) << options.modelPath << ": " << notes;

@@ -43,6 +43,9 @@ struct OnnxImportOptions {
   bool foldAndFuse = true;
   /// Largest tensor (in elements) evaluated while importing (masks, tables).
   int64_t maxConstantElements = int64_t{1} << 26;
+  /// When set, the model's bytes (modelPath only names it and locates its
+  /// external data): for the fuzzer.
+  std::optional<llvm::StringRef> modelContents;
 };
 
 namespace onnx_import {

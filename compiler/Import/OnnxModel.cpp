@@ -7,6 +7,8 @@
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 
 #include <google/protobuf/io/coded_stream.h>
@@ -41,9 +43,24 @@ std::string onnx_import::onnxTypeName(int32_t onnxType) {
   return "type " + std::to_string(onnxType);
 }
 
+std::string onnx_import::printable(llvm::StringRef text) {
+  // Names in a damaged file can hold any bytes: keep messages valid UTF-8
+  // (invalid sequences become U+FFFD) without control characters.
+  std::string utf8 = llvm::json::isUTF8(text) ? text.str() : llvm::json::fixUTF8(text);
+  std::string out;
+  for (char c : utf8) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f)
+      out += llvm::formatv("\\x{0:x-2}", static_cast<unsigned>(byte)).str();
+    else
+      out += c;
+  }
+  return out;
+}
+
 llvm::Error OnnxModelFile::error(const llvm::Twine &message) const {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 filePath + ": " + message);
+                                 printable((filePath + ": " + message).str()));
 }
 
 namespace {
@@ -97,14 +114,19 @@ llvm::Error checkDefinedBeforeUse(const OnnxModelFile &file) {
 } // namespace
 
 llvm::Expected<std::unique_ptr<OnnxModelFile>>
-OnnxModelFile::load(llvm::StringRef path, std::string &notes) {
+OnnxModelFile::load(llvm::StringRef path, std::string &notes,
+                    std::optional<llvm::StringRef> contents) {
   std::unique_ptr<OnnxModelFile> file(new OnnxModelFile());
   file->filePath = path.str();
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  if (!contents) {
+    auto read = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return file->error("cannot read: " + buffer.getError().message());
-  llvm::StringRef bytes = (*buffer)->getBuffer();
+    if (!read)
+      return file->error("cannot read: " + read.getError().message());
+    buffer = std::move(*read);
+  }
+  llvm::StringRef bytes = contents ? *contents : buffer->getBuffer();
   if (bytes.size() > static_cast<size_t>(INT_MAX))
     return file->error("is larger than 2 GiB, more than one protobuf message can "
                        "hold; export the weights as external data");

@@ -36,9 +36,12 @@ public:
   /// graph, an ONNX-domain opset in [kMinOpset, kMaxOpset], defined inputs
   /// for every node. Runs libonnx's checker and shape inference when the
   /// model's opsets and IR version are within libonnx's; `notes` receives
-  /// one line saying which validation ran.
+  /// one line saying which validation ran. With `contents` the model is
+  /// parsed from those bytes (`path` still names it and locates external
+  /// data).
   static llvm::Expected<std::unique_ptr<OnnxModelFile>>
-  load(llvm::StringRef path, std::string &notes);
+  load(llvm::StringRef path, std::string &notes,
+       std::optional<llvm::StringRef> contents = std::nullopt);
 
   const onnx::ModelProto &model() const { return proto; }
   const onnx::GraphProto &graph() const { return proto.graph(); }
@@ -69,6 +72,9 @@ private:
   int64_t onnxOpset = 0;
   llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> externalFiles;
 };
+
+/// `text` for a message: invalid UTF-8 replaced, control characters as \xNN.
+std::string printable(llvm::StringRef text);
 
 /// The MLIR element type of an ONNX TensorProto.DataType, or null.
 Type elementTypeOf(int32_t onnxType, MLIRContext &context);

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialects/off/Transforms/AttentionMask.h"
 #include "dialects/off/Transforms/FuseLlmPatterns.h"
 #include "dialects/off/Transforms/HostTensor.h"
 #include "dialects/off/Transforms/Passes.h"
@@ -16,8 +17,6 @@
 #include "llvm/Support/Debug.h"
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 
 #define DEBUG_TYPE "off-fuse-llm"
 
@@ -34,19 +33,6 @@ DenseElementsAttr constantAttr(Value value) {
   if (!constant)
     return nullptr;
   return dyn_cast<DenseElementsAttr>(constant.getValue());
-}
-
-/// The shortest decimal that reads back as the same f32 value: an eps stored
-/// as f32 1e-5 becomes 1e-5 again, as in the model's config.
-static double shortestF32Decimal(double value) {
-  float target = static_cast<float>(value);
-  char text[32];
-  for (int digits = 1; digits <= 9; ++digits) {
-    std::snprintf(text, sizeof(text), "%.*g", digits, static_cast<double>(target));
-    if (std::strtof(text, nullptr) == target)
-      return std::strtod(text, nullptr);
-  }
-  return value;
 }
 
 std::optional<double> splatConstant(Value value) {

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialects/off/Transforms/AttentionMask.h"
 #include "dialects/off/Transforms/FuseLlmPatterns.h"
 #include "dialects/off/Transforms/HostTensor.h"
 
@@ -179,36 +180,6 @@ Value peelHeadRepeat(Value value) {
   return kv;
 }
 
-enum class MaskKind { None, Causal, Other };
-
-/// Classifies an additive mask for scores of type [B, H, T, S].
-MaskKind classifyMask(DenseElementsAttr attr, RankedTensorType scores) {
-  auto mask = HostTensor::fromAttr(attr);
-  if (!mask || mask->getRank() > 4)
-    return MaskKind::Other;
-  SmallVector<int64_t> shape(4 - mask->getRank(), 1);
-  llvm::append_range(shape, mask->getShape());
-  int64_t t = scores.getDimSize(2), s = scores.getDimSize(3);
-  for (int64_t d = 0; d < 4; ++d)
-    if (shape[d] != 1 && shape[d] != scores.getDimSize(d))
-      return MaskKind::Other;
-  bool allZero = true, causal = t <= s;
-  int64_t slices = shape[0] * shape[1];
-  for (int64_t slice = 0; slice < slices; ++slice)
-    for (int64_t i = 0; i < t; ++i)
-      for (int64_t j = 0; j < s; ++j) {
-        int64_t at = slice * shape[2] * shape[3] + (shape[2] == 1 ? 0 : i) * shape[3] +
-                     (shape[3] == 1 ? 0 : j);
-        double v = mask->getFloat(at);
-        allZero &= v == 0.0;
-        bool visible = j <= i + (s - t);
-        causal &= visible ? v == 0.0 : v <= -1e9;
-      }
-  if (allZero)
-    return MaskKind::None;
-  return causal ? MaskKind::Causal : MaskKind::Other;
-}
-
 struct FuseAttention : OpRewritePattern<MatmulOp> {
   FuseAttention(MLIRContext *context, llvm::Statistic *counter)
       : OpRewritePattern(context), counter(counter) {}
@@ -221,7 +192,7 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
       return failure();
     double scale = 1.0;
     Value scores = peelScale(softmax.getInput(), scale);
-    MaskKind mask = MaskKind::None;
+    AttentionMaskKind mask = AttentionMaskKind::None;
     if (auto add = scores.getDefiningOp<AddOp>()) {
       bool found = false;
       for (auto [raw, maskValue] : {std::pair{add.getLhs(), add.getRhs()},
@@ -229,12 +200,15 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
         DenseElementsAttr attr = constantAttr(maskValue);
         if (!attr || !keepsTypeOf(add, raw))
           continue;
-        mask = classifyMask(attr, cast<RankedTensorType>(raw.getType()));
+        auto values = HostTensor::fromAttr(attr);
+        mask = values ? classifyAdditiveMask(
+                            *values, cast<RankedTensorType>(raw.getType()).getShape())
+                      : AttentionMaskKind::Other;
         scores = raw;
         found = true;
         break;
       }
-      if (!found || mask == MaskKind::Other)
+      if (!found || mask == AttentionMaskKind::Other)
         return failure();
     }
     if (!(scale > 0.0))
@@ -271,13 +245,31 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
     if (std::abs(scale - defaultScale) > 1e-6 * defaultScale)
       scaleAttr = rewriter.getF64FloatAttr(scale);
     // Types were checked above: the fused op's inferred result is op's type.
-    rewriter.replaceOpWithNewOp<AttentionOp>(op, q, k, v, mask == MaskKind::Causal,
+    rewriter.replaceOpWithNewOp<AttentionOp>(op, q, k, v, mask == AttentionMaskKind::Causal,
                                              scaleAttr);
     if (counter)
       ++*counter;
     return success();
   }
   llvm::Statistic *counter;
+};
+
+/// An attention op (from ONNX's Attention) whose keys and values are both
+/// grouped-query repeats of Hkv heads reads the Hkv heads directly: the op
+/// maps query head h to key/value head h / (Hq / Hkv), as the repeat does.
+struct DropAttentionHeadRepeat : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
+    Value k = peelHeadRepeat(op.getKey()), v = peelHeadRepeat(op.getValue());
+    if (k == op.getKey() || v == op.getValue())
+      return failure();
+    auto heads = [](Value x) { return cast<RankedTensorType>(x.getType()).getDimSize(1); };
+    if (heads(k) != heads(v) || heads(op.getQuery()) % heads(k) != 0)
+      return failure();
+    rewriter.replaceOpWithNewOp<AttentionOp>(op, op.getQuery(), k, v, op.getCausal(),
+                                             op.getScaleAttr());
+    return success();
+  }
 };
 
 } // namespace
@@ -287,6 +279,7 @@ void populateFuseLlmAttentionPatterns(RewritePatternSet &patterns,
   MLIRContext *context = patterns.getContext();
   patterns.add<FuseRope>(context, counters.rope);
   patterns.add<FuseAttention>(context, counters.attention);
+  patterns.add<DropAttentionHeadRepeat>(context);
 }
 
 } // namespace mlir::off

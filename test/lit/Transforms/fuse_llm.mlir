@@ -534,3 +534,41 @@ func.func @attention_keys_not_transposed(%q: tensor<1x2x4x4xf32>, %k: tensor<1x2
   %o = off.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
   return %o : tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// Tests that an attention op reading grouped-query repeats of its keys and
+// values (as ONNX's Attention op gets them from the dynamo exporter) reads
+// the Hkv heads directly: query head h uses kv head h / 2 either way.
+// CHECK-LABEL: func.func @attention_drops_head_repeat
+// CHECK-SAME: (%[[Q:.+]]: tensor<1x4x3x4xf32>, %[[K:.+]]: tensor<1x2x3x4xf32>, %[[V:.+]]: tensor<1x2x3x4xf32>)
+// CHECK-NEXT: %[[O:.+]] = off.attention %[[Q]], %[[K]], %[[V]] {causal} : (tensor<1x4x3x4xf32>, tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32>) -> tensor<1x4x3x4xf32>
+// CHECK-NEXT: return %[[O]]
+func.func @attention_drops_head_repeat(%q: tensor<1x4x3x4xf32>, %k: tensor<1x2x3x4xf32>, %v: tensor<1x2x3x4xf32>) -> tensor<1x4x3x4xf32> {
+  %k5 = off.reshape %k : tensor<1x2x3x4xf32> to tensor<1x2x1x3x4xf32>
+  %kb = off.broadcast_to %k5 : tensor<1x2x1x3x4xf32> to tensor<1x2x2x3x4xf32>
+  %kr = off.reshape %kb : tensor<1x2x2x3x4xf32> to tensor<1x4x3x4xf32>
+  %v5 = off.reshape %v : tensor<1x2x3x4xf32> to tensor<1x2x1x3x4xf32>
+  %vb = off.broadcast_to %v5 : tensor<1x2x1x3x4xf32> to tensor<1x2x2x3x4xf32>
+  %vr = off.reshape %vb : tensor<1x2x2x3x4xf32> to tensor<1x4x3x4xf32>
+  %o = off.attention %q, %kr, %vr {causal} : (tensor<1x4x3x4xf32>, tensor<1x4x3x4xf32>, tensor<1x4x3x4xf32>) -> tensor<1x4x3x4xf32>
+  return %o : tensor<1x4x3x4xf32>
+}
+
+// -----
+
+// Tests a near miss: heads tiled (kv head h mod 2, a broadcast over a new
+// leading axis) are not the grouped-query layout; the repeat stays.
+// CHECK-LABEL: func.func @attention_keeps_tiled_heads
+// CHECK: off.broadcast_to
+// CHECK: off.attention %{{.+}}, %{{.+}}, %{{.+}} {causal} : (tensor<1x4x3x4xf32>, tensor<1x4x3x4xf32>, tensor<1x4x3x4xf32>)
+func.func @attention_keeps_tiled_heads(%q: tensor<1x4x3x4xf32>, %k: tensor<1x2x3x4xf32>, %v: tensor<1x2x3x4xf32>) -> tensor<1x4x3x4xf32> {
+  %k5 = off.reshape %k : tensor<1x2x3x4xf32> to tensor<1x1x2x3x4xf32>
+  %kb = off.broadcast_to %k5 : tensor<1x1x2x3x4xf32> to tensor<1x2x2x3x4xf32>
+  %kr = off.reshape %kb : tensor<1x2x2x3x4xf32> to tensor<1x4x3x4xf32>
+  %v5 = off.reshape %v : tensor<1x2x3x4xf32> to tensor<1x1x2x3x4xf32>
+  %vb = off.broadcast_to %v5 : tensor<1x1x2x3x4xf32> to tensor<1x2x2x3x4xf32>
+  %vr = off.reshape %vb : tensor<1x2x2x3x4xf32> to tensor<1x4x3x4xf32>
+  %o = off.attention %q, %kr, %vr {causal} : (tensor<1x4x3x4xf32>, tensor<1x4x3x4xf32>, tensor<1x4x3x4xf32>) -> tensor<1x4x3x4xf32>
+  return %o : tensor<1x4x3x4xf32>
+}

@@ -68,7 +68,7 @@ LogicalResult EmbeddingGradOp::inferReturnTypes(MLIRContext *,
   if (adaptor.getVocabSize() < 1)
     return inferError(loc, "vocab_size must be >= 1");
   types.push_back(RankedTensorType::get(
-      {adaptor.getVocabSize(), dy.getShape().back()}, dy.getElementType()));
+      {static_cast<int64_t>(adaptor.getVocabSize()), dy.getShape().back()}, dy.getElementType()));
   return success();
 }
 

@@ -67,6 +67,20 @@ void adamwKernelScalar(const AdamWTensor &, const AdamWStepScalars &, size_t, si
 void adamwKernelAvx2(const AdamWTensor &, const AdamWStepScalars &, size_t, size_t);
 void adamwKernelAvx512(const AdamWTensor &, const AdamWStepScalars &, size_t, size_t);
 
+/// A region of a kernel file whose functions are compiled for the instruction
+/// set `isa` (a target attribute string), without a file-wide -m flag: see
+/// AdamWVectorKernel.h. GCC spells it push_options/target, clang an
+/// attribute push.
+#define OFF_OPTIM_PRAGMA(text) _Pragma(#text)
+#if defined(__clang__)
+#define OFF_OPTIM_BEGIN_TARGET(isa)                                                       \
+  OFF_OPTIM_PRAGMA(clang attribute push(__attribute__((target(isa))), apply_to = function))
+#define OFF_OPTIM_END_TARGET() OFF_OPTIM_PRAGMA(clang attribute pop)
+#else
+#define OFF_OPTIM_BEGIN_TARGET(isa) OFF_OPTIM_PRAGMA(GCC push_options) OFF_OPTIM_PRAGMA(GCC target(isa))
+#define OFF_OPTIM_END_TARGET() OFF_OPTIM_PRAGMA(GCC pop_options)
+#endif
+
 /// The tail helper shared by all kernels: elements [begin, end) one by one.
 inline void adamwElementsScalar(const AdamWTensor &t, const AdamWStepScalars &s,
                                 size_t begin, size_t end) {

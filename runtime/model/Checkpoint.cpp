@@ -113,12 +113,7 @@ std::string trainerStateToJson(const TrainerState &state) {
 }
 
 TrainerState trainerStateFromJson(const std::string &text, const std::string &path) {
-  Json json;
-  try {
-    json = Json::parse(text);
-  } catch (const JsonError &error) {
-    throwFileError(path, std::string("not valid JSON: ") + error.what());
-  }
+  const Json json = parseJsonObject(text, path);
   auto field = [&](const Json &object, const char *key, const char *where) -> const Json & {
     const Json *value = object.find(key);
     if (!value)
@@ -134,8 +129,6 @@ TrainerState trainerStateFromJson(const std::string &text, const std::string &pa
       throwFileError(path, std::string("\"") + where + key + "\": " + error.what());
     }
   };
-  if (!json.isObject())
-    throwFileError(path, "is not a JSON object");
   const Json &format = field(json, "format", "");
   if (!format.isString() || format.asString() != kStateFormat)
     throwFileError(path, "is not an offload trainer state (\"format\" is not \"" +
@@ -185,12 +178,8 @@ std::string stepDirName(uint64_t step) { return "step-" + std::to_string(step); 
 
 std::string saveCheckpoint(const std::string &saveDir, const CheckpointContents &contents,
                            const SaveOptions &options) {
-  try {
-    Json::parse(contents.configJson);
-  } catch (const JsonError &error) {
-    throwFileError((fs::path(saveDir) / kConfigFile).string(),
-                   std::string("the config to save is not valid JSON: ") + error.what());
-  }
+  parseJsonObject(contents.configJson, (fs::path(saveDir) / kConfigFile).string(),
+                  "the config to save");
   std::error_code error;
   fs::create_directories(saveDir, error);
   if (error)

@@ -1,4 +1,5 @@
 #include "runtime/model/Json.h"
+#include "runtime/model/ModelError.h"
 
 #include <charconv>
 #include <cmath>
@@ -80,19 +81,39 @@ private:
     }
   }
 
+  // The shared shape of objects and arrays: the opening bracket at pos_,
+  // then elements separated by ',' up to `close`; each element is parsed by
+  // `element` (called with pos_ at its first character).
+  template <typename ParseElement>
+  void parseSequence(char close, const char *container, ParseElement element) {
+    ++pos_; // '{' or '['
+    skipSpace();
+    if (peek() == close) {
+      ++pos_;
+      return;
+    }
+    while (true) {
+      skipSpace();
+      element();
+      skipSpace();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() == close) {
+        ++pos_;
+        return;
+      }
+      fail(std::string("expected ',' or '") + close + "' in " + container);
+    }
+  }
+
   Json parseObject(int depth) {
     Json object = Json::object();
-    ++pos_; // '{'
-    skipSpace();
-    if (peek() == '}') {
-      ++pos_;
-      return object;
-    }
     // A set, not a scan of the members: a hostile header with millions of
     // keys must not take quadratic time.
     std::unordered_set<std::string> keys;
-    while (true) {
-      skipSpace();
+    parseSequence('}', "an object", [&] {
       if (peek() != '"')
         fail("expected a string key");
       size_t keyOffset = pos_;
@@ -105,41 +126,14 @@ private:
       ++pos_;
       skipSpace();
       object.members_.emplace_back(std::move(key), parseValue(depth + 1));
-      skipSpace();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (peek() == '}') {
-        ++pos_;
-        return object;
-      }
-      fail("expected ',' or '}' in an object");
-    }
+    });
+    return object;
   }
 
   Json parseArray(int depth) {
     Json array = Json::array();
-    ++pos_; // '['
-    skipSpace();
-    if (peek() == ']') {
-      ++pos_;
-      return array;
-    }
-    while (true) {
-      skipSpace();
-      array.items_.push_back(parseValue(depth + 1));
-      skipSpace();
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (peek() == ']') {
-        ++pos_;
-        return array;
-      }
-      fail("expected ',' or ']' in an array");
-    }
+    parseSequence(']', "an array", [&] { array.items_.push_back(parseValue(depth + 1)); });
+    return array;
   }
 
   Json parseNumber() {
@@ -291,6 +285,18 @@ private:
 
 Json Json::parse(std::string_view text) { return JsonParser(text).parseDocument(); }
 
+Json parseJsonObject(std::string_view text, const std::string &path, const std::string &part) {
+  Json value;
+  try {
+    value = Json::parse(text);
+  } catch (const JsonError &error) {
+    throwFileError(path, (part.empty() ? "" : part + " is ") + "not valid JSON: " + error.what());
+  }
+  if (!value.isObject())
+    throwFileError(path, (part.empty() ? "" : part + " ") + "is not a JSON object");
+  return value;
+}
+
 // ---------------------------------------------------------------- values
 
 Json::Json(bool value) : kind_(Kind::Bool), bool_(value) {}
@@ -347,30 +353,32 @@ double Json::asDouble() const {
   return value;
 }
 
+namespace {
+/// The whole of `text` as an integer of type T, or a message saying why not.
+template <typename T> T parseInteger(const std::string &text) {
+  T value = 0;
+  auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (result.ec == std::errc::result_out_of_range)
+    throw std::runtime_error("integer " + text + " is out of range");
+  if (result.ec != std::errc() || result.ptr != text.data() + text.size())
+    throw std::runtime_error("expected an integer, found " + text);
+  return value;
+}
+} // namespace
+
 int64_t Json::asInt64() const {
   if (kind_ != Kind::Number)
     wrongKind("an integer", kind_);
-  int64_t value = 0;
-  auto result = std::from_chars(text_.data(), text_.data() + text_.size(), value);
-  if (result.ec == std::errc::result_out_of_range)
-    throw std::runtime_error("integer " + text_ + " is out of range");
-  if (result.ec != std::errc() || result.ptr != text_.data() + text_.size())
-    throw std::runtime_error("expected an integer, found " + text_);
-  return value;
+  return parseInteger<int64_t>(text_);
 }
 
 uint64_t Json::asUint64() const {
   if (kind_ != Kind::Number)
     wrongKind("an integer", kind_);
+  // from_chars would read "-1" as out of range; say what is wrong instead.
   if (!text_.empty() && text_[0] == '-')
     throw std::runtime_error("expected a non-negative integer, found " + text_);
-  uint64_t value = 0;
-  auto result = std::from_chars(text_.data(), text_.data() + text_.size(), value);
-  if (result.ec == std::errc::result_out_of_range)
-    throw std::runtime_error("integer " + text_ + " is out of range");
-  if (result.ec != std::errc() || result.ptr != text_.data() + text_.size())
-    throw std::runtime_error("expected an integer, found " + text_);
-  return value;
+  return parseInteger<uint64_t>(text_);
 }
 
 const std::string &Json::asString() const {
@@ -460,38 +468,38 @@ void appendJsonString(std::string &out, std::string_view value) {
 }
 
 namespace {
+void dumpTo(const Json &value, std::string &out);
+
+/// `open`, each element written by `write` with ',' between them, `close`.
+template <typename Range, typename Write>
+void dumpSequence(const Range &elements, char open, char close, std::string &out, Write write) {
+  out += open;
+  bool first = true;
+  for (const auto &element : elements) {
+    if (!first)
+      out += ',';
+    first = false;
+    write(element);
+  }
+  out += close;
+}
+
 void dumpTo(const Json &value, std::string &out) {
   switch (value.kind()) {
   case Json::Kind::Null: out += "null"; return;
   case Json::Kind::Bool: out += value.asBool() ? "true" : "false"; return;
   case Json::Kind::Number: out += value.numberText(); return;
   case Json::Kind::String: appendJsonString(out, value.asString()); return;
-  case Json::Kind::Array: {
-    out += '[';
-    bool first = true;
-    for (const Json &item : value.items()) {
-      if (!first)
-        out += ',';
-      first = false;
-      dumpTo(item, out);
-    }
-    out += ']';
+  case Json::Kind::Array:
+    dumpSequence(value.items(), '[', ']', out, [&](const Json &item) { dumpTo(item, out); });
     return;
-  }
-  case Json::Kind::Object: {
-    out += '{';
-    bool first = true;
-    for (const auto &[key, member] : value.members()) {
-      if (!first)
-        out += ',';
-      first = false;
-      appendJsonString(out, key);
+  case Json::Kind::Object:
+    dumpSequence(value.members(), '{', '}', out, [&](const auto &member) {
+      appendJsonString(out, member.first);
       out += ':';
-      dumpTo(member, out);
-    }
-    out += '}';
+      dumpTo(member.second, out);
+    });
     return;
-  }
   }
 }
 } // namespace

@@ -89,6 +89,13 @@ private:
   friend class JsonParser;
 };
 
+/// Parses `text`, the contents of the file `path` (or the part of it that
+/// `part` names, e.g. "header"), as a JSON object. Otherwise throws
+/// ModelIoError "<path>: not valid JSON: at byte N: ..." or "<path>: is not
+/// a JSON object" ("<path>: header is not valid JSON: ..." with a part).
+Json parseJsonObject(std::string_view text, const std::string &path,
+                     const std::string &part = "");
+
 /// Appends `value` as a JSON string literal (with quotes) to `out`.
 void appendJsonString(std::string &out, std::string_view value);
 

@@ -45,14 +45,7 @@ void checkParameterSizes(const LlamaShapes &s, const std::string &path) {
 } // namespace
 
 LlamaShapes parseLlamaConfig(const std::string &configJson, const std::string &path) {
-  Json config;
-  try {
-    config = Json::parse(configJson);
-  } catch (const JsonError &error) {
-    throwFileError(path, std::string("not valid JSON: ") + error.what());
-  }
-  if (!config.isObject())
-    throwFileError(path, "is not a JSON object");
+  const Json config = parseJsonObject(configJson, path);
   auto integer = [&](const char *key, std::optional<int64_t> fallback) -> int64_t {
     const Json *value = config.find(key);
     if (!value || value->isNull()) {

@@ -94,14 +94,7 @@ void SafetensorsFile::parseHeader() {
   if (headerText[0] != '{')
     throwFileError(path, "header does not start with '{': not a safetensors file");
 
-  Json header;
-  try {
-    header = Json::parse(headerText);
-  } catch (const JsonError &error) {
-    throwFileError(path, std::string("header is not valid JSON: ") + error.what());
-  }
-  if (!header.isObject())
-    throwFileError(path, "header is not a JSON object");
+  const Json header = parseJsonObject(headerText, path, "header");
 
   dataStart_ = 8 + headerSize;
   const uint64_t dataSize = fileSize - dataStart_;

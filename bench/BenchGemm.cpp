@@ -8,7 +8,9 @@
 //               offrt never depends on it), its OpenMP threads set to ours
 // GFLOP/s each (best of --rounds interleaved rounds) and the ratios of
 // their times to ours. docs/blas.md records the results.
+#include "bench/BenchArgs.h"
 #include "bench/BenchRegistry.h"
+#include "bench/BenchTiming.h"
 #include "runtime/common/Parallel.h"
 #include "runtime/cpu/Gemm.h"
 
@@ -28,7 +30,6 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 // oneDNN's C API, declared here so that nothing of oneDNN is needed to build.
 using DnnlSgemm = int (*)(char, char, int64_t, int64_t, int64_t, float, const float *, int64_t,
@@ -102,46 +103,30 @@ std::vector<Shape> defaultShapes() {
 
 Options parse(const std::vector<std::string> &args) {
   Options o;
-  for (size_t i = 0; i < args.size(); ++i) {
-    auto value = [&]() -> const std::string & {
-      if (i + 1 >= args.size())
-        throw std::invalid_argument(args[i] + " needs a value");
-      return args[++i];
-    };
-    if (args[i] == "--threads") {
-      o.threads = unsigned(std::stoul(value()));
-    } else if (args[i] == "--min-time") {
-      o.minTime = std::stod(value());
-    } else if (args[i] == "--shape") { // MxINxOUT
+  off::bench::ArgReader r(args);
+  while (r.next()) {
+    if (r.is("--threads")) {
+      o.threads = unsigned(r.integer(0));
+    } else if (r.is("--min-time")) {
+      o.minTime = r.number(0.0);
+    } else if (r.is("--shape")) { // MxINxOUT
       long long m, in, out;
-      if (std::sscanf(value().c_str(), "%lldx%lldx%lld", &m, &in, &out) != 3)
-        throw std::invalid_argument("--shape wants MxINxOUT, e.g. 2048x64x172");
+      char rest;
+      if (std::sscanf(r.text().c_str(), "%lldx%lldx%lld%c", &m, &in, &out, &rest) != 3 ||
+          m < 1 || in < 1 || out < 1)
+        r.fail("wants MxINxOUT, e.g. 2048x64x172");
       o.shapes.push_back({m, in, out});
-    } else if (args[i] == "--rounds") {
-      o.rounds = std::max(1, std::stoi(value()));
-    } else if (args[i] == "--no-onednn") {
+    } else if (r.is("--rounds")) {
+      o.rounds = int(r.integer(1));
+    } else if (r.is("--no-onednn")) {
       o.oneDnn = false;
     } else {
-      throw std::invalid_argument("unknown option '" + args[i] + "'");
+      r.unknown();
     }
   }
   if (o.shapes.empty())
     o.shapes = defaultShapes();
   return o;
-}
-
-// Seconds per call: one warm-up call, then calls until minTime has passed.
-template <typename Fn> double timeIt(Fn fn, double minTime) {
-  fn();
-  int calls = 0;
-  auto start = Clock::now();
-  double elapsed = 0.0;
-  do {
-    fn();
-    ++calls;
-    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  } while (elapsed < minTime);
-  return elapsed / calls;
 }
 
 // Lets the other implementation's spinning worker threads go idle.
@@ -157,8 +142,8 @@ double maxRelDiff(const std::vector<float> &a, const std::vector<float> &b) {
 }
 
 int runGemmBench(const std::vector<std::string> &args) {
-  try {
-    Options o = parse(args);
+  return off::bench::runBenchmark("gemm", [&] {
+    const Options o = parse(args);
     off::setDefaultThreadCount(o.threads);
     int threads = int(off::defaultThreadCount());
     OneDnn dnn = o.oneDnn ? loadOneDnn() : OneDnn{};
@@ -186,20 +171,20 @@ int runGemmBench(const std::vector<std::string> &args) {
         // slow round says more about the neighbours than about the code.
         double ours = 1e30, openblas = 1e30, onednn = dnn.sgemm ? 1e30 : 0.0;
         for (int round = 0; round < o.rounds; ++round) {
-          ours = std::min(ours, timeIt([&] {
+          ours = std::min(ours, off::bench::secondsPerCall([&] {
             off::cpu::gemm(l.transA, l.transB, l.m, l.n, l.k, 1.0f, A.data(), lda, B.data(), ldb,
                            0.0f, C0.data(), l.n);
           }, o.minTime));
           settle();
           off::cpu::setBlasInternalThreads(threads);
-          openblas = std::min(openblas, timeIt([&] {
+          openblas = std::min(openblas, off::bench::secondsPerCall([&] {
             off::cpu::gemmSerial(l.transA, l.transB, l.m, l.n, l.k, 1.0f, A.data(), lda,
                                  B.data(), ldb, 0.0f, C1.data(), l.n);
           }, o.minTime));
           off::cpu::setBlasInternalThreads(1);
           settle();
           if (dnn.sgemm) {
-            onednn = std::min(onednn, timeIt([&] {
+            onednn = std::min(onednn, off::bench::secondsPerCall([&] {
               dnn.sgemm(l.transA ? 'T' : 'N', l.transB ? 'T' : 'N', l.m, l.n, l.k, 1.0f,
                         A.data(), lda, B.data(), ldb, 0.0f, C2.data(), l.n);
             }, o.minTime));
@@ -262,10 +247,7 @@ int runGemmBench(const std::vector<std::string> &args) {
       }
     }
     return 0;
-  } catch (const std::exception &e) {
-    std::fprintf(stderr, "offrt bench gemm: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 off::bench::Registration registration{

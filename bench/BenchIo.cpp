@@ -6,7 +6,9 @@
 // removed at the end (unless --keep; --phase write/read split the two passes
 // so that a comparison can interleave them with fio's). bench/io_compare.sh runs fio with the same settings in
 // the same run and prints our/fio ratios.
+#include "bench/BenchArgs.h"
 #include "bench/BenchRegistry.h"
+#include "bench/BenchTiming.h"
 #include "runtime/common/HumanSize.h"
 #include "runtime/io/AlignedBuffer.h"
 #include "runtime/io/IoEngine.h"
@@ -26,7 +28,8 @@
 namespace {
 
 using namespace off::io;
-using Clock = std::chrono::steady_clock;
+using off::bench::BenchClock;
+using off::bench::secondsSince;
 
 struct Options {
   std::string dir;
@@ -43,60 +46,41 @@ struct Options {
 
 Options parse(const std::vector<std::string> &args) {
   Options o;
-  auto value = [&](size_t &i) -> const std::string & {
-    if (i + 1 >= args.size())
-      throw std::invalid_argument(args[i] + " needs a value");
-    return args[++i];
-  };
-  auto size = [&](size_t &i) {
-    const std::string &text = value(i);
-    std::optional<uint64_t> parsed = off::parseHumanSize(text);
-    if (!parsed || *parsed == 0)
-      throw std::invalid_argument(args[i - 1] + ": '" + text +
-                                  "' is not a size (e.g. 4G, 1M)");
-    return *parsed;
-  };
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &a = args[i];
-    if (a == "--dir")
-      o.dir = value(i);
-    else if (a == "--size")
-      o.size = size(i);
-    else if (a == "--qd")
-      o.qd = unsigned(std::stoul(value(i)));
-    else if (a == "--block")
-      o.block = size(i);
-    else if (a == "--request")
-      o.request = size(i);
-    else if (a == "--fixed-buffers") {
-      const std::string &v = value(i);
-      if (v != "on" && v != "off")
-        throw std::invalid_argument("--fixed-buffers must be on or off");
-      o.fixed = v == "on";
-    } else if (a == "--thread-pool")
+  off::bench::ArgReader r(args);
+  while (r.next()) {
+    if (r.is("--dir"))
+      o.dir = r.text();
+    else if (r.is("--size"))
+      o.size = r.size();
+    else if (r.is("--qd"))
+      o.qd = unsigned(r.integer(1));
+    else if (r.is("--block"))
+      o.block = r.size();
+    else if (r.is("--request"))
+      o.request = r.size();
+    else if (r.is("--fixed-buffers"))
+      o.fixed = r.choice({"on", "off"}) == "on";
+    else if (r.is("--thread-pool"))
       o.threadPool = true;
-    else if (a == "--json")
+    else if (r.is("--json"))
       o.json = true;
-    else if (a == "--keep")
+    else if (r.is("--keep"))
       o.keep = true;
-    else if (a == "--phase") {
-      o.phase = value(i);
-      if (o.phase != "write" && o.phase != "read" && o.phase != "both")
-        throw std::invalid_argument("--phase must be write, read or both");
-    }
+    else if (r.is("--phase"))
+      o.phase = r.choice({"write", "read", "both"});
     else
-      throw std::invalid_argument("unknown option " + a);
+      r.unknown();
   }
   if (o.dir.empty())
-    throw std::invalid_argument("--dir is required");
+    throw off::bench::UsageError("--dir is required");
   if (!std::filesystem::is_directory(o.dir))
-    throw std::invalid_argument("--dir " + o.dir + " is not a directory");
+    throw off::bench::UsageError("--dir " + o.dir + " is not a directory");
   if (o.request == 0)
     o.request = o.block;
   if (o.request % o.block != 0)
-    throw std::invalid_argument("--request must be a multiple of --block");
+    throw off::bench::UsageError("--request must be a multiple of --block");
   if (o.size % o.request != 0)
-    throw std::invalid_argument("--size must be a multiple of --request");
+    throw off::bench::UsageError("--size must be a multiple of --request");
   return o;
 }
 
@@ -107,8 +91,8 @@ double stream(IoEngine &engine, FileId file, IoOp op, const Options &o,
   const bool progress = !o.json && isatty(STDERR_FILENO);
   std::deque<Ticket> inFlight;
   uint64_t next = 0, done = 0;
-  auto lastReport = Clock::now();
-  const auto start = Clock::now();
+  auto lastReport = BenchClock::now();
+  const auto start = BenchClock::now();
   while (done < o.size) {
     while (next < o.size && inFlight.size() < window) {
       std::byte *slice = buffer + (next / o.request % window) * o.request;
@@ -120,111 +104,110 @@ double stream(IoEngine &engine, FileId file, IoOp op, const Options &o,
     engine.wait(inFlight.front());
     inFlight.pop_front();
     done += o.request;
-    if (progress && Clock::now() - lastReport > std::chrono::seconds(1)) {
-      lastReport = Clock::now();
+    if (progress && BenchClock::now() - lastReport > std::chrono::seconds(1)) {
+      lastReport = BenchClock::now();
       std::fprintf(stderr, "\r%s %s / %s", label,
                    off::formatHumanSize(done).c_str(),
                    off::formatHumanSize(o.size).c_str());
     }
   }
-  const double seconds =
-      std::chrono::duration<double>(Clock::now() - start).count();
+  const double seconds = secondsSince(start);
   if (progress)
     std::fprintf(stderr, "\r%*s\r", 40, "");
   return seconds;
 }
 
-int runIoBench(const std::vector<std::string> &args) {
-  Options o;
-  try {
-    o = parse(args);
-  } catch (const std::exception &e) {
-    std::fprintf(stderr, "offrt bench io: %s\n", e.what());
-    return 2;
-  }
-  const std::string path = o.dir + "/offrt-bench-io.bin";
-  try {
-    EngineOptions eo;
-    eo.queueDepth = o.qd;
-    eo.blockSize = o.block;
-    eo.registerBuffers = o.fixed;
-    eo.forceThreadPool = o.threadPool;
-    IoEngine engine(eo);
+/// Writes and/or reads `path` as the options say and prints the rates.
+int measure(const Options &o, const std::string &path) {
+  EngineOptions eo;
+  eo.queueDepth = o.qd;
+  eo.blockSize = o.block;
+  eo.registerBuffers = o.fixed;
+  eo.forceThreadPool = o.threadPool;
+  IoEngine engine(eo);
 
-    // Enough requests in flight to keep qd blocks busy, and at least two so
-    // that one is queued while the other finishes.
-    const unsigned window = static_cast<unsigned>(
-        std::max<uint64_t>(2, (o.qd * o.block + o.request - 1) / o.request));
-    AlignedBuffer buffer(window * o.request);
-    std::mt19937_64 rng(1); // incompressible data, as fio writes
-    auto *words = reinterpret_cast<uint64_t *>(buffer.data());
-    for (size_t i = 0; i < buffer.size() / 8; ++i)
-      words[i] = rng();
-    const bool fixed = engine.registerBuffer(buffer.data(), buffer.size());
+  // Enough requests in flight to keep qd blocks busy, and at least two so
+  // that one is queued while the other finishes.
+  const unsigned window = static_cast<unsigned>(
+      std::max<uint64_t>(2, (o.qd * o.block + o.request - 1) / o.request));
+  AlignedBuffer buffer(window * o.request);
+  std::mt19937_64 rng(1); // incompressible data, as fio writes
+  auto *words = reinterpret_cast<uint64_t *>(buffer.data());
+  for (size_t i = 0; i < buffer.size() / 8; ++i)
+    words[i] = rng();
+  const bool fixed = engine.registerBuffer(buffer.data(), buffer.size());
 
-    // A write starts from a fresh, preallocated file; a read alone needs
-    // the file a `--phase write --keep` run left.
-    const bool doWrite = o.phase != "read", doRead = o.phase != "write";
+  // A write starts from a fresh, preallocated file; a read alone needs
+  // the file a `--phase write --keep` run left.
+  const bool doWrite = o.phase != "read", doRead = o.phase != "write";
+  if (doWrite)
+    std::filesystem::remove(path);
+  FileId file = doWrite ? engine.open(path, {.create = true,
+                                             .preallocate = o.size})
+                        : engine.open(path);
+  if (!doWrite && std::filesystem::file_size(path) < o.size)
+    throw off::bench::UsageError(path + " is shorter than --size; write it "
+                                       "first with --phase write --keep");
+  const std::string mode = engine.isDirect(file)
+                               ? toString(engine.modeOf(file))
+                               : "thread pool (no O_DIRECT here)";
+  if (!o.json)
+    std::fprintf(stderr, "io: %s of %s in %s requests, %s\n",
+                 path.c_str(), off::formatHumanSize(o.size).c_str(),
+                 off::formatHumanSize(o.request).c_str(),
+                 engine.describe().c_str());
+
+  const double writeSeconds =
+      doWrite ? stream(engine, file, IoOp::Write, o, buffer.data(), window,
+                       "write")
+              : 0.0;
+  const double readSeconds =
+      doRead ? stream(engine, file, IoOp::Read, o, buffer.data(), window,
+                      "read")
+             : 0.0;
+  const double writeGBps = doWrite ? double(o.size) / writeSeconds / 1e9 : 0;
+  const double readGBps = doRead ? double(o.size) / readSeconds / 1e9 : 0;
+  engine.unregisterBuffer(buffer.data());
+  if (!o.keep)
+    std::filesystem::remove(path);
+
+  if (o.json) {
+    std::printf("{\"bench\": \"io\", \"mode\": \"%s\", \"direct\": %s, "
+                "\"fixed_buffers\": %s, \"size\": %llu, \"block\": %llu, "
+                "\"request\": %llu, \"qd\": %u, \"write_seconds\": %.4f, "
+                "\"read_seconds\": %.4f, \"write_GBps\": %.4f, "
+                "\"read_GBps\": %.4f}\n",
+                mode.c_str(), engine.isDirect(file) ? "true" : "false",
+                fixed ? "true" : "false", (unsigned long long)o.size,
+                (unsigned long long)o.block, (unsigned long long)o.request,
+                o.qd, writeSeconds, readSeconds, writeGBps, readGBps);
+  } else {
+    std::printf("engine: %s%s\n", mode.c_str(),
+                engine.isDirect(file) ? ", O_DIRECT" : "");
+    std::printf("fixed buffers: %s\n", fixed ? "yes" : "no");
     if (doWrite)
-      std::filesystem::remove(path);
-    FileId file = doWrite ? engine.open(path, {.create = true,
-                                               .preallocate = o.size})
-                          : engine.open(path);
-    if (!doWrite && std::filesystem::file_size(path) < o.size)
-      throw std::invalid_argument(path + " is shorter than --size; write it "
-                                         "first with --phase write --keep");
-    const std::string mode = engine.isDirect(file)
-                                 ? toString(engine.modeOf(file))
-                                 : "thread pool (no O_DIRECT here)";
-    if (!o.json)
-      std::fprintf(stderr, "io: %s of %s in %s requests, %s\n",
-                   path.c_str(), off::formatHumanSize(o.size).c_str(),
-                   off::formatHumanSize(o.request).c_str(),
-                   engine.describe().c_str());
-
-    const double writeSeconds =
-        doWrite ? stream(engine, file, IoOp::Write, o, buffer.data(), window,
-                         "write")
-                : 0.0;
-    const double readSeconds =
-        doRead ? stream(engine, file, IoOp::Read, o, buffer.data(), window,
-                        "read")
-               : 0.0;
-    const double writeGBps = doWrite ? double(o.size) / writeSeconds / 1e9 : 0;
-    const double readGBps = doRead ? double(o.size) / readSeconds / 1e9 : 0;
-    engine.unregisterBuffer(buffer.data());
-    if (!o.keep)
-      std::filesystem::remove(path);
-
-    if (o.json) {
-      std::printf("{\"bench\": \"io\", \"mode\": \"%s\", \"direct\": %s, "
-                  "\"fixed_buffers\": %s, \"size\": %llu, \"block\": %llu, "
-                  "\"request\": %llu, \"qd\": %u, \"write_seconds\": %.4f, "
-                  "\"read_seconds\": %.4f, \"write_GBps\": %.4f, "
-                  "\"read_GBps\": %.4f}\n",
-                  mode.c_str(), engine.isDirect(file) ? "true" : "false",
-                  fixed ? "true" : "false", (unsigned long long)o.size,
-                  (unsigned long long)o.block, (unsigned long long)o.request,
-                  o.qd, writeSeconds, readSeconds, writeGBps, readGBps);
-    } else {
-      std::printf("engine: %s%s\n", mode.c_str(),
-                  engine.isDirect(file) ? ", O_DIRECT" : "");
-      std::printf("fixed buffers: %s\n", fixed ? "yes" : "no");
-      if (doWrite)
-        std::printf("write: %.3f GB/s (%s in %.2f s)\n", writeGBps,
-                    off::formatHumanSize(o.size).c_str(), writeSeconds);
-      if (doRead)
-        std::printf("read:  %.3f GB/s (%s in %.2f s)\n", readGBps,
-                    off::formatHumanSize(o.size).c_str(), readSeconds);
-    }
-    return 0;
-  } catch (const std::exception &e) {
-    std::error_code ignored;
-    if (!o.keep)
-      std::filesystem::remove(path, ignored);
-    std::fprintf(stderr, "offrt bench io: %s\n", e.what());
-    return 1;
+      std::printf("write: %.3f GB/s (%s in %.2f s)\n", writeGBps,
+                  off::formatHumanSize(o.size).c_str(), writeSeconds);
+    if (doRead)
+      std::printf("read:  %.3f GB/s (%s in %.2f s)\n", readGBps,
+                  off::formatHumanSize(o.size).c_str(), readSeconds);
   }
+  return 0;
+}
+
+int runIoBench(const std::vector<std::string> &args) {
+  return off::bench::runBenchmark("io", [&] {
+    const Options o = parse(args);
+    const std::string path = o.dir + "/offrt-bench-io.bin";
+    try {
+      return measure(o, path);
+    } catch (...) {
+      std::error_code ignored; // a failed run leaves no half-written file
+      if (!o.keep)
+        std::filesystem::remove(path, ignored);
+      throw;
+    }
+  });
 }
 
 off::bench::Registration registration{{

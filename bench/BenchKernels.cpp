@@ -2,7 +2,9 @@
 // table, at the shapes one layer of a Llama training step gives them.
 // Prints ms per call; bench/kernels_compare.py runs the same ops in PyTorch
 // eager in the same run and prints the ratios.
+#include "bench/BenchArgs.h"
 #include "bench/BenchRegistry.h"
+#include "bench/BenchTiming.h"
 #include "runtime/common/Parallel.h"
 #include "runtime/cpu/CpuBackend.h"
 
@@ -21,7 +23,6 @@ using off::kernels::AttrValue;
 using off::kernels::DType;
 using off::kernels::KernelAttrs;
 using off::kernels::TensorArg;
-using Clock = std::chrono::steady_clock;
 
 struct Model {
   int64_t C, I, H, Hkv, V;
@@ -74,27 +75,23 @@ struct Case {
 };
 
 int runKernelsBench(const std::vector<std::string> &args) {
-  try {
+  return off::bench::runBenchmark("kernels", [&] {
     std::string modelName = "tiny";
     int64_t batch = 8, seq = 256;
     unsigned threads = 0;
     double minTime = 0.2;
     bool json = false;
     std::string only;
-    for (size_t i = 0; i < args.size(); ++i) {
-      auto value = [&]() -> const std::string & {
-        if (i + 1 >= args.size())
-          throw std::invalid_argument(args[i] + " needs a value");
-        return args[++i];
-      };
-      if (args[i] == "--model") modelName = value();
-      else if (args[i] == "--batch") batch = std::stoll(value());
-      else if (args[i] == "--seq") seq = std::stoll(value());
-      else if (args[i] == "--threads") threads = unsigned(std::stoul(value()));
-      else if (args[i] == "--min-time") minTime = std::stod(value());
-      else if (args[i] == "--json") json = true;
-      else if (args[i] == "--only") only = value();
-      else throw std::invalid_argument("unknown option '" + args[i] + "'");
+    off::bench::ArgReader r(args);
+    while (r.next()) {
+      if (r.is("--model")) modelName = r.choice({"tiny", "1b"});
+      else if (r.is("--batch")) batch = r.integer(1);
+      else if (r.is("--seq")) seq = r.integer(1);
+      else if (r.is("--threads")) threads = unsigned(r.integer(0));
+      else if (r.is("--min-time")) minTime = r.number(0.0);
+      else if (r.is("--json")) json = true;
+      else if (r.is("--only")) only = r.text();
+      else r.unknown();
     }
     off::setDefaultThreadCount(threads);
     Model m = modelNamed(modelName);
@@ -148,16 +145,8 @@ int runKernelsBench(const std::vector<std::string> &args) {
         in.push_back(b.arg);
       for (Buffer &b : outs)
         out.push_back(b.arg);
-      table.call(c.op, in, out, c.attrs); // warm-up
-      int calls = 0;
-      auto start = Clock::now();
-      double elapsed;
-      do {
-        table.call(c.op, in, out, c.attrs);
-        ++calls;
-        elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-      } while (elapsed < minTime);
-      double ms = elapsed / calls * 1e3;
+      double ms = off::bench::secondsPerCall([&] { table.call(c.op, in, out, c.attrs); },
+                                             minTime) * 1e3;
       if (json)
         std::printf("{\"kernel\": \"%s\", \"ms\": %.4f}\n", c.name.c_str(), ms);
       else
@@ -165,10 +154,7 @@ int runKernelsBench(const std::vector<std::string> &args) {
       std::fflush(stdout);
     }
     return 0;
-  } catch (const std::exception &e) {
-    std::fprintf(stderr, "offrt bench kernels: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 off::bench::Registration registration{

@@ -3,25 +3,38 @@
 fused), DeepSpeed's DeepSpeedCPUAdam and this machine's memory bandwidth, all
 measured in this one run with the same parameter count and thread count.
 
-  .venv/bin/python bench/adam_compare.py [--offrt build/bin/offrt] [--params 256M]
-      [--threads N] [--steps 5] [--rounds 3] [--install] [--skip-deepspeed] [--json]
+  build/bench-venv/bin/python bench/adam_compare.py [--offrt build/bin/offrt] [--params 256M]
+      [--threads N] [--steps 5] [--rounds 3] [--pages huge|4k] [--install]
+      [--skip-deepspeed] [--json]
 
 One fp32 parameter tensor with fp32 gradients, fp32 m and v (what every
 contender supports); each side runs one warm-up step (state allocation) and
 then --steps timed steps, median taken; the contenders take turns for
---rounds rounds and the median round is reported (this VM is shared, so
-load from other processes comes in bursts). GB/s counts the
-bytes AdamW must move: read param, grad, m, v and write param, m, v, 28 B per
-parameter. The bandwidth bound is that byte count over the best of four
-bandwidth measurements: a STREAM triad a = b + s*c and an in-place
-a = a + s*b, each by torch and by offrt (STREAM counting: 12 and 12 B per
-element, no write-allocate traffic counted).
+--rounds rounds and the best round is reported, with every round's figure
+beside it (this VM is shared, so load from other processes comes in bursts
+and the best round is the one least disturbed). GB/s counts the bytes AdamW
+must move: read param, grad, m, v and write param, m, v, 28 B per parameter.
 
-DeepSpeed (pinned in bench/requirements-bench.txt) is installed into the
-running interpreter's environment only with --install; otherwise, when it is
-missing or its op cannot be built, it is reported as unavailable with the
-reason. Its CPU Adam op is JIT-built with the local compiler on first use
-(cached in ~/.cache/torch_extensions).
+Memory: --pages huge (default) gives every contender transparent huge pages:
+ours in memory allocated as the runtime's host arena is (mmap +
+MADV_HUGEPAGE), torch's tensors (DeepSpeed's included) through torch's own
+THP_MEM_ALLOC_ENABLE=1. --pages 4k gives all of them 4 KiB pages (torch's
+default on a machine whose THP setting is "madvise").
+
+The bandwidth bound is that byte count over the best of five bandwidth
+measurements on the same threads: a STREAM triad a = b + s*c and an in-place
+a = a + s*b, each by torch and by offrt (STREAM counting, 12 B per element),
+and offrt's "Adam pattern": the same four arrays read and three written back
+in place as Adam, with trivial arithmetic (28 B per element, no other
+traffic), which is the bound for Adam's access pattern on this memory.
+
+DeepSpeed (pinned in bench/requirements-bench.txt) lives in a bench-only
+venv that bench/setup-bench-venv.sh makes (build/bench-venv; it reuses the
+shared .venv's torch), so run this script with that venv's python. --install
+runs that setup when DeepSpeed is missing; it never installs into the shared
+.venv the tests use. When DeepSpeed is missing or its op cannot be built, it
+is reported as unavailable with the reason. Its CPU Adam op is JIT-built with
+the local compiler on first use (cached in ~/.cache/torch_extensions).
 """
 
 import argparse
@@ -99,17 +112,14 @@ def ensure_deepspeed(install):
         missing = f"not importable ({type(e).__name__}: {e})"
     if not install:
         return None, f"{missing}; rerun with --install to pip-install the pinned version"
-    requirements = os.path.join(SOURCE_DIR, "bench", "requirements-bench.txt")
-    print(f"installing DeepSpeed from {requirements} ...", file=sys.stderr)
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "-r", requirements],
-                          capture_output=True, text=True)
+    setup = os.path.join(SOURCE_DIR, "bench", "setup-bench-venv.sh")
+    venv = os.path.join(SOURCE_DIR, "build", "bench-venv")
+    print(f"making the bench venv {venv} ({setup}) ...", file=sys.stderr)
+    done = subprocess.run([setup, venv], capture_output=True, text=True)
     if done.returncode != 0:
-        return None, "pip install failed: " + done.stderr.strip()[-2000:]
-    try:
-        import deepspeed  # noqa: F401
-        return deepspeed, None
-    except Exception as e:
-        return None, f"installed but not importable ({type(e).__name__}: {e})"
+        return None, f"{setup} failed: " + done.stderr.strip()[-2000:]
+    return None, (f"{missing} in this interpreter; DeepSpeed is now in {venv}: rerun with "
+                  f"{venv}/bin/python")
 
 
 def time_deepspeed(torch, n, steps):
@@ -147,41 +157,46 @@ def main():
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3,
                         help="measure every contender this many times, taking turns")
+    parser.add_argument("--pages", choices=("huge", "4k"), default="huge",
+                        help="page size for every contender's tensors (see above)")
     parser.add_argument("--skip-deepspeed", action="store_true")
     parser.add_argument("--install", action="store_true",
-                        help="pip-install DeepSpeed (bench/requirements-bench.txt) if missing")
+                        help="make the bench venv (bench/setup-bench-venv.sh) if DeepSpeed "
+                             "is missing")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     args = parser.parse_args()
     n, threads = args.params, args.threads
 
-    # Before torch (and DeepSpeed's OpenMP op) load: one thread count for all.
+    # Before torch (and DeepSpeed's OpenMP op) load: one thread count for all,
+    # and torch's allocations in huge pages when ours are.
     os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["THP_MEM_ALLOC_ENABLE"] = "1" if args.pages == "huge" else "0"
     import torch
     torch.set_num_threads(threads)
 
     print(f"AdamW on {n} fp32 params ({n / 2**20:.0f}M), {threads} threads, "
-          f"{args.steps} timed steps each; CPU: {cpu_model()}; torch {torch.__version__}",
-          file=sys.stderr)
-    results = {"params": n, "threads": threads, "steps": args.steps, "cpu": cpu_model(),
-               "torch": torch.__version__}
+          f"{args.steps} timed steps each, {args.pages} pages; CPU: {cpu_model()}; "
+          f"torch {torch.__version__}", file=sys.stderr)
+    results = {"params": n, "threads": threads, "steps": args.steps, "pages": args.pages,
+               "cpu": cpu_model(), "torch": torch.__version__,
+               "load_average_before": os.getloadavg()}
 
-    def report(name, seconds, note="", per_round=None):
+    def report(name, seconds, note="", per_round=None, bytes_per_param=BYTES_PER_PARAM):
         if seconds is None:
             print(f"  {name:36s} unavailable: {note}")
             results[name] = {"unavailable": note}
             return
-        gbs = BYTES_PER_PARAM * n / seconds / 1e9
+        gbs = bytes_per_param * n / seconds / 1e9
         spread = ""
         if per_round and len(per_round) > 1:
-            spread = "  rounds: " + " ".join(f"{BYTES_PER_PARAM * n / s / 1e9:.1f}"
+            spread = "  rounds: " + " ".join(f"{bytes_per_param * n / s / 1e9:.1f}"
                                             for s in per_round)
         print(f"  {name:36s} {seconds:8.4f} s/step {n / seconds:10.3e} params/s "
               f"{gbs:7.2f} GB/s{spread} {note}")
         results[name] = {"seconds_per_step": seconds, "params_per_s": n / seconds,
-                         "gb_per_s": gbs, "rounds_seconds": per_round}
+                         "gb_per_s": gbs, "bytes_per_param": bytes_per_param,
+                         "rounds_seconds": per_round}
 
-    # Contenders take turns, round after round, so that a burst of load from
-    # other processes hits all of them alike; each reports its median round.
     ds_reason, ds_version = None, None
     if args.skip_deepspeed:
         ds_reason = "skipped (--skip-deepspeed)"
@@ -190,18 +205,22 @@ def main():
         if ds_reason is None:
             import deepspeed
             ds_version = deepspeed.__version__
+    # Contenders take turns, round after round, so that a burst of load from
+    # other processes hits all of them alike; each reports its best round.
     rounds = {k: [] for k in ("ours", "mixed", "fused", "foreach", "single", "ds")}
     bandwidth_rounds = {"triad torch": [], "a += s*b torch": [], "triad offrt": [],
-                        "a += s*b offrt": []}
+                        "a += s*b offrt": [], "Adam pattern offrt": []}
     ours = mixed = None
+    pages = ["--pages", args.pages]
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds} ...", file=sys.stderr)
-        ours = run_ours(args.offrt, n, threads, args.steps, ["--triad"])
+        ours = run_ours(args.offrt, n, threads, args.steps, ["--triad", *pages])
         rounds["ours"].append(ours["seconds_per_step"])
         bandwidth_rounds["triad offrt"].append(ours["triad_gb_per_s"])
         bandwidth_rounds["a += s*b offrt"].append(ours["inplace_triad_gb_per_s"])
+        bandwidth_rounds["Adam pattern offrt"].append(ours["adam_pattern_gb_per_s"])
         mixed = run_ours(args.offrt, n, threads, args.steps,
-                         ["--grad-dtype", "bf16", "--out-dtype", "bf16"])
+                         ["--grad-dtype", "bf16", "--out-dtype", "bf16", *pages])
         rounds["mixed"].append(mixed["seconds_per_step"])
         rounds["fused"].append(time_torch_adamw(torch, n, args.steps, fused=True))
         rounds["foreach"].append(time_torch_adamw(torch, n, args.steps, foreach=True))
@@ -214,34 +233,34 @@ def main():
         triad, inplace = torch_bandwidth(torch, n)
         bandwidth_rounds["triad torch"].append(triad)
         bandwidth_rounds["a += s*b torch"].append(inplace)
+    results["load_average_after"] = os.getloadavg()
 
-    def med(key):
-        return statistics.median(rounds[key]) if rounds[key] else None
+    def best(key):
+        return min(rounds[key]) if rounds[key] else None
 
-    ours_s = med("ours")
+    ours_s = best("ours")
     report(f"ours (offrt bench adam, {ours['isa']})", ours_s, per_round=rounds["ours"])
-    mixed_s = med("mixed")
-    print(f"  {'ours, bf16 grads + bf16 copy':36s} {mixed_s:8.4f} s/step "
-          f"{n / mixed_s:10.3e} params/s "
-          f"{mixed['bytes_per_param'] * n / mixed_s / 1e9:7.2f} GB/s "
-          f"({mixed['bytes_per_param']} B/param)")
-    results["ours_bf16_grad_bf16_copy_seconds_per_step"] = mixed_s
-    torch_fused = med("fused")
+    mixed_s = best("mixed")
+    report("ours, bf16 grads + bf16 copy", mixed_s, f"({mixed['bytes_per_param']} B/param)",
+           per_round=rounds["mixed"], bytes_per_param=mixed["bytes_per_param"])
+    torch_fused = best("fused")
     report("torch.optim.AdamW fused", torch_fused, per_round=rounds["fused"])
-    torch_foreach = med("foreach")
+    torch_foreach = best("foreach")
     report("torch.optim.AdamW foreach", torch_foreach, per_round=rounds["foreach"])
-    report("torch.optim.AdamW for-loop (default)", med("single"), per_round=rounds["single"])
-    ds_seconds = med("ds")
+    report("torch.optim.AdamW for-loop (default)", best("single"), per_round=rounds["single"])
+    ds_seconds = best("ds")
     report(f"DeepSpeedCPUAdam {ds_version or ''}".strip(), ds_seconds, ds_reason or "",
            per_round=rounds["ds"])
 
-    bandwidth = {k: statistics.median(v) for k, v in bandwidth_rounds.items()}
+    bandwidth = {k: max(v) for k, v in bandwidth_rounds.items()}
     best_name = max(bandwidth, key=bandwidth.get)
-    print("  memory bandwidth (STREAM counting, median of rounds): " +
+    print("  memory bandwidth (best of rounds): " +
           ", ".join(f"{k} {v:.2f} GB/s" for k, v in bandwidth.items()))
     bound_s = BYTES_PER_PARAM * n / (bandwidth[best_name] * 1e9)
     report(f"bandwidth bound ({best_name})", bound_s)
     results["bandwidth_gb_per_s"] = bandwidth
+    print(f"  load average before {results['load_average_before'][0]:.1f}, "
+          f"after {results['load_average_after'][0]:.1f}")
 
     print("ratios (higher is better for ours):")
     ratios = {}

@@ -28,7 +28,7 @@ uint64_t ArgReader::size() {
   return *parsed;
 }
 
-int64_t ArgReader::integer(int64_t min) {
+int64_t ArgReader::integer(int64_t min, int64_t max) {
   std::string value = text();
   int64_t parsed = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
@@ -36,6 +36,8 @@ int64_t ArgReader::integer(int64_t min) {
     fail("'" + value + "' is not a whole number");
   if (parsed < min)
     fail("must be >= " + std::to_string(min));
+  if (parsed > max)
+    fail("must be <= " + std::to_string(max));
   return parsed;
 }
 

@@ -39,7 +39,7 @@ public:
   /// The current flag's value (the next argument), as text or checked:
   std::string text();
   uint64_t size();              // human size (256M, 4G); > 0
-  int64_t integer(int64_t min); // a whole number >= min
+  int64_t integer(int64_t min, int64_t max = INT64_MAX); // a whole number in [min, max]
   double number(double min);    // finite, >= min
   /// One of `choices`, returned as given.
   std::string choice(std::initializer_list<const char *> choices);

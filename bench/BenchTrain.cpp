@@ -11,6 +11,7 @@
 // round of each counts (the machine is shared; the best is the least
 // disturbed). offrt is not linked to MLIR, so offc is found beside this
 // binary, on PATH, or given with --offc.
+#include "bench/BenchArgs.h"
 #include "bench/BenchRegistry.h"
 #include "runtime/model/Json.h"
 #include "runtime/plan/Plan.h"
@@ -50,43 +51,28 @@ struct Options {
 
 Options parse(const std::vector<std::string> &args) {
   Options o;
-  auto value = [&](size_t &i) -> const std::string & {
-    if (i + 1 >= args.size())
-      throw std::invalid_argument(args[i] + " needs a value");
-    return args[++i];
-  };
-  auto integer = [&](size_t &i, long least) {
-    const std::string &flag = args[i], &text = value(i);
-    char *end = nullptr;
-    long v = std::strtol(text.c_str(), &end, 10);
-    if (text.empty() || *end || v < least || v > (1 << 24))
-      throw std::invalid_argument(flag + " must be an integer >= " + std::to_string(least) +
-                                  ", got '" + text + "'");
-    return int(v);
-  };
-  auto positive = [&](size_t &i) { return integer(i, 1); };
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &a = args[i];
-    if (a == "--size") o.size = value(i);
-    else if (a == "--config") o.config = value(i);
-    else if (a == "--batch") o.batch = positive(i);
-    else if (a == "--seq") o.seq = positive(i);
-    else if (a == "--grad-accum") o.gradAccum = positive(i);
-    else if (a == "--threads") o.threads = positive(i);
-    else if (a == "--steps") o.steps = positive(i);
-    else if (a == "--warmup") o.warmup = integer(i, 0);
-    else if (a == "--rounds") o.rounds = positive(i);
-    else if (a == "--offc") o.offc = value(i);
-    else if (a == "--python") o.python = value(i);
-    else if (a == "--torch-script") o.torchScript = value(i);
-    else if (a == "--attn") o.attn = value(i);
-    else if (a == "--workdir") o.workdir = value(i);
-    else if (a == "--no-torch") o.torch = false;
-    else if (a == "--json") o.json = true;
-    else throw std::invalid_argument("unknown option " + a);
+  off::bench::ArgReader r(args);
+  constexpr int64_t kMost = 1 << 24;
+  auto positive = [&] { return int(r.integer(1, kMost)); };
+  while (r.next()) {
+    if (r.is("--size")) o.size = r.text();
+    else if (r.is("--config")) o.config = r.text();
+    else if (r.is("--batch")) o.batch = positive();
+    else if (r.is("--seq")) o.seq = positive();
+    else if (r.is("--grad-accum")) o.gradAccum = positive();
+    else if (r.is("--threads")) o.threads = positive();
+    else if (r.is("--steps")) o.steps = positive();
+    else if (r.is("--warmup")) o.warmup = int(r.integer(0, kMost));
+    else if (r.is("--rounds")) o.rounds = positive();
+    else if (r.is("--offc")) o.offc = r.text();
+    else if (r.is("--python")) o.python = r.text();
+    else if (r.is("--torch-script")) o.torchScript = r.text();
+    else if (r.is("--attn")) o.attn = r.choice({"sdpa", "eager"});
+    else if (r.is("--workdir")) o.workdir = r.text();
+    else if (r.is("--no-torch")) o.torch = false;
+    else if (r.is("--json")) o.json = true;
+    else r.unknown();
   }
-  if (o.attn != "sdpa" && o.attn != "eager")
-    throw std::invalid_argument("--attn must be sdpa or eager");
   return o;
 }
 
@@ -275,14 +261,8 @@ std::string roundsJson(const std::vector<double> &rounds) {
 }
 
 int runTrainBench(const std::vector<std::string> &args) {
-  Options o;
-  try {
-    o = parse(args);
-  } catch (const std::exception &e) {
-    std::fprintf(stderr, "offrt bench train: %s\n", e.what());
-    return 2;
-  }
-  try {
+  return off::bench::runBenchmark("train", [&] {
+    Options o = parse(args);
     if (o.offc.empty())
       o.offc = firstExisting({selfDirectory() / "offc", fs::path("offc")});
     if (o.python.empty())
@@ -375,10 +355,7 @@ int runTrainBench(const std::vector<std::string> &args) {
       }
     }
     return 0;
-  } catch (const std::exception &e) {
-    std::fprintf(stderr, "offrt bench train: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 off::bench::Registration registration{

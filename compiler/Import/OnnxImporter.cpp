@@ -129,11 +129,21 @@ LogicalResult NodeContext::fail(const llvm::Twine &message) {
 
 LogicalResult NodeContext::requireConstantInputs() {
   for (unsigned i = 0; i < numInputs(); ++i)
-    if (hasInput(i) && !constantInput(i))
+    if (hasInput(i) && !constantInput(i)) {
+      int64_t elements = inputType(i).getNumElements();
+      if (elements > importer.options.maxConstantElements)
+        return fail("off has no " + node.op_type() +
+                    " op, so it is evaluated while importing, but input '" +
+                    node.input(i) + "' has " + llvm::Twine(elements) +
+                    " elements, more than the " +
+                    llvm::Twine(importer.options.maxConstantElements) +
+                    " the importer evaluates (masks grow as batch x seq^2: "
+                    "use a smaller --shape)");
       return fail("off has no " + node.op_type() +
                   " op, so it is evaluated while importing, which needs constant "
                   "inputs; input '" + node.input(i) +
                   "' is computed from the model's input or parameters");
+    }
   return success();
 }
 

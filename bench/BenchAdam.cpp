@@ -101,36 +101,26 @@ struct Options {
   Pages pages = Pages::Huge;
 };
 
-Options parse(const std::vector<std::string> &args) {
-  Options o;
-  off::bench::ArgReader r(args);
-  while (r.next()) {
-    if (r.is("--params")) {
-      o.params = r.size();
-    } else if (r.is("--threads")) {
-      o.threads = unsigned(r.integer(0));
-    } else if (r.is("--grad-dtype")) {
-      o.grad = r.choice({"f32", "bf16"}) == "f32" ? GradDtype::F32 : GradDtype::BF16;
-    } else if (r.is("--out-dtype")) {
-      std::string v = r.choice({"none", "f32", "bf16"});
-      o.out = v == "none" ? OutDtype::None : v == "f32" ? OutDtype::F32 : OutDtype::BF16;
-    } else if (r.is("--steps")) {
-      o.steps = int(r.integer(1));
-    } else if (r.is("--tile")) {
-      o.tile = r.size();
-    } else if (r.is("--isa")) {
-      o.isa = parseAdamIsa(r.choice({"scalar", "avx2", "avx512"}));
-    } else if (r.is("--json")) {
-      o.json = true;
-    } else if (r.is("--triad")) {
-      o.triad = true;
-    } else if (r.is("--pages")) {
-      o.pages = r.choice({"huge", "4k"}) == "huge" ? Pages::Huge : Pages::Small;
-    } else {
-      r.unknown();
-    }
-  }
-  return o;
+void addOptions(off::cli::Command &cmd, Options &o) {
+  cmd.size("--params", o.params, "parameters in the one tensor (default 256M)");
+  cmd.option("--threads", o.threads, "N", "threads (default: all cores)");
+  cmd.choice("--grad-dtype", o.grad, {{"f32", GradDtype::F32}, {"bf16", GradDtype::BF16}},
+             "gradient dtype (default f32)");
+  cmd.choice("--out-dtype", o.out,
+             {{"none", OutDtype::None}, {"f32", OutDtype::F32}, {"bf16", OutDtype::BF16}},
+             "also write a compute-dtype copy (default none)");
+  cmd.option("--steps", o.steps, "N", "timed steps; the median is reported (default 5)",
+             off::cli::positive);
+  cmd.size("--tile", o.tile, "update the tensor in tiles of this many\nparameters "
+                             "(default: one call)");
+  cmd.choice("--isa", o.isa,
+             {{"scalar", AdamIsa::Scalar}, {"avx2", AdamIsa::Avx2}, {"avx512", AdamIsa::Avx512}},
+             "kernel (default: the best this CPU runs)");
+  cmd.choice("--pages", o.pages, {{"huge", Pages::Huge}, {"4k", Pages::Small}},
+             "huge (the host arena's mmap + MADV_HUGEPAGE,\ndefault) or 4k pages");
+  cmd.flag("--triad", o.triad, "also measure the memory-bandwidth bound\n"
+                               "(STREAM triads, Adam's access pattern)");
+  cmd.flag("--json", o.json, "one JSON object on stdout");
 }
 
 struct Bandwidth {
@@ -243,8 +233,13 @@ std::vector<double> timeSteps(const Options &o, off::ThreadPool &pool, AdamIsa i
 }
 
 int runAdamBench(const std::vector<std::string> &args) {
-  return off::bench::runBenchmark("adam", [&] {
-    const Options o = parse(args);
+  Options o;
+  off::cli::Command cmd("offrt bench adam", "[options]",
+                        "The CPU AdamW step (runtime/optim) on one large tensor: params/s and "
+                        "GB/s\nmoved (param, m, v, grad read; param, m, v and the optional copy "
+                        "written).");
+  addOptions(cmd, o);
+  return off::bench::runBenchmark(cmd, args, [&] {
     off::ThreadPool pool(o.threads);
     const AdamIsa isa = o.isa.value_or(defaultAdamIsa());
     const size_t n = o.params;
@@ -299,9 +294,6 @@ int runAdamBench(const std::vector<std::string> &args) {
 }
 
 off::bench::Registration registration{
-    {"adam",
-     "adam [--params 256M] [--threads N] [--grad-dtype f32|bf16] [--out-dtype none|f32|bf16] "
-     "[--steps 5] [--tile SIZE] [--isa scalar|avx2|avx512] [--pages huge|4k] [--triad] [--json]",
-     "CPU AdamW step: params/s and GB/s moved", runAdamBench}};
+    {"adam", "CPU AdamW step: params/s and GB/s moved", runAdamBench}};
 
 } // namespace

@@ -101,32 +101,26 @@ std::vector<Shape> defaultShapes() {
           {2048, 4096, 4096}};
 }
 
-Options parse(const std::vector<std::string> &args) {
-  Options o;
-  off::bench::ArgReader r(args);
-  while (r.next()) {
-    if (r.is("--threads")) {
-      o.threads = unsigned(r.integer(0));
-    } else if (r.is("--min-time")) {
-      o.minTime = r.number(0.0);
-    } else if (r.is("--shape")) { // MxINxOUT
-      long long m, in, out;
-      char rest;
-      if (std::sscanf(r.text().c_str(), "%lldx%lldx%lld%c", &m, &in, &out, &rest) != 3 ||
-          m < 1 || in < 1 || out < 1)
-        r.fail("wants MxINxOUT, e.g. 2048x64x172");
-      o.shapes.push_back({m, in, out});
-    } else if (r.is("--rounds")) {
-      o.rounds = int(r.integer(1));
-    } else if (r.is("--no-onednn")) {
-      o.oneDnn = false;
-    } else {
-      r.unknown();
-    }
-  }
-  if (o.shapes.empty())
-    o.shapes = defaultShapes();
-  return o;
+void addOptions(off::cli::Command &cmd, Options &o, bool &noOneDnn) {
+  cmd.option("--threads", o.threads, "N", "threads (default: all cores)");
+  cmd.option("--min-time", o.minTime, "S", "seconds each measurement runs at least\n(default 0.3)",
+             off::cli::nonNegative);
+  cmd.option("--rounds", o.rounds, "N", "rounds; the best is reported (default 3)",
+             off::cli::positive);
+  cmd.option("--shape", "MxINxOUT",
+             "a Linear layer's shape, e.g. 2048x64x172\n(repeatable; default: the tiny "
+             "Llama's, 1B's\nand 7B's)",
+             [&o](const std::string &text) -> std::string {
+               long long m, in, out;
+               char rest;
+               if (std::sscanf(text.c_str(), "%lldx%lldx%lld%c", &m, &in, &out, &rest) != 3 ||
+                   m < 1 || in < 1 || out < 1)
+                 return "wants MxINxOUT, e.g. 2048x64x172, got '" + text + "'";
+               o.shapes.push_back({m, in, out});
+               return "";
+             },
+             /*repeatable=*/true);
+  cmd.flag("--no-onednn", noOneDnn, "skip oneDNN");
 }
 
 // Lets the other implementation's spinning worker threads go idle.
@@ -142,8 +136,16 @@ double maxRelDiff(const std::vector<float> &a, const std::vector<float> &b) {
 }
 
 int runGemmBench(const std::vector<std::string> &args) {
-  return off::bench::runBenchmark("gemm", [&] {
-    const Options o = parse(args);
+  Options o;
+  bool noOneDnn = false;
+  off::cli::Command cmd("offrt bench gemm", "[options]",
+                        "sgemm at Llama Linear shapes (forward, dX, dW of each): ours (OpenBLAS on "
+                        "our\npool) vs OpenBLAS's own threads vs oneDNN.");
+  addOptions(cmd, o, noOneDnn);
+  return off::bench::runBenchmark(cmd, args, [&] {
+    o.oneDnn = !noOneDnn;
+    if (o.shapes.empty())
+      o.shapes = defaultShapes();
     off::setDefaultThreadCount(o.threads);
     int threads = int(off::defaultThreadCount());
     OneDnn dnn = o.oneDnn ? loadOneDnn() : OneDnn{};
@@ -251,9 +253,7 @@ int runGemmBench(const std::vector<std::string> &args) {
 }
 
 off::bench::Registration registration{
-    {"gemm",
-     "gemm [--threads N] [--min-time 0.3] [--rounds 3] [--shape MxINxOUT]... [--no-onednn]",
-     "sgemm at Llama Linear shapes: ours (OpenBLAS on our pool) vs OpenBLAS threads vs oneDNN",
+    {"gemm", "sgemm at Llama Linear shapes: ours (OpenBLAS on our pool) vs OpenBLAS threads vs oneDNN",
      runGemmBench}};
 
 } // namespace

@@ -44,33 +44,24 @@ struct Options {
   std::string phase = "both"; // write, read (of a kept file) or both
 };
 
-Options parse(const std::vector<std::string> &args) {
-  Options o;
-  off::bench::ArgReader r(args);
-  while (r.next()) {
-    if (r.is("--dir"))
-      o.dir = r.text();
-    else if (r.is("--size"))
-      o.size = r.size();
-    else if (r.is("--qd"))
-      o.qd = unsigned(r.integer(1));
-    else if (r.is("--block"))
-      o.block = r.size();
-    else if (r.is("--request"))
-      o.request = r.size();
-    else if (r.is("--fixed-buffers"))
-      o.fixed = r.choice({"on", "off"}) == "on";
-    else if (r.is("--thread-pool"))
-      o.threadPool = true;
-    else if (r.is("--json"))
-      o.json = true;
-    else if (r.is("--keep"))
-      o.keep = true;
-    else if (r.is("--phase"))
-      o.phase = r.choice({"write", "read", "both"});
-    else
-      r.unknown();
-  }
+void addOptions(off::cli::Command &cmd, Options &o) {
+  cmd.option("--dir", o.dir, "DIR", "where the test file goes (required)");
+  cmd.size("--size", o.size, "file size (default 4G)");
+  cmd.option("--qd", o.qd, "N", "requests in flight (default 32)", off::cli::positive);
+  cmd.size("--block", o.block, "bytes per engine request (default 1M)");
+  cmd.size("--request", o.request, "bytes per caller request, a multiple of\n--block "
+                                   "(default: one block)");
+  cmd.choice("--fixed-buffers", o.fixed, {{"on", true}, {"off", false}},
+             "io_uring registered buffers (default on)");
+  cmd.flag("--thread-pool", o.threadPool, "the pread/pwrite thread pool even where\nio_uring works");
+  cmd.choice("--phase", o.phase, {"write", "read", "both"},
+             "write, read (of a --keep file) or both\n(default)");
+  cmd.flag("--keep", o.keep, "keep the file afterwards");
+  cmd.flag("--json", o.json, "one JSON object on stdout");
+}
+
+/// The checks between options; throws UsageError.
+void checkOptions(Options &o) {
   if (o.dir.empty())
     throw off::bench::UsageError("--dir is required");
   if (!std::filesystem::is_directory(o.dir))
@@ -81,7 +72,6 @@ Options parse(const std::vector<std::string> &args) {
     throw off::bench::UsageError("--request must be a multiple of --block");
   if (o.size % o.request != 0)
     throw off::bench::UsageError("--size must be a multiple of --request");
-  return o;
 }
 
 /// Streams the whole file through the engine: `window` requests in flight,
@@ -196,8 +186,13 @@ int measure(const Options &o, const std::string &path) {
 }
 
 int runIoBench(const std::vector<std::string> &args) {
-  return off::bench::runBenchmark("io", [&] {
-    const Options o = parse(args);
+  Options o;
+  off::cli::Command cmd("offrt bench io", "--dir DIR [options]",
+                        "The NVMe engine (runtime/io): a sequential O_DIRECT write, then read, of "
+                        "one\nfile; GB/s.");
+  addOptions(cmd, o);
+  return off::bench::runBenchmark(cmd, args, [&] {
+    checkOptions(o);
     const std::string path = o.dir + "/offrt-bench-io.bin";
     try {
       return measure(o, path);
@@ -210,13 +205,7 @@ int runIoBench(const std::vector<std::string> &args) {
   });
 }
 
-off::bench::Registration registration{{
-    "io",
-    "io --dir D [--size 4G] [--qd 32] [--block 1M] [--request SIZE] "
-    "[--fixed-buffers on|off] [--thread-pool] [--phase write|read|both] "
-    "[--keep] [--json]",
-    "NVMe engine: sequential O_DIRECT write then read of one file, GB/s",
-    runIoBench,
-}};
+off::bench::Registration registration{
+    {"io", "NVMe engine: sequential O_DIRECT write then read of one file, GB/s", runIoBench}};
 
 } // namespace

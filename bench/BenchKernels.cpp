@@ -75,24 +75,23 @@ struct Case {
 };
 
 int runKernelsBench(const std::vector<std::string> &args) {
-  return off::bench::runBenchmark("kernels", [&] {
-    std::string modelName = "tiny";
-    int64_t batch = 8, seq = 256;
-    unsigned threads = 0;
-    double minTime = 0.2;
-    bool json = false;
-    std::string only;
-    off::bench::ArgReader r(args);
-    while (r.next()) {
-      if (r.is("--model")) modelName = r.choice({"tiny", "1b"});
-      else if (r.is("--batch")) batch = r.integer(1);
-      else if (r.is("--seq")) seq = r.integer(1);
-      else if (r.is("--threads")) threads = unsigned(r.integer(0));
-      else if (r.is("--min-time")) minTime = r.number(0.0);
-      else if (r.is("--json")) json = true;
-      else if (r.is("--only")) only = r.text();
-      else r.unknown();
-    }
+  std::string modelName = "tiny";
+  int64_t batch = 8, seq = 256;
+  unsigned threads = 0;
+  double minTime = 0.2;
+  bool json = false;
+  std::string only;
+  off::cli::Command cmd("offrt bench kernels", "[options]",
+                        "The CPU backend's kernels at one Llama layer's shapes (ms per call).");
+  cmd.choice("--model", modelName, {"tiny", "1b"}, "the layer's sizes (default tiny)");
+  cmd.option("--batch", batch, "B", "batch (default 8)", off::cli::positive);
+  cmd.option("--seq", seq, "T", "sequence length (default 256)", off::cli::positive);
+  cmd.option("--threads", threads, "N", "threads (default: all cores)");
+  cmd.option("--min-time", minTime, "S", "seconds each kernel runs at least (default 0.2)",
+             off::cli::nonNegative);
+  cmd.option("--only", only, "NAME", "only this kernel");
+  cmd.flag("--json", json, "one JSON object per kernel on stdout");
+  return off::bench::runBenchmark(cmd, args, [&] {
     off::setDefaultThreadCount(threads);
     Model m = modelNamed(modelName);
     int64_t B = batch, T = seq, N = B * T, D = m.C / m.H;
@@ -158,9 +157,6 @@ int runKernelsBench(const std::vector<std::string> &args) {
 }
 
 off::bench::Registration registration{
-    {"kernels",
-     "kernels [--model tiny|1b] [--batch 8] [--seq 256] [--threads N] [--min-time 0.2] "
-     "[--only NAME] [--json]",
-     "CPU backend kernels at one Llama layer's shapes (ms per call)", runKernelsBench}};
+    {"kernels", "CPU backend kernels at one Llama layer's shapes (ms per call)", runKernelsBench}};
 
 } // namespace

@@ -1,5 +1,6 @@
 // `offrt bench <name>`: each benchmark registers itself from its own file in
-// bench/ (compiled into offrt), so adding one touches no other file.
+// bench/ (compiled into offrt), so adding one touches no other file. Its
+// options and --help come from an off::cli::Command (bench/BenchArgs.h).
 #pragma once
 
 #include <functional>
@@ -10,8 +11,7 @@ namespace off::bench {
 
 struct Benchmark {
   std::string name;
-  std::string usage;
-  std::string summary;
+  std::string summary; // one line, for `offrt bench --help`
   std::function<int(const std::vector<std::string> &)> run; // exit code
 };
 
@@ -19,7 +19,7 @@ struct Benchmark {
 std::vector<Benchmark> &registry();
 
 /// Registers at static-initialisation time:
-///   static off::bench::Registration reg{{"adam", "adam --params N", "...", fn}};
+///   static off::bench::Registration reg{{"adam", "CPU AdamW step ...", fn}};
 struct Registration {
   explicit Registration(Benchmark benchmark);
 };

@@ -49,31 +49,32 @@ struct Options {
   bool torch = true, json = false;
 };
 
-Options parse(const std::vector<std::string> &args) {
-  Options o;
-  off::bench::ArgReader r(args);
-  constexpr int64_t kMost = 1 << 24;
-  auto positive = [&] { return int(r.integer(1, kMost)); };
-  while (r.next()) {
-    if (r.is("--size")) o.size = r.text();
-    else if (r.is("--config")) o.config = r.text();
-    else if (r.is("--batch")) o.batch = positive();
-    else if (r.is("--seq")) o.seq = positive();
-    else if (r.is("--grad-accum")) o.gradAccum = positive();
-    else if (r.is("--threads")) o.threads = positive();
-    else if (r.is("--steps")) o.steps = positive();
-    else if (r.is("--warmup")) o.warmup = int(r.integer(0, kMost));
-    else if (r.is("--rounds")) o.rounds = positive();
-    else if (r.is("--offc")) o.offc = r.text();
-    else if (r.is("--python")) o.python = r.text();
-    else if (r.is("--torch-script")) o.torchScript = r.text();
-    else if (r.is("--attn")) o.attn = r.choice({"sdpa", "eager"});
-    else if (r.is("--workdir")) o.workdir = r.text();
-    else if (r.is("--no-torch")) o.torch = false;
-    else if (r.is("--json")) o.json = true;
-    else r.unknown();
-  }
-  return o;
+void addOptions(off::cli::Command &cmd, Options &o, bool &noTorch) {
+  constexpr double kMost = 1 << 24;
+  const off::cli::Bounds count = off::cli::between(1, kMost);
+  cmd.group("Model and step");
+  cmd.option("--size", o.size, "NAME", "a built-in Llama size (default tiny)");
+  cmd.option("--config", o.config, "FILE", "a Hugging Face config.json (wins over --size)");
+  cmd.option("--batch", o.batch, "B", "batch (default 8)", count);
+  cmd.option("--seq", o.seq, "T", "sequence length (default 128)", count);
+  cmd.option("--grad-accum", o.gradAccum, "K", "micro-batches per step (default 1)", count);
+  cmd.option("--threads", o.threads, "N", "threads on both sides (default 2)", count);
+  cmd.group("Timing");
+  cmd.option("--steps", o.steps, "N", "timed steps per round (default 10)", count);
+  cmd.option("--warmup", o.warmup, "N", "untimed steps before them (default 2)",
+             off::cli::between(0, kMost));
+  cmd.option("--rounds", o.rounds, "R", "rounds, alternating offrt and torch; the\nbest of "
+                                        "each counts (default 1)", count);
+  cmd.group("Reference");
+  cmd.choice("--attn", o.attn, {"sdpa", "eager"}, "torch's attention (default sdpa)");
+  cmd.flag("--no-torch", noTorch, "offrt only");
+  cmd.option("--python", o.python, "PATH", "the Python with torch (default .venv/bin/python)");
+  cmd.option("--torch-script", o.torchScript, "PATH", "default bench/train_torch.py");
+  cmd.group("Files and output");
+  cmd.option("--offc", o.offc, "PATH", "the compiler (default: beside offrt, then PATH)");
+  cmd.option("--workdir", o.workdir, "DIR", "keep the plan, tokens and logs here\n"
+                                            "(default: a temporary directory)");
+  cmd.flag("--json", o.json, "one JSON object on stdout");
 }
 
 fs::path selfPath() {
@@ -261,8 +262,14 @@ std::string roundsJson(const std::vector<double> &rounds) {
 }
 
 int runTrainBench(const std::vector<std::string> &args) {
-  return off::bench::runBenchmark("train", [&] {
-    Options o = parse(args);
+  Options o;
+  bool noTorch = false;
+  off::cli::Command cmd("offrt bench train", "[options]",
+                        "Tokens/s of a whole training step, offrt train against PyTorch eager "
+                        "on the\nsame model, batch, sequence, data and threads, in one run.");
+  addOptions(cmd, o, noTorch);
+  return off::bench::runBenchmark(cmd, args, [&] {
+    o.torch = !noTorch;
     if (o.offc.empty())
       o.offc = firstExisting({selfDirectory() / "offc", fs::path("offc")});
     if (o.python.empty())
@@ -359,11 +366,7 @@ int runTrainBench(const std::vector<std::string> &args) {
 }
 
 off::bench::Registration registration{
-    {"train",
-     "train [--size tiny | --config FILE] [--batch 8] [--seq 128] [--grad-accum 1] "
-     "[--threads 2] [--steps 10] [--warmup 2] [--rounds 1] [--attn sdpa|eager] [--offc PATH] "
-     "[--python PATH] [--torch-script PATH] [--no-torch] [--workdir DIR] [--json]",
-     "training step tokens/s: offrt train vs PyTorch eager, same model/data/threads",
+    {"train", "training step tokens/s: offrt train vs PyTorch eager, same model/data/threads",
      runTrainBench}};
 
 } // namespace

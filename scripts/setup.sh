@@ -14,6 +14,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libonnx-dev
   liburing-dev libopenblas-dev libdnnl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev nlohmann-json3-dev
 )
 
 # 1. apt packages, only those missing.

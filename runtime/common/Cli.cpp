@@ -8,15 +8,14 @@ namespace off {
 namespace {
 
 void printHelp(const Tool &tool, FILE *out) {
-  std::fprintf(out, "%s: %s\n\nUsage: %s <command> [options]\n\nCommands:\n",
-               tool.name.c_str(), tool.description.c_str(), tool.name.c_str());
+  std::fprintf(out, "Usage: %s <command> [options]\n\n%s\n\nCommands:\n", tool.name.c_str(),
+               tool.description.c_str());
   for (const SubCommand &cmd : tool.commands)
-    std::fprintf(out, "  %-10s %s%s\n", cmd.name.c_str(), cmd.summary.c_str(),
+    std::fprintf(out, "  %-22s%s%s\n", cmd.name.c_str(), cmd.summary.c_str(),
                  cmd.run ? "" : " (not built yet)");
   std::fprintf(out,
-               "\nOptions:\n  --help     this text; `%s <command> --help` "
-               "for one command\n  --version  version, commit, build type, "
-               "CUDA support\n",
+               "\nOptions:\n  -h, --help            this text; `%s <command> --help` for one "
+               "command\n  --version             version, commit, build type, CUDA support\n",
                tool.name.c_str());
 }
 
@@ -40,6 +39,12 @@ int runTool(const Tool &tool, int argc, char **argv) {
     if (cmd.name != first)
       continue;
     std::vector<std::string> args(argv + 2, argv + argc);
+    if (!cmd.run && !args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+      std::printf("Usage: %s %s\n\n%s (not built yet: it arrives with issue %s)\n",
+                  tool.name.c_str(), cmd.usage.c_str(), cmd.summary.c_str(),
+                  cmd.pendingIssue.c_str());
+      return 0;
+    }
     if (!cmd.run) {
       std::fprintf(stderr,
                    "%s %s: not implemented yet (it arrives with issue %s); "
@@ -47,14 +52,9 @@ int runTool(const Tool &tool, int argc, char **argv) {
                    tool.name.c_str(), cmd.name.c_str(), cmd.pendingIssue.c_str());
       return 2;
     }
-    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-      std::printf("Usage: %s %s\n\n%s\n", tool.name.c_str(), cmd.usage.c_str(),
-                  cmd.summary.c_str());
-      return 0;
-    }
-    return cmd.run(args);
+    return cmd.run(args); // the command answers its own --help
   }
-  std::fprintf(stderr, "%s: unknown command '%s' (see %s --help)\n",
+  std::fprintf(stderr, "%s: error: unknown command '%s' (see `%s --help`)\n",
                tool.name.c_str(), first.c_str(), tool.name.c_str());
   return 2;
 }

@@ -10,7 +10,8 @@ namespace off {
 
 struct SubCommand {
   std::string name;
-  std::string usage;   // e.g. "train PLAN --data FILE [options]"
+  std::string usage;   // e.g. "explain PLAN": --help of a command not built yet
+                       // (a built command answers --help itself, cli::Command)
   std::string summary; // one line
   // Receives the arguments after the command name; returns the exit code.
   // Empty for a command that exists in the design but is not built yet.

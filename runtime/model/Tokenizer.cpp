@@ -1,5 +1,6 @@
 #include "runtime/model/Tokenizer.h"
 
+#include "runtime/common/CliCommand.h"
 #include "runtime/model/FileIo.h"
 #include "runtime/model/ModelError.h"
 #include "runtime/model/TokenData.h"
@@ -97,26 +98,16 @@ uint64_t tokenizeBytes(const std::string &input, const std::string &output) {
 int runTokenizeCommand(const std::vector<std::string> &args) {
   std::vector<std::string> inputs;
   std::string output;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "-o" || args[i] == "--output") {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "offrt tokenize: %s needs a file name\n", args[i].c_str());
-        return 2;
-      }
-      output = args[++i];
-    } else if (args[i].size() > 1 && args[i][0] == '-') {
-      std::fprintf(stderr, "offrt tokenize: unknown option '%s' (usage: offrt "
-                           "tokenize INPUT... -o TOKENS.bin)\n", args[i].c_str());
-      return 2;
-    } else {
-      inputs.push_back(args[i]);
-    }
-  }
-  if (inputs.empty() || output.empty()) {
-    std::fprintf(stderr, "offrt tokenize: %s (usage: offrt tokenize INPUT... -o "
-                         "TOKENS.bin)\n", inputs.empty() ? "no input files" : "no -o OUTPUT");
-    return 2;
-  }
+  cli::Command cmd("offrt tokenize", "INPUT... -o TOKENS.bin",
+                   "Byte-level tokens (vocab 256, llm.c format v1) of the input files, in order.");
+  cmd.positional("INPUT", inputs, "text files");
+  cmd.option("-o,--output", output, "FILE", "the token file");
+  if (std::optional<int> exit = cmd.parse(args))
+    return *exit;
+  if (inputs.empty())
+    return cmd.usageError("no input files");
+  if (output.empty())
+    return cmd.usageError("no -o TOKENS.bin given");
   try {
     uint64_t count = tokenizeBytes(inputs, output);
     std::printf("%s: %llu tokens (byte-level, vocab 256, llm.c format v1) from %zu "

@@ -6,64 +6,12 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Signals.h"
 
-#include <cmath>
-#include <cstdlib>
-
 using llvm::StringRef;
 
 namespace off::offc {
 
-bool matchOption(const std::vector<std::string> &args, size_t &index,
-                 StringRef name, std::string &value, std::string &error) {
-  StringRef arg = args[index];
-  if (arg == name) {
-    if (index + 1 >= args.size()) {
-      error = (name + " needs a value").str();
-      return true;
-    }
-    value = args[++index];
-    return true;
-  }
-  if (arg.starts_with(name) && arg.size() > name.size() &&
-      arg[name.size()] == '=') {
-    value = arg.drop_front(name.size() + 1).str();
-    return true;
-  }
-  return false;
-}
-
-bool parsePositive(StringRef option, StringRef text, int64_t &out,
-                   std::string &error) {
-  int64_t value = 0;
-  if (text.getAsInteger(10, value) || value < 1) {
-    error = (option + " needs a positive integer, got '" + text + "'").str();
-    return false;
-  }
-  out = value;
-  return true;
-}
-
-bool parseNumber(StringRef option, StringRef text, double &out,
-                 std::string &error) {
-  std::string copy = text.str();
-  char *end = nullptr;
-  double value = copy.empty() ? NAN : std::strtod(copy.c_str(), &end);
-  if (copy.empty() || *end != '\0' || !std::isfinite(value)) {
-    error = (option + " needs a number, got '" + text + "'").str();
-    return false;
-  }
-  out = value;
-  return true;
-}
-
 llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-int usageError(StringRef command, const std::string &message) {
-  llvm::errs() << command << ": error: " << message << " (see `" << command
-               << " --help`)\n";
-  return 2;
 }
 
 std::unique_ptr<mlir::ScopedDiagnosticHandler>

@@ -1,4 +1,5 @@
-// One function per offc sub-command, each in its own <Name>Command.cpp.
+// One function per offc sub-command, each in its own <Name>Command.cpp; each
+// reads its command line with off::cli::Command (runtime/common/CliCommand.h).
 #pragma once
 
 #include <string>
@@ -7,11 +8,6 @@
 namespace off::offc {
 
 int runImport(const std::vector<std::string> &args);
-/// The usage and options of `offc import`, for `offc import --help`.
-std::string importUsage();
-
 int runCompile(const std::vector<std::string> &args);
-/// The usage and options of `offc compile`.
-std::string compileUsage();
 
 } // namespace off::offc

@@ -26,6 +26,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <map>
 
 using llvm::StringRef;
@@ -41,105 +43,66 @@ struct CompileArgs {
   std::string irOutput; // --emit-mlir: the step function before lowering
   bool forward = false;
   uint64_t vram = 0; // 0: no budget given
-  std::string vramText;
   // AdamW and the step; defaults are torch.optim.AdamW's and clip 1.0.
   int64_t gradAccum = 1;
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weightDecay = 0.01, clip = 1.0;
   bool optimizerStream = false;
-  bool trainOptionGiven = false; // any of the above, to refuse with --forward
 };
 
-std::string compileUsageText() {
-  std::string text =
-      "compile (MODEL.onnx [--shape NAME=DxD...] | --model llama (--config "
-      "FILE | --size NAME) --batch B --seq T) [--forward] [training options] "
-      "[--vram SIZE] -o PLAN.bin\n\nModel:\n";
-  text += kModelSourceHelp;
-  text +=
-      "\nStep:\n"
-      "  (default)           one training step: K micro-batches of forward,\n"
-      "                      loss and backward, gradient clipping, AdamW\n"
-      "  --forward           one forward pass: input_ids -> logits\n"
-      "\nTraining options (as torch.optim.AdamW and clip_grad_norm_):\n"
-      "  --grad-accum K      micro-batches per optimizer step (default 1)\n"
-      "  --lr X              learning rate (default 1e-3; offrt train --lr\n"
-      "                      overrides it at run time)\n"
-      "  --betas B1,B2       (default 0.9,0.999); or --beta1 X, --beta2 X\n"
-      "  --eps X             (default 1e-8)\n"
-      "  --weight-decay X    decoupled weight decay (default 0.01)\n"
-      "  --clip X            max global gradient norm (default 1.0; 0: off)\n"
-      "  --optimizer-stream  run AdamW on a host-optimizer stream, each layer's\n"
-      "                      update as soon as its gradient is final, beside the\n"
-      "                      backward of the layers before it (needs --clip 0 to\n"
-      "                      overlap: clipping waits for the global norm)\n"
-      "\nMemory:\n"
-      "  --vram SIZE         device budget, e.g. 24G, 512M. Until the planner\n"
-      "                      lands ([D]) the plan keeps everything resident and\n"
-      "                      this only checks that it fits\n"
-      "\nOutput:\n"
-      "  -o, --output FILE   plan.bin (written atomically)\n"
-      "  --emit-mlir FILE    also write the step function as MLIR ('-': stdout)\n";
-  return text;
+/// A finite number, all of `text`.
+bool parseFinite(StringRef text, double &out) {
+  std::string copy = text.str();
+  char *end = nullptr;
+  out = copy.empty() ? NAN : std::strtod(copy.c_str(), &end);
+  return !copy.empty() && *end == '\0' && std::isfinite(out);
 }
 
-int usageError(const std::string &message) {
-  return off::offc::usageError(kCommand, message);
-}
+/// The training options, refused with --forward.
+const char *const kTrainOptions[] = {"--grad-accum", "--lr",     "--beta1",
+                                     "--beta2",      "--betas",  "--eps",
+                                     "--weight-decay", "--clip", "--optimizer-stream"};
 
-/// Parses one option of `offc compile` other than the model's; false when
-/// args[i] is not one.
-bool parseCompileArg(const std::vector<std::string> &args, size_t &i,
-                     CompileArgs &out, std::string &error) {
-  std::string value;
-  auto number = [&](StringRef option, double &slot) {
-    if (error.empty() && parseNumber(option, value, slot, error))
-      out.trainOptionGiven = true;
-  };
-  if (matchOption(args, i, "-o", value, error) ||
-      matchOption(args, i, "--output", value, error)) {
-    if (error.empty() && !out.output.empty())
-      error = "-o is given twice";
-    out.output = value;
-  } else if (matchOption(args, i, "--emit-mlir", value, error)) {
-    out.irOutput = value;
-  } else if (StringRef(args[i]) == "--forward") {
-    out.forward = true;
-  } else if (StringRef(args[i]) == "--optimizer-stream") {
-    out.optimizerStream = true;
-    out.trainOptionGiven = true;
-  } else if (matchOption(args, i, "--vram", value, error)) {
-    std::optional<uint64_t> bytes = parseHumanSize(value);
-    if (error.empty() && (!bytes || *bytes == 0))
-      error = "--vram needs a size such as 24G or 512M, got '" + value + "'";
-    out.vram = bytes.value_or(0);
-    out.vramText = value;
-  } else if (matchOption(args, i, "--grad-accum", value, error)) {
-    if (error.empty() && parsePositive("--grad-accum", value, out.gradAccum, error))
-      out.trainOptionGiven = true;
-  } else if (matchOption(args, i, "--lr", value, error)) {
-    number("--lr", out.lr);
-  } else if (matchOption(args, i, "--beta1", value, error)) {
-    number("--beta1", out.beta1);
-  } else if (matchOption(args, i, "--beta2", value, error)) {
-    number("--beta2", out.beta2);
-  } else if (matchOption(args, i, "--betas", value, error)) {
-    auto [first, second] = StringRef(value).split(',');
-    if (error.empty() && (second.empty() || second.contains(',')))
-      error = "--betas needs two numbers B1,B2, got '" + value + "'";
-    if (error.empty() && parseNumber("--betas", first, out.beta1, error) &&
-        parseNumber("--betas", second, out.beta2, error))
-      out.trainOptionGiven = true;
-  } else if (matchOption(args, i, "--eps", value, error)) {
-    number("--eps", out.eps);
-  } else if (matchOption(args, i, "--weight-decay", value, error)) {
-    number("--weight-decay", out.weightDecay);
-  } else if (matchOption(args, i, "--clip", value, error)) {
-    number("--clip", out.clip);
-  } else {
-    return false;
-  }
-  return true;
+void addCompileOptions(cli::Command &cmd, CompileArgs &out) {
+  addModelSourceOptions(cmd, out.source);
+  cmd.group("Step");
+  cmd.flag("--forward", out.forward,
+           "one forward pass (input_ids -> logits) instead\nof a training step: K "
+           "micro-batches of forward,\nloss and backward, gradient clipping, AdamW");
+  cmd.group("Training options (as torch.optim.AdamW and clip_grad_norm_)");
+  cmd.option("--grad-accum", out.gradAccum, "K", "micro-batches per optimizer step (default 1)",
+             cli::positive);
+  cmd.option("--lr", out.lr, "X",
+             "learning rate (default 1e-3; offrt train --lr\noverrides it at run time)");
+  cmd.option("--betas", "B1,B2", "(default 0.9,0.999); or --beta1 X, --beta2 X",
+             [&out](const std::string &text) -> std::string {
+               auto [first, second] = StringRef(text).split(',');
+               double b1 = 0, b2 = 0;
+               if (second.empty() || second.contains(',') || !parseFinite(first, b1) ||
+                   !parseFinite(second, b2))
+                 return "needs two numbers B1,B2, got '" + text + "'";
+               out.beta1 = b1;
+               out.beta2 = b2;
+               return "";
+             });
+  cmd.option("--beta1", out.beta1, "X", "the first of --betas alone");
+  cmd.option("--beta2", out.beta2, "X", "the second of --betas alone");
+  cmd.option("--eps", out.eps, "X", "(default 1e-8)");
+  cmd.option("--weight-decay", out.weightDecay, "X", "decoupled weight decay (default 0.01)");
+  cmd.option("--clip", out.clip, "X", "max global gradient norm (default 1.0; 0: off)");
+  cmd.flag("--optimizer-stream", out.optimizerStream,
+           "run AdamW on a host-optimizer stream, each\nlayer's update as soon as its "
+           "gradient is\nfinal, beside the backward of the layers before\nit (needs --clip 0 "
+           "to overlap: clipping waits\nfor the global norm)");
+  cmd.group("Memory");
+  cmd.size("--vram", out.vram,
+           "device budget, e.g. 24G, 512M. Until the planner\nlands ([D]) the plan keeps "
+           "everything resident\nand this only checks that it fits");
+  cmd.group("Output");
+  cmd.option("-o,--output", out.output, "FILE", "plan.bin (written atomically)");
+  cmd.option("--emit-mlir", out.irOutput, "FILE",
+             "also write the step function as MLIR ('-':\nstdout)");
+  cmd.footer(builtinSizesHelp());
 }
 
 /// The hyper-parameter ranges torch.optim.AdamW accepts.
@@ -198,32 +161,26 @@ std::string producerText() {
 
 } // namespace
 
-std::string compileUsage() { return compileUsageText(); }
-
 int runCompile(const std::vector<std::string> &argv) {
   CompileArgs args;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    std::string error;
-    StringRef arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      llvm::outs() << "Usage: offc " << compileUsageText() << "\n"
-                   << "compiles one training step (or forward pass) into "
-                      "plan.bin for offrt\n";
-      return 0;
-    }
-    if (!parseCompileArg(argv, i, args, error) &&
-        !parseModelSourceArg(argv, i, args.source, error))
-      return usageError("unknown option '" + argv[i] + "'");
-    if (!error.empty())
-      return usageError(error);
-  }
+  cli::Command cmd(kCommand,
+                   "(MODEL.onnx [--shape NAME=DxD...] | --model llama (--config FILE | --size "
+                   "NAME) --batch B --seq T) [--forward] [training options] [--vram SIZE] -o "
+                   "PLAN.bin",
+                   "Compiles one training step (or forward pass) into plan.bin for offrt.");
+  addCompileOptions(cmd, args);
+  if (std::optional<int> exit = cmd.parse(argv))
+    return *exit;
+  auto usageError = [&](const std::string &message) { return cmd.usageError(message); };
   if (std::string error = checkModelSourceArgs(args.source); !error.empty())
     return usageError(error);
   if (args.output.empty())
     return usageError("no output: give -o PLAN.bin");
   if (args.source.weightsOut == args.output)
     return usageError("--weights-out and -o name the same file '" + args.output + "'");
-  if (args.forward && args.trainOptionGiven)
+  if (cmd.given("--betas") && (cmd.given("--beta1") || cmd.given("--beta2")))
+    return usageError("--betas and --beta1/--beta2 set the same thing; give one");
+  if (args.forward && llvm::any_of(kTrainOptions, [&](const char *o) { return cmd.given(o); }))
     return usageError("--forward compiles no optimizer step: drop the training "
                       "options (--grad-accum, --lr, --betas, ...)");
   if (std::string error = checkHyper(args); !error.empty())
@@ -305,7 +262,7 @@ int runCompile(const std::vector<std::string> &argv) {
         "{0}: the unconstrained plan needs {1} of device memory ({2}), over "
         "--vram {3} by {4}; offloading to fit a smaller budget arrives with the "
         "planner ([D]); until then use a larger --vram or a smaller --batch/--seq",
-        args.output, formatHumanSize(needed), memoryBreakdown(plan), args.vramText,
+        args.output, formatHumanSize(needed), memoryBreakdown(plan), cmd.value("--vram"),
         formatHumanSize(needed - args.vram)));
   plan.mutable_tiers(0)->set_budget_bytes(args.vram);
 

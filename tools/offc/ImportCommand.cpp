@@ -55,18 +55,6 @@ using llvm::StringRef;
 
 namespace off::offc {
 
-const char *const kModelSourceHelp =
-    "  MODEL.onnx          an ONNX model (torch.onnx export of a Llama)\n"
-    "  --shape NAME=DxD    static shape for an ONNX input with dynamic\n"
-    "                      dimensions, e.g. input_ids=2x128 (repeatable)\n"
-    "  --weights-out FILE  write the ONNX model's weights as F32 safetensors\n"
-    "                      under the IR's param names (for offrt --init)\n"
-    "  --model llama       the built-in Llama (Hugging Face LlamaForCausalLM)\n"
-    "  --config FILE       ... from a Hugging Face config.json\n"
-    "  --size NAME         ... or a built-in size (listed below)\n"
-    "  --batch B           input_ids is [B, T] (Llama only)\n"
-    "  --seq T\n";
-
 namespace {
 
 constexpr const char *kCommand = "offc import";
@@ -92,78 +80,47 @@ std::string parseShapeSpec(StringRef spec, std::string &name,
   return "";
 }
 
-std::string importUsageText() {
-  std::string text =
-      "import (MODEL.onnx [--shape NAME=DxD...] [--weights-out FILE] | --model "
-      "llama (--config FILE | --size NAME) --batch B --seq T) -o OUT.mlir "
-      "[--stats STATS.json]\n\n"
-      "Model:\n";
-  text += kModelSourceHelp;
-  text += "\nOutput:\n"
-          "  -o, --output FILE   the module as textual MLIR ('-': stdout);\n"
-          "                      written whole or not at all\n"
-          "  --stats FILE        parameters, FLOPs per forward step, layers and\n"
-          "                      op counts as JSON ('-': stdout)\n"
-          "\nBuilt-in Llama sizes (models/llama/NAME.json; $OFF_MODELS_DIR/llama/"
-          "\nNAME.json takes precedence when it exists):\n  ";
-  text += llvm::join(mlir::off::builtinLlamaSizes(), ", ");
-  text += "\n";
-  return text;
-}
-
-int usageError(const std::string &message) {
-  return off::offc::usageError(kCommand, message);
-}
-
 } // namespace
 
-std::string importUsage() { return importUsageText(); }
+void addModelSourceOptions(cli::Command &cmd, ModelSourceArgs &source) {
+  cmd.positional("MODEL.onnx", source.onnxPath, "an ONNX model (torch.onnx export of a Llama)");
+  cmd.group("Model");
+  cmd.option("--shape", source.shapes, "NAME=DxD",
+             "static shape for an ONNX input with dynamic\ndimensions, e.g. input_ids=2x128");
+  cmd.option("--weights-out", source.weightsOut, "FILE",
+             "write the ONNX model's weights as F32\nsafetensors under the IR's param names "
+             "(for\noffrt --init)");
+  cmd.option("--model", source.model, "llama",
+             "the built-in Llama (Hugging Face\nLlamaForCausalLM)");
+  cmd.option("--config", source.configPath, "FILE", "... from a Hugging Face config.json");
+  cmd.option("--size", source.size, "NAME", "... or a built-in size (listed below)");
+  cmd.option("--batch", source.batch, "B", "batch size (Llama only)", cli::positive);
+  cmd.option("--seq", source.seq, "T", "sequence length: input_ids is [B, T]",
+             cli::positive);
+}
 
-bool parseModelSourceArg(const std::vector<std::string> &args, size_t &index,
-                         ModelSourceArgs &source, std::string &error) {
-  StringRef arg = args[index];
-  std::string value;
-  auto once = [&](std::string &slot, StringRef option) {
-    if (!slot.empty())
-      error = (option + " is given twice").str();
-    else
-      slot = value;
-  };
-  if (matchOption(args, index, "--model", value, error)) {
-    once(source.model, "--model");
-  } else if (matchOption(args, index, "--config", value, error)) {
-    once(source.configPath, "--config");
-  } else if (matchOption(args, index, "--size", value, error)) {
-    once(source.size, "--size");
-  } else if (matchOption(args, index, "--batch", value, error)) {
-    if (error.empty())
-      parsePositive("--batch", value, source.batch, error);
-  } else if (matchOption(args, index, "--seq", value, error)) {
-    if (error.empty())
-      parsePositive("--seq", value, source.seq, error);
-  } else if (matchOption(args, index, "--shape", value, error)) {
-    source.shapes.push_back(value);
-  } else if (matchOption(args, index, "--weights-out", value, error)) {
-    once(source.weightsOut, "--weights-out");
-  } else if (!arg.starts_with("-")) {
-    if (!source.onnxPath.empty())
-      error = ("more than one model file: '" + source.onnxPath + "' and '" +
-               arg + "'")
-                  .str();
-    else if (!arg.ends_with(".onnx"))
-      error = ("'" + arg + "' is not an .onnx file; a Llama config.json is "
-                           "given as --model llama --config FILE")
-                  .str();
-    else
-      source.onnxPath = arg.str();
-  } else {
-    return false;
+std::string builtinSizesHelp() {
+  std::string text = "Built-in Llama sizes (models/llama/NAME.json; "
+                     "$OFF_MODELS_DIR/llama/NAME.json\ntakes precedence when it exists):\n ";
+  size_t line = 1;
+  std::vector<std::string> sizes = mlir::off::builtinLlamaSizes();
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    std::string item = " " + sizes[i] + (i + 1 < sizes.size() ? "," : "");
+    if (line + item.size() > 78) {
+      text += "\n ";
+      line = 1;
+    }
+    text += item;
+    line += item.size();
   }
-  return true;
+  return text;
 }
 
 std::string checkModelSourceArgs(const ModelSourceArgs &source) {
   bool llama = !source.model.empty();
+  if (!source.onnxPath.empty() && !StringRef(source.onnxPath).ends_with(".onnx"))
+    return "'" + source.onnxPath +
+           "' is not an .onnx file; a Llama config.json is given as --model llama --config FILE";
   if (!llama && source.onnxPath.empty())
     return "no model: give MODEL.onnx or --model llama";
   if (llama && !source.onnxPath.empty())
@@ -246,29 +203,21 @@ loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source,
 int runImport(const std::vector<std::string> &args) {
   ModelSourceArgs source;
   std::string output, statsPath;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string error, value;
-    StringRef arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      llvm::outs() << "Usage: offc " << importUsageText() << "\n"
-                   << "imports a model into graph-level off IR\n";
-      return 0;
-    }
-    if (matchOption(args, i, "-o", value, error) ||
-        matchOption(args, i, "--output", value, error)) {
-      if (error.empty() && !output.empty())
-        error = "-o is given twice";
-      output = value;
-    } else if (matchOption(args, i, "--stats", value, error)) {
-      if (error.empty() && !statsPath.empty())
-        error = "--stats is given twice";
-      statsPath = value;
-    } else if (!parseModelSourceArg(args, i, source, error)) {
-      return usageError("unknown option '" + args[i] + "'");
-    }
-    if (!error.empty())
-      return usageError(error);
-  }
+  cli::Command cmd(kCommand,
+                   "(MODEL.onnx [--shape NAME=DxD...] [--weights-out FILE] | --model llama "
+                   "(--config FILE | --size NAME) --batch B --seq T) -o OUT.mlir "
+                   "[--stats STATS.json]",
+                   "Imports a model into graph-level off IR.");
+  addModelSourceOptions(cmd, source);
+  cmd.group("Output");
+  cmd.option("-o,--output", output, "FILE",
+             "the module as textual MLIR ('-': stdout);\nwritten whole or not at all");
+  cmd.option("--stats", statsPath, "FILE",
+             "parameters, FLOPs per forward step, layers and\nop counts as JSON ('-': stdout)");
+  cmd.footer(builtinSizesHelp());
+  if (std::optional<int> exit = cmd.parse(args))
+    return *exit;
+  auto usageError = [&](const std::string &message) { return cmd.usageError(message); };
   if (std::string error = checkModelSourceArgs(source); !error.empty())
     return usageError(error);
   if (output.empty())

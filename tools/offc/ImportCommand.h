@@ -2,6 +2,8 @@
 // --size NAME) --batch B --seq T). Defined in ImportCommand.cpp.
 #pragma once
 
+#include "runtime/common/CliCommand.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -25,14 +27,12 @@ struct ModelSourceArgs {
   std::string weightsOut;          // --weights-out FILE, ONNX only
 };
 
-/// Help text for these options, one per line, indented by two spaces.
-extern const char *const kModelSourceHelp;
+/// Adds these options (and the positional MODEL.onnx) to `cmd`, under the
+/// group "Model".
+void addModelSourceOptions(cli::Command &cmd, ModelSourceArgs &source);
 
-/// If args[index] is one of these options (or a positional model path),
-/// stores it, advances `index` past its value and returns true. A missing or
-/// malformed value sets `error`.
-bool parseModelSourceArg(const std::vector<std::string> &args, size_t &index,
-                         ModelSourceArgs &source, std::string &error);
+/// The list of built-in Llama sizes, for the end of --help.
+std::string builtinSizesHelp();
 
 /// Checks that exactly one model is selected and has what it needs; returns
 /// a usage error message, or "" when the options are complete.

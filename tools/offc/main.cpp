@@ -9,9 +9,9 @@ int main(int argc, char **argv) {
       "offc",
       "compiles a model into an offload-aware execution plan (plan.bin)",
       {
-          {"import", off::offc::importUsage(),
+          {"import", "import (MODEL.onnx | --model llama ...) -o OUT.mlir",
            "imports a model into graph-level off IR", off::offc::runImport, ""},
-          {"compile", off::offc::compileUsage(),
+          {"compile", "compile (MODEL.onnx | --model llama ...) -o PLAN.bin",
            "compiles one training step (or forward pass) into plan.bin",
            off::offc::runCompile, ""},
           {"explain", "explain PLAN", "shows where memory and time go in a plan",

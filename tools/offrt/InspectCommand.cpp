@@ -2,6 +2,7 @@
 // runtime reads it (framing, checksum and validation first). For people
 // looking at a plan, and for tests that check what offc wrote.
 
+#include "runtime/common/CliCommand.h"
 #include "runtime/common/HumanSize.h"
 #include "runtime/plan/Plan.h"
 
@@ -133,34 +134,17 @@ void printTensors(const plan::Plan &plan, std::ostream &out) {
 int runInspect(const std::vector<std::string> &args) {
   std::string path;
   bool tensors = false;
-  for (const std::string &arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      std::cout << "Usage: offrt inspect PLAN.bin [--tensors]\n\n"
-                   "Reads and validates a plan as `offrt train` does, then "
-                   "prints its model,\nhyper-parameters, tiers, arenas, tensors "
-                   "by role and instructions by op.\n"
-                   "  --tensors   also list every tensor (role, * = trainable, "
-                   "dtype, shape,\n              arena, offset, bytes, name)\n";
-      return 0;
-    }
-    if (arg == "--tensors") {
-      tensors = true;
-    } else if (!arg.empty() && arg[0] == '-') {
-      std::cerr << "offrt inspect: error: unknown option '" << arg
-                << "' (see `offrt inspect --help`)\n";
-      return 2;
-    } else if (!path.empty()) {
-      std::cerr << "offrt inspect: error: more than one plan: '" << path << "' and '"
-                << arg << "'\n";
-      return 2;
-    } else {
-      path = arg;
-    }
-  }
-  if (path.empty()) {
-    std::cerr << "offrt inspect: error: no plan given (see `offrt inspect --help`)\n";
-    return 2;
-  }
+  cli::Command cmd("offrt inspect", "PLAN.bin [--tensors]",
+                   "Reads and validates a plan as `offrt train` does, then prints its model,\n"
+                   "hyper-parameters, tiers, arenas, tensors by role and instructions by op.");
+  cmd.positional("PLAN.bin", path, "the plan");
+  cmd.flag("--tensors", tensors,
+           "also list every tensor (role, * = trainable,\ndtype, shape, arena, offset, "
+           "bytes, name)");
+  if (std::optional<int> exit = cmd.parse(args))
+    return *exit;
+  if (path.empty())
+    return cmd.usageError("no plan given");
   std::string error;
   std::optional<plan::Plan> plan = plan::readPlanFile(path, error);
   if (!plan) {

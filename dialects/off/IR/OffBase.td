@@ -21,22 +21,41 @@ def Off_Dialect : Dialect {
     on ranked tensors with static shapes and have a kernel in each runtime
     backend. Memory-level ops (`off.offload`, `off.prefetch`, `off.wait`,
     `off.free`, `off.recompute`, `off.all_gather`, `off.reduce_scatter`) are
-    inserted by the planner; `#off.tier<device|host|nvme>` names a memory tier.
+    inserted by the planner; `#off.tier<device|host|nvme>` names a memory tier
+    and, as the encoding of a tensor type (`tensor<64x64xf32, #off.tier<host>>`),
+    where a value lives. A tensor without a tier encoding is on the device.
+    `#off.stream<...>` (the `off.stream` attribute) names the stream an op
+    runs on once the plan is scheduled.
   }];
   let useDefaultTypePrinterParser = 1;
   let useDefaultAttributePrinterParser = 1;
   let hasConstantMaterializer = 1;
+  let hasOperationAttrVerify = 1;
+}
+
+// Every tensor the op reads or writes is on the device tier: the rule for
+// kernels (MemoryLevel.cpp). Ops that move values between tiers, the sources
+// (param, state) and adam_step, which runs where its tensors are, opt out by
+// deriving from Off_AnyTierOp.
+def Off_DeviceTensors : NativeOpTrait<"DeviceTensors"> {
+  let cppNamespace = "::mlir::off::OpTrait";
 }
 
 class Off_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Off_Dialect, mnemonic, !listconcat([Off_DeviceTensors], traits)>;
+
+class Off_AnyTierOp<string mnemonic, list<Trait> traits = []>
     : Op<Off_Dialect, mnemonic, traits>;
 
 def Off_TokenType : TypeDef<Off_Dialect, "Token"> {
   let mnemonic = "token";
-  let summary = "completion of an asynchronous transfer";
+  let summary = "an event: the completion of a transfer or a point in a stream";
   let description = [{
-    Produced by `off.offload` and `off.prefetch`, consumed by `off.wait`:
-    the transfer's destination may be read only after a wait on its token.
+    Produced by `off.offload` and `off.prefetch` (the transfer has completed)
+    and by `off.record` (every op before it on its stream has completed),
+    consumed by `off.wait`: a transfer's destination may be read only after
+    a wait on its token, and once scheduled, an op is ordered after another
+    stream's ops only through such a wait.
   }];
 }
 

@@ -19,6 +19,7 @@
 
 #include "dialects/off/IR/OffDialect.h.inc"
 #include "dialects/off/IR/OffEnums.h.inc"
+#include "dialects/off/IR/MemoryLevel.h"
 
 #define GET_TYPEDEF_CLASSES
 #include "dialects/off/IR/OffTypes.h.inc"

@@ -161,5 +161,5 @@ LogicalResult AdamStepOp::verify() {
     return emitOpError("max_grad_norm needs the norm operand");
   if (getMaxGradNormAttr() && !positive(getMaxGradNormAttr()))
     return emitOpError("max_grad_norm must be positive");
-  return success();
+  return verifySingleTier(*this);
 }

@@ -227,7 +227,7 @@ def Off_GlobalNormOp : Off_Op<"global_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Off_AdamStepOp : Off_Op<"adam_step",
+def Off_AdamStepOp : Off_AnyTierOp<"adam_step",
     [AllTypesMatch<["param", "grad", "exp_avg", "exp_avg_sq", "new_param",
                     "new_exp_avg", "new_exp_avg_sq"]>]> {
   let summary = "one AdamW update of a parameter, as torch.optim.AdamW";
@@ -243,9 +243,13 @@ def Off_AdamStepOp : Off_Op<"adam_step",
 
     In place: the results are written back into the storage of the operands
     (the lowering aliases result 0 with `param`, 1 with `exp_avg`, 2 with
-    `exp_avg_sq`, which are an `off.param` and two `off.state`s), so the new
-    values are what the next step reads; the results themselves have no
-    other uses.
+    `exp_avg_sq`, which are an `off.param` and two `off.state`s or their
+    copies in the tier AdamW runs in), so the new values are what the next
+    step reads; the results have no other uses than a transfer writing a
+    copy back `into` its param or state.
+
+    It runs where its tensors are: all of them (the norm too) on the device
+    (the compute stream) or all on the host (the host-optimizer stream).
 
     Example:
     ```mlir

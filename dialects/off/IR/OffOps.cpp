@@ -370,39 +370,7 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
 // Memory level
 //===----------------------------------------------------------------------===//
 
-template <typename TransferOp>
-static LogicalResult verifyTransfer(TransferOp op, bool towardsSlower) {
-  Tier from = op.getFrom(), to = op.getTo();
-  bool slower = static_cast<int>(to) > static_cast<int>(from);
-  if (from == to || slower != towardsSlower)
-    return op.emitOpError("moves ")
-           << (towardsSlower ? "to a slower" : "to a faster")
-           << " tier, not from " << stringifyTier(from) << " to "
-           << stringifyTier(to);
-  return success();
-}
-
-LogicalResult OffloadOp::verify() { return verifyTransfer(*this, true); }
-LogicalResult PrefetchOp::verify() { return verifyTransfer(*this, false); }
-
-LogicalResult WaitOp::verify() {
-  if (getTokens().empty())
-    return emitOpError("needs at least one token");
-  return success();
-}
-
-LogicalResult FreeOp::verify() {
-  Operation *self = getOperation();
-  for (Operation *user : getInput().getUsers()) {
-    if (user == self || user->getBlock() != self->getBlock())
-      continue;
-    if (self->isBeforeInBlock(user))
-      return emitOpError("frees a value that is used afterwards")
-                 .attachNote(user->getLoc())
-             << "used here";
-  }
-  return success();
-}
+// Transfers, record, wait and free: MemoryLevel.cpp.
 
 LogicalResult RecomputeOp::verify() {
   auto yield = cast<YieldOp>(getBody().front().getTerminator());

@@ -20,17 +20,19 @@ include "mlir/Interfaces/ControlFlowInterfaces.td"
 // Sources: parameters and constants
 //===----------------------------------------------------------------------===//
 
-def Off_ParamOp : Off_Op<"param"> {
+def Off_ParamOp : Off_AnyTierOp<"param"> {
   let summary = "a model parameter (weight) with its checkpoint name";
   let description = [{
     Declares one weight of the model. `name` is the tensor's name in
     checkpoints (Hugging Face names for Llama: `model.layers.0.mlp.up_proj.weight`);
-    the result type gives shape and dtype. `trainable` marks weights that get a
-    gradient and optimizer state.
+    the result type gives shape and dtype, and its tier encoding where the
+    weight lives between steps (`off-place`; none: the device). `trainable`
+    marks weights that get a gradient and optimizer state.
 
     Example:
     ```mlir
     %w = off.param "model.embed_tokens.weight" {trainable} : tensor<256x64xf32>
+    %h = off.param "lm_head.weight" : tensor<256x64xf32, #off.tier<host>>
     ```
   }];
   let arguments = (ins StrAttr:$name, UnitAttr:$trainable);
@@ -39,13 +41,14 @@ def Off_ParamOp : Off_Op<"param"> {
   let hasVerifier = 1;
 }
 
-def Off_StateOp : Off_Op<"state"> {
+def Off_StateOp : Off_AnyTierOp<"state"> {
   let summary = "persistent optimizer state, zero before the first step";
   let description = [{
     One tensor of optimizer state (AdamW's `exp_avg` and `exp_avg_sq`): it
     lives across training steps, starts as zeros, is saved in checkpoints
     under `name` and is updated in place by `off.adam_step`. The autodiff
     pass names them `<param name>.exp_avg` and `<param name>.exp_avg_sq`.
+    Like a param's, its type's tier encoding says where it lives.
 
     Example:
     ```mlir
@@ -419,22 +422,31 @@ def Off_CrossEntropyOp : Off_Op<"cross_entropy", [Pure, InferTypeOpAdaptor]> {
 //===----------------------------------------------------------------------===//
 
 class Off_TransferOp<string mnemonic, string direction>
-    : Off_Op<mnemonic, [AllTypesMatch<["input", "result"]>]> {
+    : Off_AnyTierOp<mnemonic, [InferTypeOpAdaptor]> {
   let description = [{
     Starts an asynchronous copy of `input` from tier `from` to tier `to` (}]
-    # direction # [{). `result` is the copy in the destination tier; it may be
-    read only after an `off.wait` on `token`.
+    # direction # [{). `result` is the copy in the destination tier: its type
+    is the input's with the tier encoding of `to` (none for the device); it
+    may be read only after an `off.wait` on `token`. The input's type must be
+    in tier `from`.
+
+    With `into`, the copy overwrites the storage of `into` (an `off.param` or
+    `off.state` living in tier `to`) instead of a new buffer, and `result` is
+    its new value: how an update made in another tier (AdamW on the host) is
+    written back to where the tensor lives.
 
     Example:
     ```mlir
     %h, %t = off.}] # mnemonic # [{ %x from <device> to <host> : tensor<64x64xf32>
+    // %h : tensor<64x64xf32, #off.tier<host>>
     ```
   }];
-  let arguments = (ins Off_AnyTensor:$input, Off_TierAttr:$from,
-                   Off_TierAttr:$to);
+  let arguments = (ins Off_AnyTensor:$input, Optional<Off_AnyTensor>:$into,
+                   Off_TierAttr:$from, Off_TierAttr:$to);
   let results = (outs Off_AnyTensor:$result, Off_TokenType:$token);
   let assemblyFormat =
-      "$input `from` $from `to` $to attr-dict `:` type($input)";
+      "$input (`into` $into^)? `from` $from `to` $to attr-dict `:` type($input) "
+      "(`into` type($into)^)?";
   let hasVerifier = 1;
 }
 
@@ -446,18 +458,42 @@ def Off_PrefetchOp : Off_TransferOp<"prefetch", "to a faster tier"> {
   let summary = "starts bringing a value back to a faster tier";
   let description = [{
     Starts an asynchronous copy of `input` from tier `from` to the faster
-    tier `to`. `result` may be read only after an `off.wait` on `token`.
+    tier `to`; `result` (the input's type in tier `to`) may be read only
+    after an `off.wait` on `token`. With `into`, the copy overwrites that
+    param or state (living in tier `to`) and `result` is its new value.
 
     Example:
     ```mlir
-    %d, %t = off.prefetch %h from <host> to <device> : tensor<64x64xf32>
+    %d, %t = off.prefetch %h from <host> to <device> : tensor<64x64xf32, #off.tier<host>>
+    %w2, %t2 = off.prefetch %p into %w from <host> to <device>
+        : tensor<64x64xf32, #off.tier<host>> into tensor<64x64xf32>
     ```
   }];
 }
 
-def Off_WaitOp : Off_Op<"wait"> {
-  let summary = "blocks until the given transfers have completed";
+def Off_RecordOp : Off_AnyTierOp<"record"> {
+  let summary = "an event after the ops before it on its stream";
   let description = [{
+    Inserted by `off-schedule`: `token` completes when every op before the
+    record on the record's stream (`off.stream`) has completed. An
+    `off.wait` on it orders the waiting stream after them.
+
+    Example:
+    ```mlir
+    %e = off.record {off.stream = #off.stream<compute>}
+    off.wait %e {off.stream = #off.stream<h2d>}
+    ```
+  }];
+  let results = (outs Off_TokenType:$token);
+  let assemblyFormat = "attr-dict";
+}
+
+def Off_WaitOp : Off_AnyTierOp<"wait"> {
+  let summary = "blocks until the given transfers or events have completed";
+  let description = [{
+    Ops after the wait (on its stream, once scheduled) are ordered after the
+    completion of every token.
+
     Example:
     ```mlir
     off.wait %t0, %t1
@@ -468,14 +504,16 @@ def Off_WaitOp : Off_Op<"wait"> {
   let hasVerifier = 1;
 }
 
-def Off_FreeOp : Off_Op<"free"> {
+def Off_FreeOp : Off_AnyTierOp<"free"> {
   let summary = "releases a value's buffer in a tier";
   let description = [{
-    The value must not be used by any op after the free in the same block.
+    The value must not be used by any op after the free in the same block,
+    and `from` must be the tier of its type.
 
     Example:
     ```mlir
     off.free %x from <device> : tensor<64x64xf32>
+    off.free %h from <host> : tensor<64x64xf32, #off.tier<host>>
     ```
   }];
   let arguments = (ins Off_AnyTensor:$input, Off_TierAttr:$from);

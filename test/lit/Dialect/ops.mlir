@@ -142,19 +142,21 @@ func.func @llm(%x: tensor<2x8x64xf32>, %w: tensor<64xf32>, %q: tensor<2x4x8x16xf
         tensor<2x4x8x16xf32>, tensor<2x8x64xf32>, tensor<2x8x64xf32>, tensor<f32>
 }
 
-// Tests the memory-level ops and the tier attribute.
+// Tests the memory-level ops and the tier attribute (more in memory_level.mlir).
 // CHECK-LABEL: func.func @memory
 func.func @memory(%x: tensor<64x64xf32>, %shard: tensor<16x64xf32>)
     -> (tensor<64x64xf32>, tensor<64x64xf32>, tensor<16x64xf32>) {
   // CHECK: %[[H:.+]], %[[T0:.+]] = off.offload %{{.+}} from <device> to <host> : tensor<64x64xf32>
   %h, %t0 = off.offload %x from <device> to <host> : tensor<64x64xf32>
-  // CHECK: off.offload %{{.+}} from <host> to <nvme> : tensor<64x64xf32>
-  %n, %t1 = off.offload %h from <host> to <nvme> : tensor<64x64xf32>
+  // CHECK: off.offload %[[H]] from <host> to <nvme> : tensor<64x64xf32, #off.tier<host>>
+  %n, %t1 = off.offload %h from <host> to <nvme> : tensor<64x64xf32, #off.tier<host>>
   // CHECK: off.wait %[[T0]], %{{.+}}
   off.wait %t0, %t1
-  // CHECK: off.prefetch %{{.+}} from <nvme> to <device> : tensor<64x64xf32>
-  %d, %t2 = off.prefetch %n from <nvme> to <device> : tensor<64x64xf32>
-  off.wait %t2
+  // CHECK: off.prefetch %{{.+}} from <nvme> to <host> : tensor<64x64xf32, #off.tier<nvme>>
+  %h2, %t2 = off.prefetch %n from <nvme> to <host> : tensor<64x64xf32, #off.tier<nvme>>
+  // CHECK: off.prefetch %{{.+}} from <host> to <device> : tensor<64x64xf32, #off.tier<host>>
+  %d, %t3 = off.prefetch %h2 from <host> to <device> : tensor<64x64xf32, #off.tier<host>>
+  off.wait %t2, %t3
   // CHECK: off.recompute -> tensor<64x64xf32> {
   // CHECK:   off.silu
   // CHECK:   off.yield %{{.+}} : tensor<64x64xf32>

@@ -726,3 +726,148 @@ func.func @f() {
   %m = off.state "m" : tensor<?xf32>
   return
 }
+
+// -----
+
+// Tests that a kernel refuses an operand that is not on the device.
+func.func @f(%x: tensor<4xf32, #off.tier<host>>) -> tensor<4xf32> {
+  // expected-error @+1 {{reads operand #0 in the host tier; kernels read and write the device tier only (prefetch it first)}}
+  %y = "off.neg"(%x) : (tensor<4xf32, #off.tier<host>>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// Tests that a kernel refuses a result that is not on the device.
+func.func @f(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32, #off.tier<nvme>> {
+  // expected-error @+1 {{writes result #0 in the nvme tier; kernels read and write the device tier only}}
+  %y = "off.add"(%a, %b) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32, #off.tier<nvme>>
+  return %y : tensor<4xf32, #off.tier<nvme>>
+}
+
+// -----
+
+// Tests that a transfer's source tier is the tier of its input's type.
+func.func @f(%x: tensor<4xf32, #off.tier<host>>) {
+  // expected-error @+1 {{moves from the device tier a value whose type is in the host tier}}
+  %h, %t = off.offload %x from <device> to <nvme> : tensor<4xf32, #off.tier<host>>
+  return
+}
+
+// -----
+
+// Tests that a transfer's result type is in its destination tier.
+func.func @f(%x: tensor<4xf32>) {
+  // expected-error @+1 {{moves to the host tier but its result type is in the device tier}}
+  %h, %t = "off.offload"(%x) <{from = #off.tier<device>, to = #off.tier<host>, operandSegmentSizes = array<i32: 1, 0>}> : (tensor<4xf32>) -> (tensor<4xf32>, !off.token)
+  return
+}
+
+// -----
+
+// Tests that a write-back lands in a value of the result's type.
+func.func @f(%x: tensor<4xf32, #off.tier<host>>) {
+  %w = off.param "w" : tensor<4xf32, #off.tier<host>>
+  // expected-error @+1 {{writes into a value of type 'tensor<4xf32, #off.tier<host>>', not the result type 'tensor<4xf32>'}}
+  %d, %t = off.prefetch %x into %w from <host> to <device> : tensor<4xf32, #off.tier<host>> into tensor<4xf32, #off.tier<host>>
+  return
+}
+
+// -----
+
+// Tests that only params and optimizer states are written in place.
+func.func @f(%x: tensor<4xf32, #off.tier<host>>, %y: tensor<4xf32>) {
+  // expected-error @+1 {{writes into a value that is not an off.param or off.state}}
+  %d, %t = off.prefetch %x into %y from <host> to <device> : tensor<4xf32, #off.tier<host>> into tensor<4xf32>
+  return
+}
+
+// -----
+
+// Tests that free names the tier of the freed value's type.
+func.func @f(%x: tensor<4xf32, #off.tier<host>>) {
+  // expected-error @+1 {{frees from the device tier a value whose type is in the host tier}}
+  off.free %x from <device> : tensor<4xf32, #off.tier<host>>
+  return
+}
+
+// -----
+
+// Tests that adam_step keeps all its tensors in one tier.
+func.func @f(%p: tensor<4xf32>, %g: tensor<4xf32, #off.tier<host>>) {
+  // expected-error @+1 {{'off.adam_step' op failed to verify that all of {param, grad, exp_avg, exp_avg_sq, new_param, new_exp_avg, new_exp_avg_sq} have same type}}
+  %a, %b, %c = "off.adam_step"(%p, %g, %p, %p) <{lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64}>
+      : (tensor<4xf32>, tensor<4xf32, #off.tier<host>>, tensor<4xf32>, tensor<4xf32>)
+      -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// Tests that adam_step's norm is in the tier of its tensors.
+func.func @f(%p: tensor<4xf32, #off.tier<host>>, %n: tensor<f32>) {
+  // expected-error @+1 {{mixes the host and device tiers; all its tensors must be in one tier}}
+  %a, %b, %c = off.adam_step %p, %p, %p, %p, %n {lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64}
+      : tensor<4xf32, #off.tier<host>>, tensor<f32>
+  return
+}
+
+// -----
+
+// Tests that adam_step does not run on NVMe tensors.
+func.func @f(%p: tensor<4xf32, #off.tier<nvme>>) {
+  // expected-error @+1 {{cannot run on nvme-tier tensors (stage them in the host tier)}}
+  %a, %b, %c = off.adam_step %p, %p, %p, %p {lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64}
+      : tensor<4xf32, #off.tier<nvme>>
+  return
+}
+
+// -----
+
+// Tests that off.stream holds a stream.
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'off.stream' must be a #off.stream attribute}}
+  %y = off.neg %x {off.stream = 1 : i64} : tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// Tests that kernels run on the compute stream.
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'off.neg' runs on the compute stream, not h2d}}
+  %y = off.neg %x {off.stream = #off.stream<h2d>} : tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// Tests that a transfer runs on the stream of its direction.
+func.func @f(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'off.offload' runs on the d2h stream, not h2d}}
+  %h, %t = off.offload %x from <device> to <host> {off.stream = #off.stream<h2d>} : tensor<4xf32>
+  return
+}
+
+// -----
+
+// Tests that no stream moves between tiers that are not adjacent.
+func.func @f(%x: tensor<4xf32>) {
+  // expected-error @+1 {{moves from device to nvme, which no stream does (transfers go between adjacent tiers)}}
+  %h, %t = off.offload %x from <device> to <nvme> {off.stream = #off.stream<d2h>} : tensor<4xf32>
+  return
+}
+
+// -----
+
+// Tests that host AdamW runs on the host-optimizer stream.
+func.func @f(%p: tensor<4xf32, #off.tier<host>>) {
+  // expected-error @+1 {{'off.adam_step' runs on the host_optimizer stream, not compute}}
+  %a, %b, %c = off.adam_step %p, %p, %p, %p {lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64,
+      off.stream = #off.stream<compute>} : tensor<4xf32, #off.tier<host>>
+  return
+}

@@ -23,7 +23,7 @@ namespace {
 // Ops that are not kernels: sources (param, state, constant), memory-level and collective ops the
 // executor handles itself, and adam_step (runtime/optim's kernel).
 const std::set<std::string> kNotKernels = {
-    "param", "state", "constant", "offload", "prefetch", "wait",           "free",
+    "param", "state", "constant", "offload", "prefetch", "wait", "record", "free",
     "recompute", "yield", "all_gather", "reduce_scatter", "adam_step"};
 
 std::set<std::string> dialectOps() {

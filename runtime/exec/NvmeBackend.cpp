@@ -1,8 +1,12 @@
 #include "runtime/exec/NvmeBackend.h"
 
+#include "runtime/common/HumanSize.h"
+
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
+#include <filesystem>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -68,63 +72,112 @@ std::span<std::byte> MemoryNvmeBackend::contents(ArenaId arena) {
   return arenas_.at(arena);
 }
 
-FileNvmeBackend::FileNvmeBackend(std::string directory)
-    : directory_(std::move(directory)) {}
+namespace {
 
-FileNvmeBackend::~FileNvmeBackend() {
-  for (int fd : fds_)
-    if (fd >= 0)
-      close(fd);
+/// An arena name as a file name: anything but [A-Za-z0-9._-] becomes '_'.
+std::string fileNameFor(const std::string &name) {
+  std::string safe = name.empty() ? "arena" : name;
+  for (char &c : safe)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
+        c != '-')
+      c = '_';
+  return safe;
 }
 
-void FileNvmeBackend::prepare(std::span<const ArenaSpec> arenas) {
-  for (const ArenaSpec &arena : arenas) {
-    if (arena.tier != Tier::Nvme) {
-      fds_.push_back(-1);
-      paths_.emplace_back();
-      continue;
+} // namespace
+
+EngineNvmeBackend::EngineNvmeBackend(NvmeStorageOptions options)
+    : options_(std::move(options)), engine_(options_.engine) {
+  if (options_.directories.empty())
+    throw std::invalid_argument("nvme: no directory for the NVMe arenas");
+}
+
+EngineNvmeBackend::~EngineNvmeBackend() { removeAll(); }
+
+void EngineNvmeBackend::removeAll() {
+  for (const auto &space : spaces_)
+    if (space)
+      space->removeFiles(); // open files stay valid until the engine closes them
+  spaces_.clear();
+  for (const std::string &dir : runDirectories_)
+    rmdir(dir.c_str());
+  runDirectories_.clear();
+}
+
+void EngineNvmeBackend::prepare(std::span<const ArenaSpec> arenas) {
+  removeAll();
+  bool any = false;
+  for (const ArenaSpec &arena : arenas)
+    any |= arena.tier == Tier::Nvme;
+  if (!any)
+    return;
+  try {
+    for (const std::string &dir : options_.directories) {
+      std::string pattern = dir + "/offrt-nvme-XXXXXX";
+      if (!mkdtemp(pattern.data())) {
+        const int err = errno;
+        std::error_code ignored;
+        throw std::runtime_error(
+            "nvme: cannot make a directory in " + dir + ": " +
+            (err == ENOENT && !std::filesystem::is_directory(dir, ignored)
+                 ? std::string("it does not exist")
+                 : io::describeErrno(err)));
+      }
+      runDirectories_.push_back(pattern);
     }
-    std::string path = directory_ + "/" + arena.name + ".nvme";
-    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-      throw std::runtime_error("nvme: cannot open " + path + ": " +
-                               std::strerror(errno));
-    fds_.push_back(fd);
-    paths_.push_back(path);
-    if (ftruncate(fd, static_cast<off_t>(arena.size)) != 0)
-      throw std::runtime_error("nvme: cannot size " + path + " to " +
-                               std::to_string(arena.size) + " bytes: " +
-                               std::strerror(errno));
+    io::StripeLayout layout;
+    layout.directories = runDirectories_;
+    layout.stripeSize = options_.stripeSize;
+    for (const ArenaSpec &arena : arenas)
+      spaces_.push_back(arena.tier == Tier::Nvme
+                            ? std::make_unique<io::StripedSpace>(
+                                  engine_, fileNameFor(arena.name), arena.size,
+                                  layout)
+                            : nullptr);
+  } catch (...) {
+    removeAll();
+    throw;
   }
 }
 
-NvmeBackend::Ticket FileNvmeBackend::submit(const NvmeRequest &request) {
-  if (request.arena >= fds_.size() || fds_[request.arena] < 0)
-    return tickets_.complete("nvme: arena #" + std::to_string(request.arena) +
-                             " has no file");
-  int fd = fds_[request.arena];
-  const std::string &path = paths_[request.arena];
-  uint64_t done = 0;
-  while (done < request.size) {
-    off_t at = static_cast<off_t>(request.offset + done);
-    ssize_t n = request.op == NvmeRequest::Op::Read
-                    ? pread(fd, request.host + done, request.size - done, at)
-                    : pwrite(fd, request.host + done, request.size - done, at);
-    if (n < 0 && errno == EINTR)
+NvmeBackend::Ticket EngineNvmeBackend::submit(const NvmeRequest &request) {
+  if (request.arena >= spaces_.size() || !spaces_[request.arena])
+    throw std::invalid_argument("nvme: arena #" +
+                                std::to_string(request.arena) +
+                                " is not an NVMe arena of the program");
+  io::StripedSpace &space = *spaces_[request.arena];
+  return request.op == NvmeRequest::Op::Read
+             ? space.read(request.offset, request.host, request.size)
+             : space.write(request.offset, request.host, request.size);
+}
+
+const io::StripedSpace &EngineNvmeBackend::space(ArenaId arena) const {
+  if (arena >= spaces_.size() || !spaces_[arena])
+    throw std::invalid_argument("nvme: arena #" + std::to_string(arena) +
+                                " is not an NVMe arena");
+  return *spaces_[arena];
+}
+
+std::string EngineNvmeBackend::describe() const {
+  uint64_t bytes = 0;
+  size_t count = 0;
+  bool buffered = false;
+  for (const auto &space : spaces_) {
+    if (!space)
       continue;
-    if (n <= 0) {
-      std::string what = n < 0 ? std::strerror(errno)
-                               : std::string("unexpected end of file");
-      return tickets_.complete(
-          std::string("nvme: ") +
-          (request.op == NvmeRequest::Op::Read ? "read" : "write") + " of " +
-          std::to_string(request.size) + " bytes at offset " +
-          std::to_string(request.offset + done) + " of " + path +
-          " failed: " + what);
-    }
-    done += static_cast<uint64_t>(n);
+    ++count;
+    bytes += space->capacity();
+    for (io::FileId file : space->files())
+      buffered |= !engine_.isDirect(file);
   }
-  return tickets_.complete("");
+  std::string text = "nvme: " + std::to_string(count) + " arena" +
+                     (count == 1 ? "" : "s") + " (" + formatHumanSize(bytes) +
+                     ") striped over ";
+  for (size_t i = 0; i < options_.directories.size(); ++i)
+    text += (i ? ", " : "") + options_.directories[i];
+  text += "; " + engine_.describe();
+  return text + (buffered ? "; some files through the page cache (no O_DIRECT)"
+                          : ", O_DIRECT");
 }
 
 } // namespace off::exec

@@ -1,10 +1,12 @@
 // The hook through which the executor's nvme-read / nvme-write instructions
-// reach storage. The real engine (io_uring + O_DIRECT, runtime/io) implements
-// NvmeBackend; this library ships two simple ones: in memory (tests) and
-// files with pread/pwrite (no alignment needs, no io_uring).
+// reach storage, and its two implementations: EngineNvmeBackend, files on
+// the io_uring engine of runtime/io (what offrt uses), and
+// MemoryNvmeBackend, host vectors (tests).
 #pragma once
 
 #include "runtime/exec/Program.h"
+#include "runtime/io/IoEngine.h"
+#include "runtime/io/StripedSpace.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -68,22 +70,47 @@ private:
   SynchronousTickets tickets_;
 };
 
-/// One file per NVMe arena, "<directory>/<arena name>.nvme", sized to the
-/// arena; plain pread/pwrite, so any filesystem and alignment works.
-class FileNvmeBackend final : public NvmeBackend {
+/// Where the NVMe tier keeps its files, and how the engine moves them.
+struct NvmeStorageOptions {
+  /// One directory per drive; every NVMe arena is striped over all of them.
+  std::vector<std::string> directories;
+  /// Bytes per stripe unit (a multiple of the engine's alignment, 4096).
+  uint64_t stripeSize = 1 << 20;
+  /// Queue depth, block size, forced thread pool, ... (runtime/io).
+  io::EngineOptions engine;
+};
+
+/// The NVMe tier on the io_uring engine (runtime/io): each NVMe arena is one
+/// io::StripedSpace over `directories`, in a fresh directory
+/// "offrt-nvme-XXXXXX" made inside each of them (two runs never share
+/// files). The files are preallocated by prepare() (a full disk is reported
+/// there, naming the file) and removed, with those directories, by the
+/// destructor. The engine falls back to its pread/pwrite pool where io_uring
+/// or O_DIRECT is refused; stats() says what served the transfers.
+class EngineNvmeBackend final : public NvmeBackend {
 public:
-  explicit FileNvmeBackend(std::string directory);
-  ~FileNvmeBackend() override;
+  explicit EngineNvmeBackend(NvmeStorageOptions options);
+  /// Waits for transfers still in flight, then removes the files.
+  ~EngineNvmeBackend() override;
   void prepare(std::span<const ArenaSpec> arenas) override;
   Ticket submit(const NvmeRequest &request) override;
-  void wait(Ticket ticket) override { tickets_.wait(ticket); }
-  const std::string &path(ArenaId arena) const { return paths_.at(arena); }
+  void wait(Ticket ticket) override { engine_.wait(ticket); }
+
+  const io::IoEngine &engine() const { return engine_; }
+  io::EngineStats stats() const { return engine_.stats(); }
+  /// The stripe files of NVMe arena `arena`; throws for other arenas.
+  const io::StripedSpace &space(ArenaId arena) const;
+  /// One line for logs, e.g. "nvme: 2 arenas (1.5G) striped over /mnt/a,
+  /// /mnt/b; io_uring (queue depth 32, block 1.0M, fixed buffers), O_DIRECT".
+  std::string describe() const;
 
 private:
-  std::string directory_;
-  std::vector<int> fds_;
-  std::vector<std::string> paths_;
-  SynchronousTickets tickets_;
+  void removeAll();
+
+  NvmeStorageOptions options_;
+  io::IoEngine engine_;
+  std::vector<std::string> runDirectories_; // made by prepare, one per directory
+  std::vector<std::unique_ptr<io::StripedSpace>> spaces_; // per arena; null: not NVMe
 };
 
 } // namespace off::exec

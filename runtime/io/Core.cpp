@@ -84,4 +84,14 @@ int64_t Core::filterResult(const Chunk &chunk, int64_t result) const {
       result);
 }
 
+void Core::countFinished(const Chunk &chunk) {
+  TransferTotals &totals =
+      chunk.file->backend->mode() == EngineMode::IoUring ? stats.ioUring
+      : chunk.file->direct                               ? stats.threadPoolDirect
+                                                         : stats.threadPoolBuffered;
+  ++totals.chunks;
+  (chunk.op == IoOp::Read ? totals.readBytes : totals.writeBytes) +=
+      chunk.partEnd - chunk.partBegin;
+}
+
 } // namespace off::io::detail

@@ -62,6 +62,10 @@ public:
   void deliver(Finished &finished);
   /// The test hook, when set.
   int64_t filterResult(const Chunk &chunk, int64_t result) const;
+  /// Mutex held. Adds a chunk that finished without error to `stats`.
+  void countFinished(const Chunk &chunk);
+
+  EngineStats stats; // guarded by mutex
 
 private:
   using BlockKey = std::pair<FileId, uint64_t>;

@@ -194,6 +194,11 @@ EngineMode IoEngine::modeOf(FileId file) const {
   return impl_->file(file).backend->mode();
 }
 
+EngineStats IoEngine::stats() const {
+  std::lock_guard lock(impl_->core.mutex);
+  return impl_->core.stats;
+}
+
 Ticket IoEngine::start(IoOp op, std::span<const Extent> extents,
                        Completion done, std::string context) {
   Impl &impl = *impl_;

@@ -73,6 +73,23 @@ struct EngineOptions {
 using FileId = uint32_t;
 using Ticket = uint64_t;
 
+/// Transfers finished without error, counted per chunk (at most one block of
+/// one file); bytes are those the requests asked for (an unaligned edge
+/// counts its part, not the whole block it rewrites).
+struct TransferTotals {
+  uint64_t chunks = 0;
+  uint64_t readBytes = 0;
+  uint64_t writeBytes = 0;
+};
+
+/// What the engine moved since it was made, by what served it: tests and
+/// logs use it to tell which path a transfer really took.
+struct EngineStats {
+  TransferTotals ioUring;            // io_uring, files opened with O_DIRECT
+  TransferTotals threadPoolDirect;   // pread/pwrite, O_DIRECT (forced, or io_uring refused)
+  TransferTotals threadPoolBuffered; // pread/pwrite through the page cache (no O_DIRECT there)
+};
+
 struct OpenOptions {
   bool create = false;
   bool readOnly = false;
@@ -117,6 +134,8 @@ public:
   bool isDirect(FileId file) const;
   /// Which backend serves this file.
   EngineMode modeOf(FileId file) const;
+  /// Totals of the transfers finished so far.
+  EngineStats stats() const;
 
   /// Starts a request; returns at once. Every ticket must be waited once.
   Ticket submit(IoOp op, std::span<const Extent> extents,

@@ -46,6 +46,7 @@ public:
   uint64_t capacity() const { return capacity_; }
   const std::string &name() const { return name_; }
   const std::vector<std::string> &paths() const { return paths_; }
+  const std::vector<FileId> &files() const { return files_; }
   /// Deletes the stripe files (after every transfer on them has finished).
   void removeFiles();
 

@@ -77,6 +77,8 @@ void ThreadPoolBackend::workLoop() {
         step = advanceChunk(*chunk, result, options.alignment, error);
       } while (step == Step::Issue);
       lock.lock();
+      if (step == Step::Finished)
+        core_.countFinished(*chunk);
       core_.finishChunk(*chunk, std::move(error), finished);
     }
     if (!finished.empty()) {

@@ -224,6 +224,8 @@ void UringBackend::reapLoop() {
           continue;
         }
         --inFlight_;
+        if (step == Step::Finished)
+          core_.countFinished(*chunk);
         if (chunk->kind != ChunkKind::Direct)
           freeBounce_.push_back(chunk->buffer);
         core_.finishChunk(*chunk, std::move(error), finished);

@@ -2,6 +2,7 @@
 
 #include "runtime/train/PlanProgram.h"
 
+#include "runtime/common/HumanSize.h"
 #include "runtime/cpu/CpuBackend.h"
 #include "runtime/cpu/KernelTable.h"
 #include "runtime/optim/AdamW.h"
@@ -292,6 +293,24 @@ PlanProgram::PlanProgram(plan::Plan plan, std::string path, PlanProgramOptions o
     program.streams.push_back(std::move(stream));
   }
   program.eventCount = plan_.num_events();
+  bool hasNvme = false;
+  uint64_t nvmeBytes = 0;
+  for (const exec::ArenaSpec &arena : program.arenas)
+    if (arena.tier == exec::Tier::Nvme) {
+      hasNvme = true;
+      nvmeBytes += arena.size;
+    }
+  if (hasNvme && !options.executor.nvme) {
+    if (options.nvme.directories.empty())
+      throw PlanError(path_ + ": the plan keeps " + formatHumanSize(nvmeBytes) +
+                      " on NVMe; give a directory for it (offrt --nvme DIR)");
+    try {
+      nvme_ = std::make_unique<exec::EngineNvmeBackend>(options.nvme);
+    } catch (const std::exception &error) {
+      throw PlanError(path_ + ": " + error.what());
+    }
+    options.executor.nvme = nvme_.get();
+  }
   try {
     executor_ = std::make_unique<exec::Executor>(std::move(program), options.executor);
   } catch (const exec::PinningError &) {

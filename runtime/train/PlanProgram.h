@@ -42,6 +42,10 @@ struct OptimizerControl {
 
 struct PlanProgramOptions {
   exec::ExecutorOptions executor;
+  /// Where a plan with NVMe arenas keeps them (offrt --nvme DIR): the
+  /// program then runs its NVMe copies on an exec::EngineNvmeBackend (the
+  /// io_uring engine) that it owns, unless executor.nvme names a backend.
+  exec::NvmeStorageOptions nvme;
 };
 
 /// A loaded plan, ready to run steps. Tensors are addressed by plan id or
@@ -73,6 +77,11 @@ public:
   void run();
 
   const exec::Executor &executor() const { return *executor_; }
+  /// The NVMe backend the program made (null when the plan has no NVMe
+  /// arena or the caller gave one).
+  const exec::EngineNvmeBackend *nvme() const {
+    return static_cast<const exec::EngineNvmeBackend *>(nvme_.get());
+  }
 
 private:
   plan::Plan plan_;
@@ -80,6 +89,7 @@ private:
   std::map<std::string, uint32_t> byName_;
   std::vector<exec::Slice> slices_;
   std::unique_ptr<OptimizerControl> optimizer_;
+  std::unique_ptr<exec::NvmeBackend> nvme_; // owned when made from options.nvme
   std::unique_ptr<exec::Executor> executor_;
 };
 

@@ -57,6 +57,7 @@ Session::Session(const SessionOptions &options) {
                      " `offc compile --forward`)");
   PlanProgramOptions programOptions;
   programOptions.executor.checkResidency = options.checkResidency;
+  programOptions.nvme.directories = options.nvmeDirectories;
   program_ = std::make_unique<PlanProgram>(std::move(plan), options.planPath, programOptions);
   for (uint32_t id : program_->withRole(plan::PARAM)) {
     const plan::Tensor &tensor = program_->tensor(id);

@@ -32,6 +32,9 @@ struct SessionOptions {
   std::string expectedEntry;    // "train_step" or "forward"
   unsigned threads = 0;         // 0: the default pool size
   bool checkResidency = false;
+  /// Directories for the plan's NVMe arenas (one per drive; offrt --nvme);
+  /// needed only by plans that have NVMe arenas.
+  std::vector<std::string> nvmeDirectories;
 };
 
 class Session {

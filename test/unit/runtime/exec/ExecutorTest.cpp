@@ -1,11 +1,11 @@
 // The executor: order within a stream, events across streams, the data path
-// (copy / kernel / offload / NVMe), error propagation, affinity, reuse.
+// (copy / kernel / offload; NVMe is in NvmeBackendTest.cpp), error
+// propagation, affinity, reuse.
 #include "ExecTestUtil.h"
 
 #include "runtime/exec/ThreadAffinity.h"
 
 #include <atomic>
-#include <fcntl.h>
 #include <random>
 #include <unistd.h>
 
@@ -186,77 +186,6 @@ TEST(Executor, NonStandardExceptionIsReportedToo) {
   EXPECT_EQ(runError(executor),
             "stream 'compute' instruction #0 (kernel 'odd') failed with an "
             "exception that is not a std::exception");
-}
-
-class TempDir {
-public:
-  TempDir() {
-    char pattern[] = "/tmp/off_exec_test_XXXXXX";
-    path_ = mkdtemp(pattern);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string &path() const { return path_; }
-
-private:
-  std::string path_;
-};
-
-Program nvmeRoundTrip(Slice hostA, Slice hostB, Slice onDisk) {
-  Program program;
-  program.arenas = {{"host", Tier::Host, 64, 0, true},
-                    {"disk", Tier::Nvme, 4096, 0, true}};
-  program.eventCount = 1;
-  program.residentAtStart = {hostA};
-  program.streams.push_back(stream("nvme-write", StreamKind::NvmeWrite,
-                                   {NvmeWriteInstr{onDisk, hostA},
-                                    RecordInstr{0}}));
-  program.streams.push_back(stream(
-      "nvme-read", StreamKind::NvmeRead,
-      {WaitInstr{0}, NvmeReadInstr{hostB, onDisk}}));
-  return program;
-}
-
-TEST(Executor, NvmeWriteThenReadThroughFiles) {
-  TempDir dir;
-  FileNvmeBackend nvme(dir.path());
-  Slice hostA{0, 0, 16}, hostB{0, 32, 16}, onDisk{1, 1000, 16};
-  ExecutorOptions options;
-  options.nvme = &nvme;
-  options.checkResidency = true;
-  Executor executor(nvmeRoundTrip(hostA, hostB, onDisk), options);
-  writeFloats(executor, hostA, {1, 2, 3, 4});
-  executor.run();
-  EXPECT_EQ(readFloats(executor, hostB), (std::vector<float>{1, 2, 3, 4}));
-  // Independently of the backend: the bytes are in the file at the offset.
-  std::vector<float> file(4);
-  int fd = open(nvme.path(1).c_str(), O_RDONLY);
-  ASSERT_GE(fd, 0);
-  EXPECT_EQ(pread(fd, file.data(), 16, 1000), 16);
-  close(fd);
-  EXPECT_EQ(file, (std::vector<float>{1, 2, 3, 4}));
-}
-
-TEST(Executor, NvmeShortReadNamesFileAndOffset) {
-  TempDir dir;
-  FileNvmeBackend nvme(dir.path());
-  Slice hostA{0, 0, 16}, hostB{0, 32, 16}, onDisk{1, 1000, 16};
-  Program program = nvmeRoundTrip(hostA, hostB, onDisk);
-  program.streams[0].instructions = {RecordInstr{0}}; // no write: read only
-  program.residentAtStart.push_back(onDisk);
-  ExecutorOptions options;
-  options.nvme = &nvme;
-  Executor executor(std::move(program), options);
-  ASSERT_EQ(truncate(nvme.path(1).c_str(), 1008), 0); // the file shrank
-  EXPECT_EQ(runError(executor),
-            "stream 'nvme-read' instruction #1 (nvme-read arena "
-            "'disk'[1000, +16) -> arena 'host'[32, +16)) failed: nvme: read "
-            "of 16 bytes at offset 1008 of " +
-                nvme.path(1) + " failed: unexpected end of file");
-}
-
-TEST(Executor, NvmeArenaWithoutBackendIsRefused) {
-  EXPECT_THROW(Executor(nvmeRoundTrip({0, 0, 16}, {0, 32, 16}, {1, 0, 16})),
-               std::invalid_argument);
 }
 
 TEST(Executor, PinsStreamsThatAreConfigured) {

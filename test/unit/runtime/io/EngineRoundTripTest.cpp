@@ -51,6 +51,24 @@ TEST_P(EngineTest, AlignedRoundTrip) {
   EXPECT_EQ(firstDifference(onDisk.data(), data.data(), n), -1);
 }
 
+// The totals count each finished chunk once, under the backend that served
+// it, with the bytes the request wanted (an edge counts its part only).
+TEST_P(EngineTest, StatsCountTheBytesOfEachPath) {
+  IoEngine engine(options());
+  FileId f = engine.open(dir / "s.bin", {.create = true, .preallocate = 1 << 20});
+  AlignedBuffer buffer(1 << 20);
+  std::memset(buffer.data(), 7, buffer.size());
+  engine.wait(engine.write(f, 0, buffer.data(), 200000)); // 3 blocks + a tail
+  engine.wait(engine.read(f, 5, buffer.data() + 5, 1000)); // inside one block
+  const EngineStats stats = engine.stats();
+  const TransferTotals &used = GetParam() ? stats.threadPoolDirect : stats.ioUring;
+  const TransferTotals &other = GetParam() ? stats.ioUring : stats.threadPoolDirect;
+  EXPECT_EQ(used.writeBytes, 200000u);
+  EXPECT_EQ(used.readBytes, 1000u);
+  EXPECT_EQ(used.chunks, 200000 / (64 << 10) + 1 + 1); // block 64K (optionsFor)
+  EXPECT_EQ(other.chunks + stats.threadPoolBuffered.chunks, 0u);
+}
+
 // Random disjoint writes, all in flight at once (unaligned neighbours share
 // blocks: their read-modify-writes must not lose each other's bytes), then
 // random reads in flight at once; the model is a plain byte vector.

@@ -1,6 +1,7 @@
 // PlanProgram on hand-built plans: a kernel chain and attributes against
 // values computed by hand, views, copies and events across two streams
-// under the residency checker (and a missing wait caught), NVMe copies, and
+// under the residency checker (and a missing wait caught), NVMe copies (in
+// memory, and on the io_uring engine in files), and
 // what the program takes from the plan (budgets, resident tensors, names).
 // adam_step is in AdamStepTest.cpp, refused plans in PlanProgramErrorTest.cpp.
 
@@ -8,10 +9,13 @@
 
 #include "runtime/exec/NvmeBackend.h"
 #include "runtime/train/PlanProgram.h"
+#include "test/unit/runtime/io/IoTestSupport.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 #include <vector>
 
 namespace off::train {
@@ -147,8 +151,10 @@ TEST(PlanProgram, AMissingWaitIsCaughtByTheResidencyChecker) {
   }
 }
 
-// A copy out of an NVMe arena becomes an nvme-read through the backend.
-TEST(PlanProgram, CopiesFromAndToNvmeGoThroughTheBackend) {
+// w on NVMe is read into host memory, doubled there, written back as
+// w.back: a copy out of an NVMe arena becomes an nvme-read, into one an
+// nvme-write.
+PlanBuilder nvmePlan() {
   PlanBuilder b;
   b.tier(plan::TIER_HOST);
   b.tier(plan::TIER_NVME);
@@ -168,21 +174,80 @@ TEST(PlanProgram, CopiesFromAndToNvmeGoThroughTheBackend) {
   b.record(optimizer, 1);
   b.wait(writeBack, 1);
   b.copy(writeBack, doubled, back);
+  return b;
+}
 
+TEST(PlanProgram, CopiesFromAndToNvmeGoThroughTheBackend) {
+  PlanBuilder b = nvmePlan();
   exec::MemoryNvmeBackend nvme;
   PlanProgramOptions options = checked();
   options.executor.nvme = &nvme;
   PlanProgram program(b.plan(), "nvme.plan", options);
+  EXPECT_EQ(program.nvme(), nullptr); // the caller's backend, none made
   const auto &streams = program.executor().program().streams;
   ASSERT_TRUE(std::holds_alternative<exec::NvmeReadInstr>(streams[0].instructions[0]));
   ASSERT_TRUE(std::holds_alternative<exec::NvmeWriteInstr>(streams[2].instructions[1]));
   const float w[3] = {7, 8, 9};
-  std::memcpy(nvme.contents(1).data() + b.plan().tensors(int(onDisk)).offset(), w, sizeof w);
+  std::memcpy(nvme.contents(1).data() + b.plan().tensors(0).offset(), w, sizeof w);
   program.run();
   float result[3];
-  std::memcpy(result, nvme.contents(1).data() + b.plan().tensors(int(back)).offset(),
-              sizeof result);
+  std::memcpy(result, nvme.contents(1).data() + b.plan().tensors(3).offset(), sizeof result);
   EXPECT_EQ(std::vector<float>(result, result + 3), (std::vector<float>{14, 16, 18}));
+}
+
+// Given a directory, the program stores its NVMe arena in files there and
+// runs the copies on the io_uring engine with O_DIRECT (the engine's totals
+// say which path moved the bytes), or on the pread/pwrite pool when forced;
+// the file, read without the engine, holds the result.
+TEST(PlanProgram, NvmeCopiesRunOnTheIoUringEngine) {
+  for (bool forceThreadPool : {false, true}) {
+    SCOPED_TRACE(forceThreadPool ? "forced thread pool" : "io_uring");
+    io::test::TempDir dir; // /tmp: ext4 here, O_DIRECT works
+    PlanBuilder b = nvmePlan();
+    PlanProgramOptions options = checked();
+    options.nvme.directories = {dir.path()};
+    options.nvme.engine.forceThreadPool = forceThreadPool;
+    PlanProgram program(b.plan(), "nvme.plan", options);
+    ASSERT_NE(program.nvme(), nullptr);
+    const std::string file = program.nvme()->space(1).paths().at(0);
+    const uint64_t wAt = b.plan().tensors(0).offset(), backAt = b.plan().tensors(3).offset();
+    const float w[3] = {7, 8, 9};
+    int fd = open(file.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0) << file;
+    ASSERT_EQ(pwrite(fd, w, sizeof w, off_t(wAt)), ssize_t(sizeof w)); // one stripe file
+    program.run();
+    float result[3] = {};
+    ASSERT_EQ(pread(fd, result, sizeof result, off_t(backAt)), ssize_t(sizeof result));
+    close(fd);
+    EXPECT_EQ(std::vector<float>(result, result + 3), (std::vector<float>{14, 16, 18}));
+
+    const io::EngineStats stats = program.nvme()->stats();
+    const io::TransferTotals &used = forceThreadPool ? stats.threadPoolDirect : stats.ioUring;
+    const io::TransferTotals &unused = forceThreadPool ? stats.ioUring : stats.threadPoolDirect;
+    EXPECT_EQ(used.readBytes, sizeof w);
+    EXPECT_EQ(used.writeBytes, sizeof result);
+    EXPECT_EQ(unused.chunks + stats.threadPoolBuffered.chunks, 0u);
+  }
+}
+
+TEST(PlanProgram, NvmeArenasNeedADirectory) {
+  try {
+    PlanProgram program(nvmePlan().plan(), "nvme.plan", checked());
+    FAIL() << "expected a PlanError";
+  } catch (const PlanError &error) {
+    // The NVMe arena: w at 0, w.back at 64 (offsets 64-aligned), 12 bytes each.
+    EXPECT_STREQ(error.what(), "nvme.plan: the plan keeps 76B on NVMe; give a directory for "
+                               "it (offrt --nvme DIR)");
+  }
+  PlanProgramOptions options = checked();
+  options.nvme.directories = {"/nonexistent-offload-dir"};
+  try {
+    PlanProgram program(nvmePlan().plan(), "nvme.plan", options);
+    FAIL() << "expected a PlanError";
+  } catch (const PlanError &error) {
+    EXPECT_STREQ(error.what(), "nvme.plan: nvme: cannot make a directory in "
+                               "/nonexistent-offload-dir: it does not exist");
+  }
 }
 
 TEST(PlanProgram, TakesTierBudgetsAndTheTensorsResidentAtStart) {

@@ -96,8 +96,11 @@ private:
 } // namespace
 
 TrainResult train(const TrainOptions &options) {
-  Session session({options.planPath, "train_step", options.threads, options.checkResidency});
+  Session session({options.planPath, "train_step", options.threads, options.checkResidency,
+                   options.nvmeDirectories});
   PlanProgram &program = session.program();
+  if (program.nvme() && !options.quiet)
+    std::fprintf(stderr, "offrt train: %s\n", program.nvme()->describe().c_str());
   const plan::Model &m = session.plan().model();
   const int64_t K = m.grad_accum(), B = m.batch(), T = m.seq();
   uint32_t ids = inputTensor(session, program, "input_ids", {K, B, T});
@@ -229,7 +232,8 @@ TrainResult train(const TrainOptions &options) {
 }
 
 void forward(const ForwardOptions &options) {
-  Session session({options.planPath, "forward", options.threads, options.checkResidency});
+  Session session({options.planPath, "forward", options.threads, options.checkResidency,
+                   options.nvmeDirectories});
   PlanProgram &program = session.program();
   const plan::Model &model = session.plan().model();
   uint32_t ids = inputTensor(session, program, "input_ids", {model.batch(), model.seq()});

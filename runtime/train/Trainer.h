@@ -34,6 +34,7 @@ struct TrainOptions {
   /// (0: one); the compute kernels keep `threads`.
   unsigned optimizerThreads = 0;
   bool checkResidency = false;
+  std::vector<std::string> nvmeDirectories; // --nvme: for plans with NVMe arenas
   uint64_t progressEvery = 1;
   bool quiet = false;             // no progress lines
 };
@@ -58,6 +59,7 @@ struct ForwardOptions {
   std::string outputPath;         // safetensors: logits (F32), input_ids (I32)
   unsigned threads = 0;
   bool checkResidency = false;
+  std::vector<std::string> nvmeDirectories; // --nvme: for plans with NVMe arenas
 };
 
 void forward(const ForwardOptions &options);

@@ -44,6 +44,14 @@ void addDataOptions(cli::Command &cmd, std::string &plan, std::string &data,
              dataDtype(format));
 }
 
+/// --nvme DIR (repeatable): where a plan's NVMe arenas live.
+void addNvmeOption(cli::Command &cmd, std::vector<std::string> &directories) {
+  cmd.option("--nvme", directories, "DIR",
+             "files of the plan's NVMe arenas go in a fresh\ndirectory here, removed at the end "
+             "(io_uring,\nO_DIRECT); repeat, one per drive, to stripe;\nneeded by plans with "
+             "NVMe arenas");
+}
+
 void requirePlanAndData(const std::string &plan, const std::string &data) {
   if (plan.empty())
     throw UsageError("no plan given");
@@ -96,6 +104,7 @@ int runTrain(const std::vector<std::string> &args) {
              cli::positive);
   cmd.flag("--check-residency", options.checkResidency,
            "check every kernel's inputs are resident and\ncomplete");
+  addNvmeOption(cmd, options.nvmeDirectories);
   cmd.group("Output");
   cmd.option("--save-dir", options.saveDir, "DIR",
              "checkpoints DIR/step-N/ (HF-loadable\nmodel.safetensors + config.json, optimizer\n"
@@ -151,6 +160,7 @@ int runForward(const std::vector<std::string> &args) {
              cli::positive);
   cmd.flag("--check-residency", options.checkResidency,
            "check every kernel's inputs are resident and\ncomplete");
+  addNvmeOption(cmd, options.nvmeDirectories);
   cmd.group("Output");
   cmd.option("-o,--output", options.outputPath, "FILE", "logits and input_ids (safetensors)");
   if (std::optional<int> exit = cmd.parse(args))

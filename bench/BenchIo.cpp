@@ -38,6 +38,7 @@ struct Options {
   uint64_t block = 1 << 20;
   uint64_t request = 0; // 0: one block per request
   bool fixed = true;
+  PageSize pages = PageSize::Huge;
   bool threadPool = false;
   bool json = false;
   bool keep = false;
@@ -53,6 +54,9 @@ void addOptions(off::cli::Command &cmd, Options &o) {
                                    "(default: one block)");
   cmd.choice("--fixed-buffers", o.fixed, {{"on", true}, {"off", false}},
              "io_uring registered buffers (default on)");
+  cmd.choice("--pages", o.pages, {{"huge", PageSize::Huge}, {"4k", PageSize::Small}},
+             "the buffer's pages: huge (2 MiB THP, as the\nexecutor's host arenas; default) "
+             "or 4k");
   cmd.flag("--thread-pool", o.threadPool, "the pread/pwrite thread pool even where\nio_uring works");
   cmd.choice("--phase", o.phase, {"write", "read", "both"},
              "write, read (of a --keep file) or both\n(default)");
@@ -120,7 +124,7 @@ int measure(const Options &o, const std::string &path) {
   // that one is queued while the other finishes.
   const unsigned window = static_cast<unsigned>(
       std::max<uint64_t>(2, (o.qd * o.block + o.request - 1) / o.request));
-  AlignedBuffer buffer(window * o.request);
+  AlignedBuffer buffer(window * o.request, 4096, o.pages);
   std::mt19937_64 rng(1); // incompressible data, as fio writes
   auto *words = reinterpret_cast<uint64_t *>(buffer.data());
   for (size_t i = 0; i < buffer.size() / 8; ++i)
@@ -163,18 +167,20 @@ int measure(const Options &o, const std::string &path) {
 
   if (o.json) {
     std::printf("{\"bench\": \"io\", \"mode\": \"%s\", \"direct\": %s, "
-                "\"fixed_buffers\": %s, \"size\": %llu, \"block\": %llu, "
+                "\"fixed_buffers\": %s, \"pages\": \"%s\", \"size\": %llu, \"block\": %llu, "
                 "\"request\": %llu, \"qd\": %u, \"write_seconds\": %.4f, "
                 "\"read_seconds\": %.4f, \"write_GBps\": %.4f, "
                 "\"read_GBps\": %.4f}\n",
                 mode.c_str(), engine.isDirect(file) ? "true" : "false",
-                fixed ? "true" : "false", (unsigned long long)o.size,
+                fixed ? "true" : "false", o.pages == PageSize::Huge ? "huge" : "4k",
+                (unsigned long long)o.size,
                 (unsigned long long)o.block, (unsigned long long)o.request,
                 o.qd, writeSeconds, readSeconds, writeGBps, readGBps);
   } else {
     std::printf("engine: %s%s\n", mode.c_str(),
                 engine.isDirect(file) ? ", O_DIRECT" : "");
-    std::printf("fixed buffers: %s\n", fixed ? "yes" : "no");
+    std::printf("fixed buffers: %s, %s pages\n", fixed ? "yes" : "no",
+                o.pages == PageSize::Huge ? "huge" : "4k");
     if (doWrite)
       std::printf("write: %.3f GB/s (%s in %.2f s)\n", writeGBps,
                   off::formatHumanSize(o.size).c_str(), writeSeconds);

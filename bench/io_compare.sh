@@ -4,19 +4,25 @@
 # --qd requests in flight, O_DIRECT, io_uring. Prints GB/s (1e9 bytes/s) for
 # both and the ratios ours/fio (goal: >= 0.95 for write and read).
 #
-#   bench/io_compare.sh --dir /work/iobench [--size 4G] [--qd 32] [--block 1M]
-#                       [--repeat 3] [--offrt build/bin/offrt] [-- EXTRA...]
+#   bench/io_compare.sh [--dir DIR] [--size 4G] [--qd 32] [--block 1M]
+#                       [--repeat 3] [--fio-huge] [--offrt build/bin/offrt]
+#                       [-- EXTRA...]
 #
-# Each repeat runs both writes, then both reads (ours with --phase
-# write/read), alternating which tool goes first: a virtual disk's write
-# cache and its neighbours make single runs noisy, so runs are paired and
-# medians compared. Arguments after "--" go to `offrt bench io` (e.g.
-# --fixed-buffers off, --thread-pool). fio runs with its defaults otherwise
-# (preallocated file, no fixed buffers, no fsync at the end); ours
-# preallocates too and does not fsync either.
+# --dir defaults to /var/tmp/offload-iobench (made if missing; use a real
+# disk, not tmpfs). Each repeat runs the writes, then the reads (ours with
+# --phase write/read), rotating which tool goes first: a virtual disk's
+# write cache and its neighbours make single runs noisy, so runs are grouped
+# and medians compared. Arguments after "--" go to `offrt bench io` (e.g.
+# --pages 4k, --fixed-buffers off, --thread-pool). fio runs with its
+# defaults otherwise (preallocated file, buffers from malloc, no fixed
+# buffers, no fsync at the end); ours preallocates too and does not fsync.
+# --fio-huge also runs fio with its buffers in 2 MiB huge pages
+# (--iomem=mmaphuge), as ours are by default: the same memory on both
+# sides. It needs hugetlb pages reserved, e.g. as root
+# `echo 40 > /proc/sys/vm/nr_hugepages` (and back to 0 afterwards).
 set -euo pipefail
 
-dir="" size="4G" qd=32 block="1M" repeat=3 offrt="" extra=()
+dir="/var/tmp/offload-iobench" size="4G" qd=32 block="1M" repeat=3 offrt="" extra=() fio_huge=0
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -25,13 +31,15 @@ while [[ $# -gt 0 ]]; do
     --qd) qd="$2"; shift 2 ;;
     --block) block="$2"; shift 2 ;;
     --repeat) repeat="$2"; shift 2 ;;
+    --fio-huge) fio_huge=1; shift ;;
     --offrt) offrt="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "io_compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-[[ -n "$dir" && -d "$dir" ]] || { echo "io_compare.sh: --dir DIR (an existing directory) is required" >&2; exit 2; }
+mkdir -p "$dir" 2>/dev/null || true
+[[ -d "$dir" ]] || { echo "io_compare.sh: --dir $dir is not a directory and cannot be made" >&2; exit 2; }
 
 if [[ -z "$offrt" ]]; then
   for candidate in "${OFFRT:-}" "$here/../build/bin/offrt" "$here"/../build-*/bin/offrt; do
@@ -48,64 +56,78 @@ fi
 # Both tools read 1024-based suffixes the same way; give fio plain bytes anyway.
 size_bytes=$(numfmt --from=iec "${size%B}")
 block_bytes=$(numfmt --from=iec "${block%B}")
+if ((fio_huge)); then
+  free_pages=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+  page_kb=$(awk '/^Hugepagesize:/ {print $2}' /proc/meminfo)
+  need=$(( (qd * block_bytes) / (page_kb * 1024) + 2 ))
+  if (( page_kb != 2048 || free_pages < need )); then
+    echo "io_compare.sh: --fio-huge needs $need free 2 MiB hugetlb pages (have ${free_pages:-0} of ${page_kb:-?} kB);" >&2
+    echo "  reserve them as root: echo $((need + 8)) > /proc/sys/vm/nr_hugepages" >&2
+    exit 2
+  fi
+fi
 fio_file="$dir/fio-bench-io.bin"
 trap 'rm -f "$fio_file" "$dir/offrt-bench-io.bin"' EXIT
 
-run_fio() { # write|read -> GB/s
-  fio --name="offload-$1" --filename="$fio_file" --size="$size_bytes" \
+run_fio() { # write|read [fio options] -> GB/s
+  local phase=$1; shift
+  fio --name="offload-$phase" --filename="$fio_file" --size="$size_bytes" \
       --bs="$block_bytes" --iodepth="$qd" --ioengine=io_uring --direct=1 \
-      --rw="$1" --output-format=json |
-    python3 -c "import json,sys; j=json.load(sys.stdin)['jobs'][0]; print(round(j['$1']['bw_bytes']/1e9, 4))"
+      --rw="$phase" --output-format=json "$@" |
+    python3 -c "import json,sys; j=json.load(sys.stdin)['jobs'][0]; print(round(j['$phase']['bw_bytes']/1e9, 4))"
 }
 
-run_ours() { # write|read -> "GB/s mode fixed"
-  local keep=()
-  if [[ $1 == write ]]; then keep=(--keep); fi
+run_ours() { # write|read -> "GB/s mode fixed pages"
   "$offrt" bench io --dir "$dir" --size "$size" --qd "$qd" --block "$block" \
-      --phase "$1" "${keep[@]}" --json "${extra[@]}" |
-    python3 -c "import json,sys; j=json.load(sys.stdin); print(j['$1_GBps'], j['mode'].replace(' ', '_'), j['fixed_buffers'])"
+      --phase "$1" --keep --json "${extra[@]}" |
+    python3 -c "import json,sys; j=json.load(sys.stdin); print(j['$1_GBps'], j['mode'].replace(' ', '_'), j['fixed_buffers'], j['pages'])"
 }
 
-echo "io_compare: $size file, block $block, queue depth $qd, O_DIRECT, io_uring, $repeat repeats, dir $dir"
-echo "io_compare: offrt $offrt ${extra[*]}; $(fio --version)"
-ours_w=() ours_r=() fio_w=() fio_r=() mode="" fixed=""
+tools=(ours fio); ((fio_huge)) && tools+=(fio-huge)
+echo "io_compare: $size file, block $block, queue depth $qd, O_DIRECT, io_uring, $repeat repeats, dir $dir ($(df --output=fstype "$dir" | tail -1))"
+echo "io_compare: offrt $offrt ${extra[*]}; $(fio --version); load $(cut -d' ' -f1-3 /proc/loadavg)"
+results=() mode="" fixed="" pages=""
 for ((i = 1; i <= repeat; i++)); do
-  if ((i % 2)); then order="ours fio"; else order="fio ours"; fi
-  rm -f "$fio_file"
-  for phase in write read; do # both writes, then both reads: pairs adjacent
-    for who in $order; do
-      if [[ $who == ours ]]; then
-        read -r g mode fixed < <(run_ours "$phase")
-      else
-        g=$(run_fio "$phase")
-      fi
-      case "$who-$phase" in
-        ours-write) ours_w+=("$g") ;; ours-read) ours_r+=("$g") ;;
-        fio-write) fio_w+=("$g") ;; fio-read) fio_r+=("$g") ;;
+  k=$(( (i - 1) % ${#tools[@]} ))
+  order=("${tools[@]:k}" "${tools[@]:0:k}")
+  for phase in write read; do # the writes, then the reads: each group adjacent in time
+    for who in "${order[@]}"; do
+      case "$who" in
+        ours) read -r g mode fixed pages < <(run_ours "$phase") ;;
+        fio) [[ $phase == write ]] && rm -f "$fio_file"; g=$(run_fio "$phase") ;;
+        fio-huge) [[ $phase == write ]] && rm -f "$fio_file"
+                  g=$(run_fio "$phase" --iomem=mmaphuge --hugepage-size=2M) ;;
       esac
+      results+=("$i $who $phase $g")
       echo "  run $i $phase $who: $g GB/s"
     done
   done
-  rm -f "$fio_file"
 done
-echo "  (ours: engine $mode, fixed buffers $fixed)"
+echo "  (ours: engine $mode, fixed buffers $fixed, $pages pages)"
 
-python3 - "${ours_w[*]}" "${ours_r[*]}" "${fio_w[*]}" "${fio_r[*]}" "$mode" <<'PY'
-import json, statistics, sys
-ow, orr, fw, fr = ([float(x) for x in a.split()] for a in sys.argv[1:5])
+python3 - "${results[@]}" <<'PY'
+import collections, json, statistics, sys
 med = statistics.median
-m = dict(ours_write=med(ow), ours_read=med(orr), fio_write=med(fw), fio_read=med(fr))
-# Ratios of the medians, and the median of each repeat's ratio (the two runs
-# of a pair are adjacent in time, so slow drifts of the disk cancel).
-rw, rr = m["ours_write"] / m["fio_write"], m["ours_read"] / m["fio_read"]
-pw = med([o / f for o, f in zip(ow, fw)])
-pr = med([o / f for o, f in zip(orr, fr)])
-print(f"median  ours: write {m['ours_write']:.3f} GB/s, read {m['ours_read']:.3f} GB/s  (engine: {sys.argv[5]})")
-print(f"median  fio:  write {m['fio_write']:.3f} GB/s, read {m['fio_read']:.3f} GB/s")
-print(f"ratio ours/fio, of medians:      write {rw:.3f}, read {rr:.3f}")
-print(f"ratio ours/fio, median of pairs: write {pw:.3f}, read {pr:.3f}  (goal >= 0.95: "
-      f"{'met' if min(pw, pr) >= 0.95 else 'NOT met'})")
-print(json.dumps({**{k: round(v, 4) for k, v in m.items()},
-                  "ratio_write": round(rw, 4), "ratio_read": round(rr, 4),
-                  "paired_ratio_write": round(pw, 4), "paired_ratio_read": round(pr, 4)}))
+runs = collections.defaultdict(dict)  # (repeat, phase) -> tool -> GB/s
+for result in sys.argv[1:]:
+    i, who, phase, g = result.split()
+    runs[(int(i), phase)][who] = float(g)
+tools = sorted({w for d in runs.values() for w in d}, key=["ours", "fio", "fio-huge"].index)
+summary = {}
+for who in tools:
+    for phase in ("write", "read"):
+        summary[f"{who}_{phase}"] = med([d[who] for (i, p), d in runs.items() if p == phase])
+    label = who + ":"
+    print(f"median  {label:9} write {summary[who + '_write']:.3f} GB/s, "
+          f"read {summary[who + '_read']:.3f} GB/s")
+for ref in [t for t in tools if t != "ours"]:
+    ratios = {}
+    for phase in ("write", "read"):
+        # Each repeat runs the tools back to back, so slow drifts of the disk cancel.
+        ratios[phase] = med([d["ours"] / d[ref] for (i, p), d in runs.items() if p == phase])
+        summary[f"paired_ratio_{phase}_vs_{ref}"] = ratios[phase]
+    verdict = "met" if min(ratios.values()) >= 0.95 else "NOT met"
+    print(f"ratio ours/{ref}, median of pairs: write {ratios['write']:.3f}, "
+          f"read {ratios['read']:.3f}  (goal >= 0.95: {verdict})")
+print(json.dumps({k: round(v, 4) for k, v in summary.items()}))
 PY

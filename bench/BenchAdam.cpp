@@ -13,6 +13,7 @@
 #include "bench/BenchArgs.h"
 #include "bench/BenchRegistry.h"
 #include "bench/BenchTiming.h"
+#include "runtime/common/Json.h"
 #include "runtime/common/HumanSize.h"
 #include "runtime/common/Parallel.h"
 #include "runtime/exec/HostMemory.h"
@@ -264,19 +265,26 @@ int runAdamBench(const std::vector<std::string> &args) {
     const char *gradName = o.grad == GradDtype::F32 ? "f32" : "bf16";
     const char *outName = o.out == OutDtype::None ? "none" : o.out == OutDtype::F32 ? "f32" : "bf16";
     if (o.json) {
-      std::printf("{\"benchmark\": \"adam\", \"params\": %zu, \"threads\": %u, \"isa\": \"%s\", "
-                  "\"pages\": \"%s\", \"grad_dtype\": \"%s\", \"out_dtype\": \"%s\", "
-                  "\"tile\": %llu, \"steps\": %d, \"bytes_per_param\": %zu, "
-                  "\"seconds_per_step\": %.6f, \"best_seconds_per_step\": %.6f, "
-                  "\"params_per_s\": %.1f, \"gb_per_s\": %.3f",
-                  n, pool.threadCount(), adamIsaName(isa), pagesName, gradName, outName,
-                  (unsigned long long)o.tile, o.steps, bytesPerParam, med, best, paramsPerS,
-                  gbPerS);
-      if (o.triad)
-        std::printf(", \"triad_gb_per_s\": %.3f, \"inplace_triad_gb_per_s\": %.3f, "
-                    "\"adam_pattern_gb_per_s\": %.3f",
-                    bandwidth.triad, bandwidth.inPlace, bandwidth.adamPattern);
-      std::printf("}\n");
+      off::Json json = {{"benchmark", "adam"},
+                        {"params", n},
+                        {"threads", pool.threadCount()},
+                        {"isa", adamIsaName(isa)},
+                        {"pages", pagesName},
+                        {"grad_dtype", gradName},
+                        {"out_dtype", outName},
+                        {"tile", o.tile},
+                        {"steps", o.steps},
+                        {"bytes_per_param", bytesPerParam},
+                        {"seconds_per_step", med},
+                        {"best_seconds_per_step", best},
+                        {"params_per_s", paramsPerS},
+                        {"gb_per_s", gbPerS}};
+      if (o.triad) {
+        json["triad_gb_per_s"] = bandwidth.triad;
+        json["inplace_triad_gb_per_s"] = bandwidth.inPlace;
+        json["adam_pattern_gb_per_s"] = bandwidth.adamPattern;
+      }
+      std::printf("%s\n", json.dump().c_str());
     } else {
       std::printf("adam %s params, grad %s, out %s, %u threads, %s, %s pages: %.3f s/step "
                   "(median of %d), %.3g params/s, %.2f GB/s (%zu B/param)\n",

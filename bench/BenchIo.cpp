@@ -9,6 +9,7 @@
 #include "bench/BenchArgs.h"
 #include "bench/BenchRegistry.h"
 #include "bench/BenchTiming.h"
+#include "runtime/common/Json.h"
 #include "runtime/common/HumanSize.h"
 #include "runtime/io/AlignedBuffer.h"
 #include "runtime/io/IoEngine.h"
@@ -166,16 +167,20 @@ int measure(const Options &o, const std::string &path) {
     std::filesystem::remove(path);
 
   if (o.json) {
-    std::printf("{\"bench\": \"io\", \"mode\": \"%s\", \"direct\": %s, "
-                "\"fixed_buffers\": %s, \"pages\": \"%s\", \"size\": %llu, \"block\": %llu, "
-                "\"request\": %llu, \"qd\": %u, \"write_seconds\": %.4f, "
-                "\"read_seconds\": %.4f, \"write_GBps\": %.4f, "
-                "\"read_GBps\": %.4f}\n",
-                mode.c_str(), engine.isDirect(file) ? "true" : "false",
-                fixed ? "true" : "false", o.pages == PageSize::Huge ? "huge" : "4k",
-                (unsigned long long)o.size,
-                (unsigned long long)o.block, (unsigned long long)o.request,
-                o.qd, writeSeconds, readSeconds, writeGBps, readGBps);
+    off::Json json = {{"bench", "io"},
+                      {"mode", mode},
+                      {"direct", engine.isDirect(file)},
+                      {"fixed_buffers", fixed},
+                      {"pages", o.pages == PageSize::Huge ? "huge" : "4k"},
+                      {"size", o.size},
+                      {"block", o.block},
+                      {"request", o.request},
+                      {"qd", o.qd},
+                      {"write_seconds", writeSeconds},
+                      {"read_seconds", readSeconds},
+                      {"write_GBps", writeGBps},
+                      {"read_GBps", readGBps}};
+    std::printf("%s\n", json.dump().c_str());
   } else {
     std::printf("engine: %s%s\n", mode.c_str(),
                 engine.isDirect(file) ? ", O_DIRECT" : "");

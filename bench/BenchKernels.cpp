@@ -5,6 +5,7 @@
 #include "bench/BenchArgs.h"
 #include "bench/BenchRegistry.h"
 #include "bench/BenchTiming.h"
+#include "runtime/common/Json.h"
 #include "runtime/common/Parallel.h"
 #include "runtime/cpu/CpuBackend.h"
 
@@ -147,7 +148,7 @@ int runKernelsBench(const std::vector<std::string> &args) {
       double ms = off::bench::secondsPerCall([&] { table.call(c.op, in, out, c.attrs); },
                                              minTime) * 1e3;
       if (json)
-        std::printf("{\"kernel\": \"%s\", \"ms\": %.4f}\n", c.name.c_str(), ms);
+        std::printf("%s\n", off::Json({{"kernel", c.name}, {"ms", ms}}).dump().c_str());
       else
         std::printf("  %-20s %10.3f ms\n", c.name.c_str(), ms);
       std::fflush(stdout);

@@ -13,7 +13,7 @@
 // binary, on PATH, or given with --offc.
 #include "bench/BenchArgs.h"
 #include "bench/BenchRegistry.h"
-#include "runtime/model/Json.h"
+#include "runtime/common/Json.h"
 #include "runtime/plan/Plan.h"
 
 #include <algorithm>
@@ -38,7 +38,7 @@ extern char **environ;
 namespace {
 
 namespace fs = std::filesystem;
-using off::model::Json;
+using off::Json;
 
 struct Options {
   std::string size = "tiny";
@@ -210,13 +210,13 @@ double offrtRound(const Options &o, const fs::path &plan, const fs::path &data,
   while (std::getline(lines, line)) {
     if (line.empty())
       continue;
-    Json entry = Json::parse(line);
-    const Json *step = entry.find("step"), *stepMs = entry.find("ms");
-    if (!step || !stepMs)
+    Json entry = off::parseJson(line);
+    const Json *step = off::jsonMember(entry, "step"), *stepMs = off::jsonMember(entry, "ms");
+    if (!step || !stepMs || !off::jsonInt64(*step) || !stepMs->is_number())
       throw std::runtime_error(log.string() + ": a line without step/ms: " + line);
     ++seen;
-    if (step->asInt64() > o.warmup) {
-      ms += stepMs->asDouble();
+    if (*off::jsonInt64(*step) > o.warmup) {
+      ms += stepMs->get<double>();
       ++timed;
     }
   }
@@ -235,15 +235,19 @@ double torchRound(const Options &o, const fs::path &config, const fs::path &data
        std::to_string(o.gradAccum), "--steps", std::to_string(o.steps), "--warmup",
        std::to_string(o.warmup), "--threads", std::to_string(o.threads), "--attn", o.attn},
       workdir, "torch_train");
-  Json result = Json::parse(out);
-  const Json *tps = result.find("tokens_per_s"), *ms = result.find("ms_per_step");
-  if (!tps || !ms || !ms->isArray() || ms->items().empty())
+  Json result = off::parseJson(out);
+  const Json *tps = off::jsonMember(result, "tokens_per_s");
+  const Json *ms = off::jsonMember(result, "ms_per_step");
+  if (!tps || !tps->is_number() || !ms || !ms->is_array() || ms->empty())
     throw std::runtime_error(o.torchScript + " printed no tokens_per_s/ms_per_step: " + out);
   double sum = 0;
-  for (const Json &v : ms->items())
-    sum += v.asDouble();
-  msPerStep = sum / double(ms->items().size());
-  return tps->asDouble();
+  for (const Json &v : *ms) {
+    if (!v.is_number())
+      throw std::runtime_error(o.torchScript + ": ms_per_step holds " + v.dump() + ": " + out);
+    sum += v.get<double>();
+  }
+  msPerStep = sum / double(ms->size());
+  return tps->get<double>();
 }
 
 void record(Side &side, double tokensPerS, double msPerStep) {
@@ -252,13 +256,6 @@ void record(Side &side, double tokensPerS, double msPerStep) {
     side.tokensPerS = tokensPerS;
     side.msPerStep = msPerStep;
   }
-}
-
-std::string roundsJson(const std::vector<double> &rounds) {
-  std::string text = "[";
-  for (size_t i = 0; i < rounds.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(rounds[i]);
-  return text + "]";
 }
 
 int runTrainBench(const std::vector<std::string> &args) {
@@ -336,18 +333,26 @@ int runTrainBench(const std::vector<std::string> &args) {
     }
     const double ratio = o.torch ? offrt.tokensPerS / torch.tokensPerS : 0;
     if (o.json) {
-      std::printf("{\"benchmark\": \"train\", \"model\": \"%s\", \"batch\": %d, \"seq\": %d, "
-                  "\"grad_accum\": %d, \"threads\": %d, \"steps\": %d, \"warmup\": %d, "
-                  "\"rounds\": %d, \"offrt_tokens_per_s\": %.1f, \"offrt_ms_per_step\": %.3f, "
-                  "\"offrt_rounds\": %s",
-                  modelName.c_str(), o.batch, o.seq, o.gradAccum, o.threads, o.steps, o.warmup,
-                  o.rounds, offrt.tokensPerS, offrt.msPerStep, roundsJson(offrt.rounds).c_str());
-      if (o.torch)
-        std::printf(", \"torch_attn\": \"%s\", \"torch_tokens_per_s\": %.1f, "
-                    "\"torch_ms_per_step\": %.3f, \"torch_rounds\": %s, \"ratio\": %.4f",
-                    o.attn.c_str(), torch.tokensPerS, torch.msPerStep,
-                    roundsJson(torch.rounds).c_str(), ratio);
-      std::printf("}\n");
+      Json json = {{"benchmark", "train"},
+                   {"model", modelName},
+                   {"batch", o.batch},
+                   {"seq", o.seq},
+                   {"grad_accum", o.gradAccum},
+                   {"threads", o.threads},
+                   {"steps", o.steps},
+                   {"warmup", o.warmup},
+                   {"rounds", o.rounds},
+                   {"offrt_tokens_per_s", offrt.tokensPerS},
+                   {"offrt_ms_per_step", offrt.msPerStep},
+                   {"offrt_rounds", offrt.rounds}};
+      if (o.torch) {
+        json["torch_attn"] = o.attn;
+        json["torch_tokens_per_s"] = torch.tokensPerS;
+        json["torch_ms_per_step"] = torch.msPerStep;
+        json["torch_rounds"] = torch.rounds;
+        json["ratio"] = ratio;
+      }
+      std::printf("%s\n", json.dump().c_str());
     } else {
       std::printf("train %s, batch %d x seq %d x grad-accum %d, %d threads, %d timed steps "
                   "(after %d warm-up), best of %d round(s):\n",

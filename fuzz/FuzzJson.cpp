@@ -1,17 +1,25 @@
-// Fuzz target: Json::parse (runtime/model/Json.h), the strict JSON parser
-// under safetensors headers, config.json and trainer_state.json.
+// Fuzz target: parseJson (runtime/common/Json.h), the strict JSON reader
+// (nlohmann-json's SAX parser under our checks) behind safetensors headers,
+// config.json and trainer_state.json, and checkJson (JsonCheck.h), the
+// same check for the compiler.
 //
-// Input: any text. Json::parse has no file name (its callers add it), so a
-// rejection must be a JsonError whose offset lies inside the input and whose
-// message says "at byte N: ...". An accepted document is checked with code
-// of our own: it is valid UTF-8 (no surrogates, no overlong forms) since
-// every byte outside strings is ASCII and strings must be UTF-8; its compact
-// dump parses back to the same dump; and the typed number accessors either
-// answer or throw std::runtime_error (never anything undefined).
+// Input: any text. parseJson has no file name (its callers add it), so a
+// rejection must be a JsonError saying "at byte N: ..." with N inside the
+// input, "duplicate key '...'" or "nesting deeper than 64 levels", and
+// checkJson must say the same. An accepted document is checked with code of
+// our own: it is valid UTF-8 (no surrogates, no overlong forms) since every
+// byte outside strings is ASCII and strings must be UTF-8; it nests at most
+// kJsonMaxDepth levels and no object holds a key twice; checkJson accepts
+// it; its compact dump parses back to the same dump; and the integer
+// accessors agree with the number's text.
 #include "fuzz/FuzzTarget.h"
-#include "runtime/model/Json.h"
+#include "runtime/common/Json.h"
+#include "runtime/common/JsonCheck.h"
 
+#include <optional>
+#include <set>
 #include <stdexcept>
+#include <string>
 
 namespace off::fuzz {
 
@@ -19,7 +27,6 @@ const char *const kTargetName = "json";
 
 namespace {
 
-using model::Json;
 
 // RFC 3629 UTF-8, written out independently of the parser's decoder.
 bool isValidUtf8(const uint8_t *s, size_t n) {
@@ -47,38 +54,46 @@ bool isValidUtf8(const uint8_t *s, size_t n) {
   return true;
 }
 
-template <class Access> void ignoreRuntimeError(Access &&access) {
-  try {
-    access();
-  } catch (const std::runtime_error &) {
+// Walks every value: depth, unique keys, integers that read back as written.
+void exercise(const Json &value, int depth) {
+  if (depth > kJsonMaxDepth)
+    violation("accepted nesting deeper than kJsonMaxDepth");
+  if (value.is_number()) {
+    if (std::optional<uint64_t> u = jsonUint64(value); u && value.dump() != std::to_string(*u))
+      violation("jsonUint64 gives " + std::to_string(*u) + " for " + value.dump());
+    if (std::optional<int64_t> i = jsonInt64(value); i && value.dump() != std::to_string(*i))
+      violation("jsonInt64 gives " + std::to_string(*i) + " for " + value.dump());
+    if (value.is_number_float() && (jsonUint64(value) || jsonInt64(value)))
+      violation("a non-integer number reads as an integer: " + value.dump());
+    return;
+  }
+  if (value.is_array()) {
+    for (const Json &item : value)
+      exercise(item, depth + 1);
+  } else if (value.is_object()) {
+    std::set<std::string> keys;
+    for (const auto &member : value.items()) {
+      if (!keys.insert(member.key()).second)
+        violation("accepted the key '" + member.key() + "' twice in one object");
+      if (jsonMember(value, member.key()) != &member.value())
+        violation("jsonMember(\"" + member.key() + "\") does not return its member");
+      exercise(member.value(), depth + 1);
+    }
   }
 }
 
-// Walks every value, calling the typed accessors that apply to it.
-void exercise(const Json &value, int depth) {
-  if (depth > Json::kMaxDepth + 1)
-    violation("accepted nesting deeper than kMaxDepth");
-  switch (value.kind()) {
-  case Json::Kind::Number:
-    // Out of range or not an integer: std::runtime_error, as documented.
-    ignoreRuntimeError([&] { (void)value.asInt64(); });
-    ignoreRuntimeError([&] { (void)value.asUint64(); });
-    ignoreRuntimeError([&] { (void)value.asDouble(); });
-    return;
-  case Json::Kind::Array:
-    for (const Json &item : value.items())
-      exercise(item, depth + 1);
-    return;
-  case Json::Kind::Object:
-    for (const auto &[key, member] : value.members()) {
-      if (value.find(key) != &member)
-        violation("find(\"" + key + "\") does not return its member");
-      exercise(member, depth + 1);
-    }
-    return;
-  default:
-    return;
-  }
+bool isOurRejection(const std::string &message, size_t size) {
+  if (message.rfind("duplicate key '", 0) == 0 || message == "nesting deeper than 64 levels")
+    return true;
+  if (message.rfind("at byte ", 0) != 0)
+    return false;
+  size_t end = message.find(": ");
+  if (end == std::string::npos)
+    return false;
+  std::string offset = message.substr(8, end - 8);
+  return !offset.empty() && offset.size() < 20 &&
+         offset.find_first_not_of("0123456789") == std::string::npos &&
+         std::stoull(offset) <= size;
 }
 
 } // namespace
@@ -87,22 +102,26 @@ Outcome runFuzzInput(const uint8_t *data, size_t size) {
   const std::string_view text(reinterpret_cast<const char *>(data), size);
   Json value;
   try {
-    value = Json::parse(text);
-  } catch (const model::JsonError &error) {
-    const std::string expected = "at byte " + std::to_string(error.offset) + ": ";
-    if (error.offset > size || std::string(error.what()).rfind(expected, 0) != 0)
+    value = parseJson(text);
+  } catch (const JsonError &error) {
+    if (!isOurRejection(error.what(), size))
       violation(std::string("JsonError with a bad offset or message: ") + error.what());
+    if (checkJson(text) != error.what())
+      violation("checkJson says '" + checkJson(text) + "' where parseJson says '" +
+                error.what() + "'");
     return Outcome::Rejected;
   } catch (const std::exception &error) {
     violation(std::string("escaped ") + typeid(error).name() + ": " + error.what());
   }
   if (!isValidUtf8(data, size))
     violation("accepted a document that is not valid UTF-8");
+  if (std::string problem = checkJson(text); !problem.empty())
+    violation("parseJson accepts what checkJson refuses: " + problem);
   exercise(value, 0);
   const std::string dumped = value.dump();
   std::string again;
   try {
-    again = Json::parse(dumped).dump();
+    again = parseJson(dumped).dump();
   } catch (const std::exception &error) {
     violation("the dump of an accepted document does not parse: " +
               std::string(error.what()) + " in " + dumped);

@@ -18,15 +18,19 @@ using model::Json;
 using model::TrainerState;
 
 uint64_t field(const Json &json, const char *object, const char *key) {
-  const Json *holder = object ? json.find(object) : &json;
-  const Json *value = holder ? holder->find(key) : nullptr;
+  const Json *holder = object ? jsonMember(json, object) : &json;
+  const Json *value = holder ? jsonMember(*holder, key) : nullptr;
   if (!value)
     violation(std::string("accepted a state without \"") + key + "\"");
-  return value->asUint64();
+  if (value->is_number_unsigned())
+    return value->get<uint64_t>();
+  if (value->is_number_integer() && value->get<int64_t>() == 0)
+    return 0; // -0
+  violation(std::string("accepted \"") + key + "\": " + value->dump());
 }
 
 void checkAccepted(const TrainerState &state, std::string_view text) {
-  const Json json = Json::parse(text);
+  const Json json = parseJson(text);
   if (state.step != field(json, nullptr, "step") ||
       state.microBatch != field(json, nullptr, "micro_batch") ||
       state.optimizerStep != field(json, nullptr, "optimizer_step") ||
@@ -34,7 +38,7 @@ void checkAccepted(const TrainerState &state, std::string_view text) {
       state.rng.stream != field(json, "rng", "stream") ||
       state.rng.offset != field(json, "rng", "offset") ||
       state.planFormatVersion != field(json, "plan", "format_version") ||
-      state.planHash != json.find("plan")->find("hash")->asString())
+      state.planHash != jsonMember(*jsonMember(json, "plan"), "hash")->get<std::string>())
     violation("the accepted state differs from its text");
 
   const std::string written = model::trainerStateToJson(state);

@@ -18,6 +18,7 @@
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
+#include "runtime/common/JsonCheck.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -366,6 +367,10 @@ int64_t LlamaConfig::parameterCount() const {
 
 Expected<LlamaConfig> mlir::off::parseLlamaConfig(StringRef jsonText,
                                                   StringRef source) {
+  // The strict check first: llvm::json's recursive parser would overflow
+  // the stack on a deeply nested file, and keeps a duplicate key silently.
+  if (std::string problem = ::off::checkJson(jsonText); !problem.empty())
+    return makeError(source + ": not valid JSON: " + problem);
   Expected<json::Value> root = json::parse(jsonText);
   if (!root)
     return makeError(source + ": not valid JSON: " +

@@ -93,44 +93,37 @@ bool TrainerState::operator==(const TrainerState &other) const {
 }
 
 std::string trainerStateToJson(const TrainerState &state) {
-  Json rng = Json::object();
-  rng.set("seed", Json(state.rng.seed))
-      .set("stream", Json(state.rng.stream))
-      .set("offset", Json(state.rng.offset));
-  Json plan = Json::object();
-  plan.set("hash", Json(state.planHash))
-      .set("format_version", Json(uint64_t(state.planFormatVersion)));
-  Json json = Json::object();
-  json.set("format", Json(kStateFormat))
-      .set("version", Json(kTrainerStateVersion))
-      .set("step", Json(state.step))
-      .set("micro_batch", Json(state.microBatch))
-      .set("optimizer_step", Json(state.optimizerStep))
-      .set("rng", std::move(rng))
-      .set("plan", std::move(plan))
-      .set("extra", state.extra);
+  Json json = {
+      {"format", kStateFormat},
+      {"version", kTrainerStateVersion},
+      {"step", state.step},
+      {"micro_batch", state.microBatch},
+      {"optimizer_step", state.optimizerStep},
+      {"rng", {{"seed", state.rng.seed}, {"stream", state.rng.stream}, {"offset", state.rng.offset}}},
+      {"plan", {{"hash", state.planHash}, {"format_version", uint64_t(state.planFormatVersion)}}},
+      {"extra", state.extra}};
   return json.dump() + "\n";
 }
 
 TrainerState trainerStateFromJson(const std::string &text, const std::string &path) {
   const Json json = parseJsonObject(text, path);
   auto field = [&](const Json &object, const char *key, const char *where) -> const Json & {
-    const Json *value = object.find(key);
+    const Json *value = jsonMember(object, key);
     if (!value)
       throwFileError(path, std::string("missing \"") + where + key + "\"");
     return *value;
   };
   auto u64 = [&](const Json &object, const char *key, const char *where) {
-    try {
-      return field(object, key, where).asUint64();
-    } catch (const ModelIoError &) {
-      throw;
-    } catch (const std::exception &error) {
-      throwFileError(path, std::string("\"") + where + key + "\": " + error.what());
-    }
+    const Json &value = field(object, key, where);
+    std::optional<uint64_t> number = jsonUint64(value);
+    if (!number)
+      throwFileError(path, std::string("\"") + where + key +
+                               "\": expected a non-negative integer, found " +
+                               (value.is_number() ? value.dump() : jsonKindName(value)));
+    return *number;
   };
   const Json &format = field(json, "format", "");
-  if (!format.isString() || format.asString() != kStateFormat)
+  if (!format.is_string() || format.get_ref<const std::string &>() != kStateFormat)
     throwFileError(path, "is not an offload trainer state (\"format\" is not \"" +
                              std::string(kStateFormat) + "\")");
   uint64_t version = u64(json, "version", "");
@@ -148,14 +141,14 @@ TrainerState trainerStateFromJson(const std::string &text, const std::string &pa
   state.rng.offset = u64(rng, "offset", "rng.");
   const Json &plan = field(json, "plan", "");
   const Json &hash = field(plan, "hash", "plan.");
-  if (!hash.isString())
+  if (!hash.is_string())
     throwFileError(path, "\"plan.hash\" is not a string");
-  state.planHash = hash.asString();
+  state.planHash = hash.get<std::string>();
   uint64_t planVersion = u64(plan, "format_version", "plan.");
   if (planVersion > UINT32_MAX)
     throwFileError(path, "\"plan.format_version\" is out of range");
   state.planFormatVersion = uint32_t(planVersion);
-  if (const Json *extra = json.find("extra"))
+  if (const Json *extra = jsonMember(json, "extra"))
     state.extra = *extra;
   return state;
 }

@@ -47,30 +47,29 @@ void checkParameterSizes(const LlamaShapes &s, const std::string &path) {
 LlamaShapes parseLlamaConfig(const std::string &configJson, const std::string &path) {
   const Json config = parseJsonObject(configJson, path);
   auto integer = [&](const char *key, std::optional<int64_t> fallback) -> int64_t {
-    const Json *value = config.find(key);
-    if (!value || value->isNull()) {
+    const Json *value = jsonMember(config, key);
+    if (!value || value->is_null()) {
       if (!fallback)
         throwFileError(path, std::string("missing \"") + key + "\"");
       return *fallback;
     }
-    int64_t result = 0;
-    try {
-      result = value->asInt64();
-    } catch (const std::exception &error) {
-      throwFileError(path, std::string("\"") + key + "\": " + error.what());
-    }
+    std::optional<int64_t> number = jsonInt64(*value);
+    if (!number)
+      throwFileError(path, std::string("\"") + key + "\": expected an integer, found " +
+                               (value->is_number() ? value->dump() : jsonKindName(*value)));
+    int64_t result = *number;
     if (result <= 0)
       throwFileError(path, std::string("\"") + key + "\" must be positive, found " +
                                std::to_string(result));
     return result;
   };
   auto boolean = [&](const char *key, bool fallback) {
-    const Json *value = config.find(key);
+    const Json *value = jsonMember(config, key);
     if (!value)
       return fallback;
-    if (!value->isBool())
+    if (!value->is_boolean())
       throwFileError(path, std::string("\"") + key + "\" is not a boolean");
-    return value->asBool();
+    return value->get<bool>();
   };
 
   LlamaShapes shapes;
@@ -80,7 +79,7 @@ LlamaShapes parseLlamaConfig(const std::string &configJson, const std::string &p
   shapes.heads = integer("num_attention_heads", std::nullopt);
   shapes.kvHeads = integer("num_key_value_heads", shapes.heads);
   shapes.vocabSize = integer("vocab_size", std::nullopt);
-  if (shapes.hiddenSize % shapes.heads != 0 && !config.find("head_dim"))
+  if (shapes.hiddenSize % shapes.heads != 0 && !jsonMember(config, "head_dim"))
     throwFileError(path, "hidden_size " + std::to_string(shapes.hiddenSize) +
                              " is not a multiple of num_attention_heads " +
                              std::to_string(shapes.heads));
@@ -93,12 +92,11 @@ LlamaShapes parseLlamaConfig(const std::string &configJson, const std::string &p
   shapes.tieWordEmbeddings = boolean("tie_word_embeddings", false);
   shapes.attentionBias = boolean("attention_bias", false);
   shapes.mlpBias = boolean("mlp_bias", false);
-  if (const Json *range = config.find("initializer_range")) {
-    try {
-      shapes.initializerRange = range->asDouble();
-    } catch (const std::exception &error) {
-      throwFileError(path, std::string("\"initializer_range\": ") + error.what());
-    }
+  if (const Json *range = jsonMember(config, "initializer_range")) {
+    if (!range->is_number())
+      throwFileError(path, std::string("\"initializer_range\": expected a number, found ") +
+                               jsonKindName(*range));
+    shapes.initializerRange = range->get<double>();
   }
   return shapes;
 }

@@ -99,19 +99,19 @@ void SafetensorsFile::parseHeader() {
   dataStart_ = 8 + headerSize;
   const uint64_t dataSize = fileSize - dataStart_;
 
-  for (const auto &item : header.members()) {
+  for (const auto &item : header.items()) {
     // Named references, not a structured binding: the lambda below uses
     // `name`, which clang before 16 cannot capture from a binding.
-    const std::string &name = item.first;
-    const Json &entry = item.second;
+    const std::string &name = item.key();
+    const Json &entry = item.value();
     if (name == "__metadata__") {
-      if (!entry.isObject())
+      if (!entry.is_object())
         throwFileError(path, "__metadata__ is not an object");
-      for (const auto &[key, value] : entry.members()) {
-        if (!value.isString())
-          throwFileError(path, "__metadata__ entry '" + key + "' is " +
-                                   jsonKindName(value.kind()) + ", not a string");
-        metadata_.emplace_back(key, value.asString());
+      for (const auto &member : entry.items()) {
+        if (!member.value().is_string())
+          throwFileError(path, "__metadata__ entry '" + member.key() + "' is " +
+                                   jsonKindName(member.value()) + ", not a string");
+        metadata_.emplace_back(member.key(), member.value().get<std::string>());
       }
       continue;
     }
@@ -120,15 +120,15 @@ void SafetensorsFile::parseHeader() {
     };
     if (name.empty())
       throwFileError(path, "a tensor has an empty name");
-    if (!entry.isObject())
-      fail(std::string("entry is ") + jsonKindName(entry.kind()) + ", not an object");
-    for (const auto &member : entry.members())
-      if (member.first != "dtype" && member.first != "shape" &&
-          member.first != "data_offsets")
-        fail("unknown field '" + member.first + "'");
-    const Json *dtypeJson = entry.find("dtype");
-    const Json *shapeJson = entry.find("shape");
-    const Json *offsetsJson = entry.find("data_offsets");
+    if (!entry.is_object())
+      fail(std::string("entry is ") + jsonKindName(entry) + ", not an object");
+    for (const auto &member : entry.items())
+      if (member.key() != "dtype" && member.key() != "shape" &&
+          member.key() != "data_offsets")
+        fail("unknown field '" + member.key() + "'");
+    const Json *dtypeJson = jsonMember(entry, "dtype");
+    const Json *shapeJson = jsonMember(entry, "shape");
+    const Json *offsetsJson = jsonMember(entry, "data_offsets");
     if (!dtypeJson || !shapeJson || !offsetsJson)
       fail("missing field '" +
            std::string(!dtypeJson ? "dtype" : !shapeJson ? "shape" : "data_offsets") +
@@ -136,35 +136,32 @@ void SafetensorsFile::parseHeader() {
 
     TensorInfo tensor;
     tensor.name = name;
-    if (!dtypeJson->isString())
+    if (!dtypeJson->is_string())
       fail("dtype is not a string");
-    std::optional<DType> dtype = parseDType(dtypeJson->asString());
+    std::optional<DType> dtype = parseDType(dtypeJson->get<std::string>());
     if (!dtype)
-      fail("unknown dtype '" + dtypeJson->asString() + "'");
+      fail("unknown dtype '" + dtypeJson->get<std::string>() + "'");
     tensor.dtype = *dtype;
 
-    if (!shapeJson->isArray())
+    if (!shapeJson->is_array())
       fail("shape is not an array");
-    for (const Json &dim : shapeJson->items()) {
-      int64_t value = -1;
-      try {
-        value = dim.asInt64();
-      } catch (const std::exception &) {
+    for (const Json &dim : *shapeJson) {
+      std::optional<int64_t> value = jsonInt64(dim);
+      if (!value)
         fail("shape " + shapeJson->dump() + " is not a list of integers");
-      }
-      if (value < 0)
+      if (*value < 0)
         fail("shape " + shapeJson->dump() + " has a negative dimension");
-      tensor.shape.push_back(value);
+      tensor.shape.push_back(*value);
     }
 
-    if (!offsetsJson->isArray() || offsetsJson->items().size() != 2)
+    if (!offsetsJson->is_array() || offsetsJson->size() != 2)
       fail("data_offsets is not a pair [begin, end]");
-    try {
-      tensor.begin = offsetsJson->items()[0].asUint64();
-      tensor.end = offsetsJson->items()[1].asUint64();
-    } catch (const std::exception &) {
+    std::optional<uint64_t> begin = jsonUint64((*offsetsJson)[0]);
+    std::optional<uint64_t> end = jsonUint64((*offsetsJson)[1]);
+    if (!begin || !end)
       fail("data_offsets " + offsetsJson->dump() + " are not non-negative integers");
-    }
+    tensor.begin = *begin;
+    tensor.end = *end;
     if (tensor.end < tensor.begin)
       fail("data_offsets " + offsetsJson->dump() + " end before they begin");
     if (tensor.end > dataSize)
@@ -286,11 +283,11 @@ void writeSafetensors(const std::string &path, const std::vector<TensorToWrite> 
   if (!metadata.empty()) {
     Json meta = Json::object();
     for (const auto &[key, value] : metadata) {
-      if (meta.find(key))
+      if (jsonMember(meta, key))
         throwFileError(path, "duplicate metadata key '" + key + "'");
-      meta.set(key, Json(value));
+      jsonAppend(meta, key, value);
     }
-    header.set("__metadata__", std::move(meta));
+    jsonAppend(header, "__metadata__", std::move(meta));
   }
   std::vector<uint64_t> sizes;
   std::unordered_set<std::string_view> names;
@@ -309,16 +306,10 @@ void writeSafetensors(const std::string &path, const std::vector<TensorToWrite> 
                                shapeToString(tensor->shape));
     if (*size > 0 && !tensor->data)
       throwFileError(path, "tensor '" + tensor->name + "': no data");
-    Json shape = Json::array();
-    for (int64_t dim : tensor->shape)
-      shape.push(Json(dim));
-    Json offsets = Json::array();
-    offsets.push(Json(offset)).push(Json(offset + *size));
-    Json entry = Json::object();
-    entry.set("dtype", Json(dtypeName(tensor->dtype)))
-        .set("shape", std::move(shape))
-        .set("data_offsets", std::move(offsets));
-    header.add(tensor->name, std::move(entry));
+    Json entry = {{"dtype", dtypeName(tensor->dtype)},
+                  {"shape", tensor->shape},
+                  {"data_offsets", {offset, offset + *size}}};
+    jsonAppend(header, tensor->name, std::move(entry));
     sizes.push_back(*size);
     offset += *size;
   }

@@ -9,13 +9,12 @@
 namespace off::model {
 
 std::string stepLogJson(const StepLog &entry) {
-  Json json = Json::object();
-  json.set("step", Json(entry.step))
-      .set("loss", Json(entry.loss))
-      .set("grad_norm", Json(entry.gradNorm))
-      .set("lr", Json(entry.lr))
-      .set("tokens_per_s", Json(entry.tokensPerSecond))
-      .set("ms", Json(entry.ms));
+  Json json = {{"step", entry.step},
+               {"loss", entry.loss},
+               {"grad_norm", entry.gradNorm},
+               {"lr", entry.lr},
+               {"tokens_per_s", entry.tokensPerSecond},
+               {"ms", entry.ms}};
   return json.dump();
 }
 

@@ -118,17 +118,15 @@ TrainResult train(const TrainOptions &options) {
   if (!options.resumeDir.empty()) {
     model::Checkpoint checkpoint = model::Checkpoint::open(options.resumeDir);
     const model::Json &extra = checkpoint.state().extra;
-    const model::Json *batch = extra.isObject() ? extra.find("batch") : nullptr;
-    const model::Json *seq = extra.isObject() ? extra.find("seq") : nullptr;
-    if (batch && seq && (batch->asInt64() != B || seq->asInt64() != T))
-      throw TrainError(checkpoint.dir() + ": saved by a run with batch " +
-                       std::to_string(batch->asInt64()) + " x seq " +
-                       std::to_string(seq->asInt64()) + "; this plan has " +
+    const model::Json *batch = jsonMember(extra, "batch");
+    const model::Json *seq = jsonMember(extra, "seq");
+    if (batch && seq && (jsonInt64(*batch) != B || jsonInt64(*seq) != T))
+      throw TrainError(checkpoint.dir() + ": saved by a run with batch " + batch->dump() +
+                       " x seq " + seq->dump() + "; this plan has " +
                        std::to_string(B) + " x " + std::to_string(T) +
                        ", so its data position would mean other tokens");
-    if (const model::Json *lr = extra.isObject() ? extra.find("lr") : nullptr;
-        lr && lr->isNumber())
-      checkpointLr = lr->asDouble();
+    if (const model::Json *lr = jsonMember(extra, "lr"); lr && lr->is_number())
+      checkpointLr = lr->get<double>();
     session.restore(checkpoint);
     state = checkpoint.state();
     if (state.planHash != hash)
@@ -142,10 +140,7 @@ TrainResult train(const TrainOptions &options) {
     initWeights(session, options.initPath, options.seed);
     session.zeroOptimizerState();
   }
-  state.extra = model::Json::object();
-  state.extra.set("batch", model::Json(int64_t(B)));
-  state.extra.set("seq", model::Json(int64_t(T)));
-  state.extra.set("grad_accum", model::Json(int64_t(K)));
+  state.extra = {{"batch", int64_t(B)}, {"seq", int64_t(T)}, {"grad_accum", int64_t(K)}};
 
   uint64_t lastStep = options.steps;
   if (lastStep == 0) // one pass over the data
@@ -163,7 +158,7 @@ TrainResult train(const TrainOptions &options) {
   const std::optional<double> lrOverride = options.lr ? options.lr : checkpointLr;
   double lr = lrOverride.value_or(session.plan().hyper().lr());
   program.optimizer().lr = lrOverride;
-  state.extra.set("lr", model::Json(lr));
+  state.extra["lr"] = lr;
 
   std::unique_ptr<model::JsonlLogWriter> log;
   if (!options.logPath.empty())

@@ -167,8 +167,9 @@ TEST(LlamaConfig, MalformedValuesAreErrors) {
                    "positive");
   expectFieldError(configWith(R"(, "tie_word_embeddings": "yes")"),
                    "tie_word_embeddings");
-  expectFieldError(configWith(R"(, "vocab_size": 1e12)"), "vocab_size",
-                   "out of range");
+  expectFieldError(R"({"hidden_size": 64, "intermediate_size": 172,
+      "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 1e12})",
+                   "vocab_size", "out of range");
 }
 
 TEST(LlamaConfig, IncompleteOrMixedRopeFieldsAreErrors) {
@@ -194,6 +195,24 @@ TEST(LlamaConfig, NotJsonOrNotAnObjectIsAnError) {
   error = parseError("[1, 2]");
   EXPECT_NE(error.find("cfg.json: must be a JSON object"), std::string::npos)
       << error;
+}
+
+// Strict JSON before llvm::json (runtime/common/JsonCheck.h): a key given
+// twice is refused by name (llvm::json would keep one silently), and a
+// 50,000-level document is an error, not a stack overflow in the parser.
+TEST(LlamaConfig, DuplicateKeysAndDeepNestingAreErrors) {
+  std::string error = parseError(configWith(R"(, "vocab_size": 300)"));
+  EXPECT_NE(error.find("cfg.json: not valid JSON: duplicate key 'vocab_size'"),
+            std::string::npos)
+      << error;
+  std::string deep;
+  for (int i = 0; i < 50000; ++i)
+    deep += "{\"a\":";
+  deep += "1" + std::string(50000, '}');
+  error = parseError(deep);
+  EXPECT_EQ(error, "cfg.json: not valid JSON: nesting deeper than 64 levels");
+  error = parseError(std::string(50000, '[') + std::string(50000, ']'));
+  EXPECT_EQ(error, "cfg.json: not valid JSON: nesting deeper than 64 levels");
 }
 
 TEST(LlamaConfig, SequenceLongerThanMaxPositionsIsAnError) {

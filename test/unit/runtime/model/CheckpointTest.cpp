@@ -63,7 +63,7 @@ struct FakeRun {
     c.state.rng = {42, 7, 1000 + step};
     c.state.planHash = "sha256:abc";
     c.state.planFormatVersion = 1;
-    c.state.extra.set("data", Json("tokens.bin"));
+    c.state.extra["data"] = "tokens.bin";
     return c;
   }
 };
@@ -279,6 +279,14 @@ TEST(ModelCheckpoint, TrainerStateRoundTripsAndRejectsBadFiles) {
     return errorOf<ModelIoError>([&] { trainerStateFromJson(text, "s.json"); });
   };
   EXPECT_TRUE(contains(error("{"), "s.json: not valid JSON"));
+  // A key given twice, and a 50,000-level document: clear errors, no crash.
+  EXPECT_TRUE(contains(error(R"({"step":1,"step":2})"),
+                       "s.json: not valid JSON: duplicate key 'step'"));
+  std::string deep;
+  for (int i = 0; i < 50000; ++i)
+    deep += "{\"a\":";
+  deep += "1" + std::string(50000, '}');
+  EXPECT_EQ(error(deep), "s.json: not valid JSON: nesting deeper than 64 levels");
   EXPECT_TRUE(contains(error(R"({"format":"x"})"), "is not an offload trainer state"));
   EXPECT_TRUE(contains(error(R"({"format":"offload-trainer-state","version":9})"),
                        "version 9 is not supported"));

@@ -26,10 +26,9 @@ namespace {
 int dump(const std::string &path, const std::string &outDir) {
   SafetensorsFile file = SafetensorsFile::open(path);
   std::filesystem::create_directories(outDir);
-  Json manifest = Json::object();
   Json metadata = Json::object();
   for (const auto &[key, value] : file.metadata())
-    metadata.set(key, Json(value));
+    metadata[key] = value;
   Json tensors = Json::array();
   for (size_t i = 0; i < file.tensors().size(); ++i) {
     const TensorInfo &tensor = file.tensors()[i];
@@ -37,17 +36,12 @@ int dump(const std::string &path, const std::string &outDir) {
     writeFileAtomically(outDir + "/" + raw,
                         std::string_view(reinterpret_cast<const char *>(file.data(tensor)),
                                          tensor.byteSize()));
-    Json shape = Json::array();
-    for (int64_t dim : tensor.shape)
-      shape.push(Json(dim));
-    Json entry = Json::object();
-    entry.set("name", Json(tensor.name))
-        .set("dtype", Json(dtypeName(tensor.dtype)))
-        .set("shape", std::move(shape))
-        .set("file", Json(raw));
-    tensors.push(std::move(entry));
+    tensors.push_back({{"name", tensor.name},
+                       {"dtype", dtypeName(tensor.dtype)},
+                       {"shape", tensor.shape},
+                       {"file", raw}});
   }
-  manifest.set("metadata", std::move(metadata)).set("tensors", std::move(tensors));
+  Json manifest = {{"metadata", std::move(metadata)}, {"tensors", std::move(tensors)}};
   writeFileAtomically(outDir + "/manifest.json", manifest.dump());
   return 0;
 }

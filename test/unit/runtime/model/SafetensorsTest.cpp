@@ -198,7 +198,7 @@ std::vector<BadFile> badFiles() {
        safetensorsBytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
                         R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
                         f32x2),
-       "duplicate key \"a\""},
+       "header is not valid JSON: duplicate key 'a'"},
       {"metadata not strings", safetensorsBytes(R"({"__metadata__":{"n":1}})", ""),
        "__metadata__ entry 'n' is a number, not a string"},
       {"entry not object", one("[1]", ""), "entry is an array, not an object"},

@@ -18,7 +18,7 @@ TEST(ModelTrainingLog, StepLineIsOneJsonObject) {
   EXPECT_EQ(stepLogJson({3, 5.25, 1.5, 0.001, 12345.5, 80.25}),
             R"({"step":3,"loss":5.25,"grad_norm":1.5,"lr":0.001,"tokens_per_s":12345.5,"ms":80.25})");
   EXPECT_EQ(stepLogJson({4, NAN, INFINITY, 0, 0, 1}),
-            R"({"step":4,"loss":null,"grad_norm":null,"lr":0,"tokens_per_s":0,"ms":1})");
+            R"({"step":4,"loss":null,"grad_norm":null,"lr":0.0,"tokens_per_s":0.0,"ms":1.0})");
 }
 
 TEST(ModelTrainingLog, WriterTruncatesOrAppends) {

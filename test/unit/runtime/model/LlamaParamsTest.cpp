@@ -59,7 +59,8 @@ TEST(ModelLlamaParams, ConfigErrorsNameTheFile) {
     }
     return std::string("no error");
   };
-  EXPECT_EQ(error("{"), "cfg.json: not valid JSON: at byte 1: expected a string key");
+  EXPECT_EQ(error("{"), "cfg.json: not valid JSON: at byte 1: syntax error while parsing object "
+                       "key - unexpected end of input; expected string literal");
   EXPECT_EQ(error("{}"), "cfg.json: missing \"hidden_size\"");
   EXPECT_EQ(error(R"({"hidden_size":0})"), "cfg.json: \"hidden_size\" must be positive, found 0");
   EXPECT_EQ(error(R"({"hidden_size":10,"intermediate_size":4,"num_hidden_layers":1,

@@ -25,8 +25,15 @@ inline constexpr uint32_t kFormatVersion = 1;
 /// Bytes per element of a dtype (0 for DTYPE_UNSPECIFIED).
 uint64_t dtypeSize(DType dtype);
 
-/// Writes `plan` to `path` atomically (temp file, fsync, rename). On failure
-/// returns false with `error` naming the file and the problem.
+/// The plan's protobuf bytes, the same for the same plan in every run
+/// (deterministic serialization: map entries sorted by key). False when
+/// protobuf refuses (e.g. a message over 2 GiB).
+bool serializePlan(const Plan &plan, std::string &bytes);
+
+/// Writes `plan` to `path` atomically (temp file, fsync, rename), its
+/// payload from serializePlan: compiling the same input twice gives the same
+/// file. On failure returns false with `error` naming the file and the
+/// problem.
 bool writePlanFile(const Plan &plan, const std::string &path, std::string &error);
 
 /// Reads and frames-checks `path`, then validates it (validatePlan). Returns

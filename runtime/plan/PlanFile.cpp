@@ -1,5 +1,7 @@
 #include "runtime/plan/Plan.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/stubs/logging.h>
 
 #include <array>
@@ -61,9 +63,21 @@ uint64_t dtypeSize(DType dtype) {
   }
 }
 
+bool serializePlan(const Plan &plan, std::string &bytes) {
+  bytes.clear();
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  // Map fields (kernel attributes) otherwise come out in hash order, which
+  // differs from run to run.
+  coded.SetSerializationDeterministic(true);
+  bool ok = plan.SerializeToCodedStream(&coded);
+  coded.Trim(); // flush into `bytes` before the streams go
+  return ok && !coded.HadError();
+}
+
 bool writePlanFile(const Plan &plan, const std::string &path, std::string &error) {
   std::string payload;
-  if (!plan.SerializeToString(&payload)) {
+  if (!serializePlan(plan, payload)) {
     error = path + ": could not serialize the plan";
     return false;
   }

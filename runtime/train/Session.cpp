@@ -6,8 +6,6 @@
 #include "runtime/model/Safetensors.h"
 #include "runtime/model/WeightInit.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <cstdio>
 #include <cstring>
@@ -31,13 +29,8 @@ plan::Plan loadPlanFile(const std::string &path) {
 }
 
 std::string planHash(const plan::Plan &plan) {
-  std::string bytes;
-  { // map fields (kernel attributes) serialize in a fixed order only when asked
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    plan.SerializeToCodedStream(&coded);
-  }
+  std::string bytes; // the payload of the plan.bin offc writes for it
+  plan::serializePlan(plan, bytes);
   char text[32];
   std::snprintf(text, sizeof text, "%08x-%zu", plan::crc32(bytes.data(), bytes.size()),
                 bytes.size());

@@ -6,7 +6,9 @@ For the tiny Llama exported by the torch exporters (onnx_fixtures.py):
         --weights-out w.safetensors
     offrt forward plan.bin --data tokens.bin --init w.safetensors -o out
 
-and the logits offrt computes (its CPU kernels, from the weights offc
+(compiled twice: the plan.bin and weights files must be byte-identical; and
+the training step of the TorchScript export likewise) and the logits offrt
+computes (its CPU kernels, from the weights offc
 extracted) must equal onnxruntime's on the same .onnx file and the same
 input ids: rel <= 1e-5 (max |ours - ort| / max |ort|). The dynamo export at
 opset 23 runs at batch 1 only: onnxruntime refuses its rotary caches for
@@ -48,14 +50,35 @@ def run(command):
                          f"{result.stderr}")
 
 
+def same_bytes(a, b):
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        return fa.read() == fb.read()
+
+
+def check_training_plan_is_deterministic(cache, workdir):
+    """The training step of an ONNX import, compiled twice: the same bytes."""
+    model = onnx_fixtures.fixture("torchscript", cache)
+    plans = [os.path.join(workdir, f"train_{i}.plan") for i in range(2)]
+    for plan in plans:
+        run(["offc", "compile", model, "--shape", "input_ids=2x8", "--grad-accum", "2",
+             "-o", plan])
+    check(same_bytes(*plans), "torchscript 2x8: the training step compiled twice gives "
+          "byte-identical plan.bin")
+
+
 def check_case(exporter, batch, seq, cache, workdir):
     label = f"{exporter} {batch}x{seq}"
     model = onnx_fixtures.fixture(exporter, cache)
     stem = os.path.join(workdir, f"{exporter}_{batch}x{seq}")
     tokens = np.random.default_rng(batch * 100 + seq).integers(0, 256, batch * seq + 1)
     torch_training.write_llmc_tokens(stem + ".tokens", tokens)
-    run(["offc", "compile", model, "--forward", "--shape", f"input_ids={batch}x{seq}",
-         "-o", stem + ".plan", "--weights-out", stem + ".safetensors"])
+    compile_forward = ["offc", "compile", model, "--forward", "--shape", f"input_ids={batch}x{seq}"]
+    run(compile_forward + ["-o", stem + ".plan", "--weights-out", stem + ".safetensors"])
+    # The same input compiles to the same bytes (plan.bin and the weights).
+    run(compile_forward + ["-o", stem + ".again.plan", "--weights-out", stem + ".again.safetensors"])
+    check(same_bytes(stem + ".plan", stem + ".again.plan")
+          and same_bytes(stem + ".safetensors", stem + ".again.safetensors"),
+          f"{label}: compiling twice gives byte-identical plan.bin and weights")
     run(["offrt", "forward", stem + ".plan", "--data", stem + ".tokens",
          "--init", stem + ".safetensors", "--micro-batch", "0", "-o", stem + ".out"])
     out = load_file(stem + ".out")
@@ -79,6 +102,7 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         for exporter, batch, seq in CASES:
             check_case(exporter, batch, seq, cache, workdir)
+        check_training_plan_is_deterministic(cache, workdir)
     if failures:
         print(f"{len(failures)} check(s) failed")
         sys.exit(1)

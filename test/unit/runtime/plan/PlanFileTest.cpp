@@ -38,6 +38,36 @@ TEST(PlanFile, RoundTrips) {
   EXPECT_EQ(back->SerializeAsString(), plan.SerializeAsString());
 }
 
+// The same plan gives the same bytes, however its kernel attributes (a
+// protobuf map, which iterates in hash order) were filled.
+TEST(PlanFile, BytesAreDeterministic) {
+  Plan forward = test_util::smallValidPlan(), backward = forward;
+  auto fill = [](Plan &plan, bool reversed) {
+    Kernel *kernel = plan.mutable_streams(0)->mutable_instructions(0)->mutable_kernel();
+    for (int i = 0; i < 64; ++i) {
+      int k = reversed ? 63 - i : i;
+      (*kernel->mutable_attrs())["attr_" + std::to_string(k)].set_i(k);
+    }
+  };
+  fill(forward, false);
+  fill(backward, true);
+  std::string a, b, error;
+  ASSERT_TRUE(serializePlan(forward, a));
+  ASSERT_TRUE(serializePlan(backward, b));
+  EXPECT_EQ(a, b);
+  fs::path pathA = tempPath("det_a.bin"), pathB = tempPath("det_b.bin");
+  ASSERT_TRUE(writePlanFile(forward, pathA, error)) << error;
+  ASSERT_TRUE(writePlanFile(backward, pathB, error)) << error;
+  EXPECT_EQ(slurp(pathA), slurp(pathB));
+  // The payload is what serializePlan gives, and parses back to the plan.
+  std::optional<Plan> back = readPlanFile(pathA, error);
+  ASSERT_TRUE(back) << error;
+  std::string again;
+  ASSERT_TRUE(serializePlan(*back, again));
+  EXPECT_EQ(again, a);
+  EXPECT_NE(slurp(pathA).find(a), std::string::npos);
+}
+
 TEST(PlanFile, Crc32MatchesTheStandardCheckValue) {
   EXPECT_EQ(crc32("123456789", 9), 0xCBF43926u); // the CRC-32/IEEE check value
 }

@@ -2,7 +2,7 @@
 // Reports params/s and GB/s, counting the bytes Adam must move per parameter
 // (read param, m, v, grad; write param, m, v and the optional copy).
 // The tensors live in memory allocated as the runtime's host arena allocates
-// it (off::exec::HostMemory: mmap with MADV_HUGEPAGE), or with `--pages 4k`
+// it (off::backend::HostMemory: mmap with MADV_HUGEPAGE), or with `--pages 4k`
 // in 4 KiB pages (what a plain malloc gives where transparent huge pages are
 // "madvise", as torch tensors get by default).
 // `--triad` also measures, on the same threads and the same kind of memory,
@@ -16,7 +16,7 @@
 #include "runtime/common/Json.h"
 #include "runtime/common/HumanSize.h"
 #include "runtime/common/Parallel.h"
-#include "runtime/exec/HostMemory.h"
+#include "runtime/backend/HostMemory.h"
 #include "runtime/optim/AdamW.h"
 
 #include <algorithm>
@@ -63,9 +63,9 @@ public:
       total += (bytes + 4095) / 4096 * 4096 + kStagger;
     }
     if (pages == Pages::Huge) {
-      off::exec::HostMemoryOptions unpinned; // pinning changes nothing for the CPU's own reads
+      off::backend::HostMemoryOptions unpinned; // pinning changes nothing for the CPU's own reads
       unpinned.pinned = false;
-      arena_ = off::exec::HostMemory(total, "bench", unpinned);
+      arena_ = off::backend::HostMemory(total, "bench", unpinned);
       base_ = reinterpret_cast<uint8_t *>(arena_.data());
       return;
     }
@@ -84,7 +84,7 @@ private:
     void operator()(void *p) const { std::free(p); }
   };
   std::vector<size_t> offsets_;
-  off::exec::HostMemory arena_;
+  off::backend::HostMemory arena_;
   std::unique_ptr<uint8_t[], FreeDeleter> heap_;
   uint8_t *base_ = nullptr;
 };

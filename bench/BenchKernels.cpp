@@ -20,10 +20,10 @@
 
 namespace {
 
-using off::kernels::AttrValue;
-using off::kernels::DType;
-using off::kernels::KernelAttrs;
-using off::kernels::TensorArg;
+using off::backend::AttrValue;
+using off::DType;
+using off::backend::KernelAttrs;
+using off::backend::TensorArg;
 
 struct Model {
   int64_t C, I, H, Hkv, V;

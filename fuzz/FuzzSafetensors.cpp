@@ -20,7 +20,7 @@ const char *const kTargetName = "safetensors";
 
 namespace {
 
-using model::DType;
+using off::DType;
 using model::SafetensorsFile;
 using model::TensorInfo;
 
@@ -31,7 +31,7 @@ unsigned __int128 independentByteCount(const TensorInfo &tensor) {
     if (dim == 0)
       return 0; // empty, however large the other dims
   }
-  unsigned __int128 count = model::dtypeSize(tensor.dtype);
+  unsigned __int128 count = off::dtypeSize(tensor.dtype);
   for (int64_t dim : tensor.shape) {
     count *= uint64_t(dim);
     if (count >> 64)
@@ -83,7 +83,7 @@ void checkAccepted(const SafetensorsFile &file, const uint8_t *data, size_t size
       violation("copyTo('" + tensor.name + "') copied other bytes than the file's");
     if (tensor.dtype == DType::F32 || tensor.dtype == DType::BF16 ||
         tensor.dtype == DType::F16) {
-      std::vector<float> values(tensor.byteSize() / model::dtypeSize(tensor.dtype));
+      std::vector<float> values(tensor.byteSize() / off::dtypeSize(tensor.dtype));
       file.readFloat32(tensor.name, values.data(), values.size());
       if (tensor.dtype == DType::F32 && !values.empty() &&
           std::memcmp(values.data(), copy.data(), copy.size()) != 0)

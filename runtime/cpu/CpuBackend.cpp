@@ -1,16 +1,13 @@
 #include "runtime/cpu/CpuBackend.h"
 
+#include "runtime/backend/HostBackend.h"
 #include "runtime/cpu/OpsCommon.h"
-
-#include <cstdlib>
-#include <cstring>
-#include <new>
 
 namespace off::cpu {
 
-const kernels::KernelTable &cpuKernels() {
-  static const kernels::KernelTable table = [] {
-    kernels::KernelTable t("cpu");
+const backend::KernelTable &cpuKernels() {
+  static const backend::KernelTable table = [] {
+    backend::KernelTable t("cpu");
     detail::registerGenericOps(t);
     detail::registerFusedOps(t);
     return t;
@@ -18,30 +15,8 @@ const kernels::KernelTable &cpuKernels() {
   return table;
 }
 
-namespace {
-class CpuBackend final : public kernels::Backend {
-public:
-  const kernels::KernelTable &kernels() const override { return cpuKernels(); }
-  void *allocate(size_t bytes) override {
-    size_t rounded = (bytes + 63) / 64 * 64;
-    void *p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-    if (!p)
-      throw std::bad_alloc();
-    return p;
-  }
-  void release(void *pointer) override { std::free(pointer); }
-  void copyToDevice(void *device, const void *host, size_t bytes) override {
-    std::memcpy(device, host, bytes);
-  }
-  void copyToHost(void *host, const void *device, size_t bytes) override {
-    std::memcpy(host, device, bytes);
-  }
-  void synchronize() override {}
-};
-} // namespace
-
-kernels::Backend &cpuBackend() {
-  static CpuBackend backend;
+backend::Backend &cpuBackend() {
+  static backend::HostBackend backend("cpu", cpuKernels());
   return backend;
 }
 

@@ -2,6 +2,7 @@
 
 #include "runtime/cpu/CpuParallel.h"
 #include "runtime/cpu/Shape.h"
+#include "runtime/common/Float16.h"
 
 #include <algorithm>
 #include <climits>
@@ -201,22 +202,6 @@ template void gatherGrad<int32_t>(const int32_t *, int64_t, const float *, int64
                                   int64_t, float *);
 template void gatherGrad<int64_t>(const int64_t *, int64_t, const float *, int64_t, int64_t,
                                   int64_t, float *);
-
-uint16_t floatToBf16(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) // NaN: the quiet NaN torch produces
-    return 0x7fc0;
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return uint16_t(bits >> 16);
-}
-
-float bf16ToFloat(uint16_t value) {
-  uint32_t bits = uint32_t(value) << 16;
-  float result;
-  std::memcpy(&result, &bits, sizeof result);
-  return result;
-}
 
 void castF32ToBf16(const float *x, uint16_t *y, int64_t N) {
   parallelRange(N, 2, [&](int64_t begin, int64_t end) {

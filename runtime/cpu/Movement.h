@@ -52,10 +52,6 @@ void castI32ToI64(const int32_t *x, int64_t *y, int64_t N);
 void castI64ToI32(const int64_t *x, int32_t *y, int64_t N);
 template <typename Int> void castIntToF32(const Int *x, float *y, int64_t N);
 
-/// One element of castF32ToBf16 (the reference for its tests).
-uint16_t floatToBf16(float value);
-float bf16ToFloat(uint16_t value);
-
 /// y = x, N bytes (threaded memcpy; y == x is a no-op).
 void copyBytes(const void *x, void *y, int64_t N);
 

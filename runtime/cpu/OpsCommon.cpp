@@ -53,7 +53,7 @@ const TensorArg &Args::indexIn(size_t i, const char *role) const {
 
 void Args::expectDtype(const TensorArg &t, const char *role, DType dtype) const {
   if (t.dtype != dtype)
-    fail(std::string(role) + " must be " + kernels::dtypeName(dtype) + " on the CPU backend, got " +
+    fail(std::string(role) + " must be " + dtypeName(dtype) + " on the CPU backend, got " +
          t.describe());
 }
 

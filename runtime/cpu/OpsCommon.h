@@ -3,7 +3,7 @@
 // names the op, the argument and what was expected.
 #pragma once
 
-#include "runtime/cpu/KernelTable.h"
+#include "runtime/backend/Kernel.h"
 
 #include <initializer_list>
 #include <span>
@@ -13,11 +13,10 @@
 
 namespace off::cpu::detail {
 
-using kernels::DType;
-using kernels::KernelAttrs;
-using kernels::KernelCall;
-using kernels::KernelTable;
-using kernels::TensorArg;
+using backend::KernelAttrs;
+using backend::KernelCall;
+using backend::KernelTable;
+using backend::TensorArg;
 
 std::string shapeText(std::span<const int64_t> shape);
 

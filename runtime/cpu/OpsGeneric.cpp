@@ -17,7 +17,6 @@ namespace off::cpu::detail {
 
 namespace {
 
-using kernels::dtypeSize;
 
 //===----------------------------------------------------------------------===//
 // matmul
@@ -359,8 +358,8 @@ void validateCast(const KernelCall &c) {
   const TensorArg &x = a.in(0, "input"), &y = a.out(0, "result");
   a.expectShape(y, "result", x.shape);
   if (!castSupported(x.dtype, y.dtype))
-    a.fail(std::string("casting ") + kernels::dtypeName(x.dtype) + " to " +
-           kernels::dtypeName(y.dtype) + " is not supported by the CPU backend");
+    a.fail(std::string("casting ") + dtypeName(x.dtype) + " to " +
+           dtypeName(y.dtype) + " is not supported by the CPU backend");
 }
 
 void runCast(const KernelCall &c) {

@@ -20,8 +20,8 @@ bool usesNvme(const Program &program) {
 
 } // namespace
 
-Executor::Executor(Program program, ExecutorOptions options)
-    : program_(std::move(program)), options_(std::move(options)) {
+Executor::Executor(backend::Backend &backend, Program program, ExecutorOptions options)
+    : backend_(backend), program_(std::move(program)), options_(std::move(options)) {
   validate(program_);
   for (const auto &[name, cpus] : options_.affinity) {
     bool known = false;
@@ -38,17 +38,29 @@ Executor::Executor(Program program, ExecutorOptions options)
     options_.nvme->prepare(program_.arenas);
   }
   for (const ArenaSpec &arena : program_.arenas) {
-    std::string label = "arena '" + arena.name + "'";
     if (arena.tier == Tier::Nvme) {
-      memory_.emplace_back();
-    } else {
-      HostMemoryOptions memoryOptions = options_.hostMemory;
-      // The device tier is host memory on this backend; it is not DMA'd.
-      memoryOptions.pinned = arena.tier == Tier::Host && arena.pinned &&
-                             options_.hostMemory.pinned;
-      memory_.emplace_back(arena.size, label, memoryOptions);
+      arenas_.emplace_back();
+      continue;
     }
+    backend::ArenaRequest request;
+    request.label = "arena '" + arena.name + "'";
+    request.tier = arena.tier;
+    request.size = arena.size;
+    request.budget = arena.budget;
+    request.pinned = arena.pinned;
+    request.host = options_.hostMemory;
+    arenas_.push_back(backend_.allocateArena(request));
   }
+  for (const Stream &stream : program_.streams) {
+    streams_.push_back(backend_.createStream(stream.spec.kind, stream.spec.name));
+    size_t most = 0;
+    for (const Instruction &instruction : stream.instructions)
+      if (auto *k = std::get_if<KernelInstr>(&instruction))
+        most = std::max(most, k->args.size());
+    pointers_.emplace_back(most);
+  }
+  for (uint32_t e = 0; e < program_.eventCount; ++e)
+    events_.push_back(backend_.createEvent());
   if (options_.checkResidency)
     checker_ = std::make_unique<ResidencyChecker>(program_);
   recorded_.assign(program_.eventCount, 0);
@@ -89,14 +101,48 @@ Executor::~Executor() {
     worker.join();
 }
 
-std::byte *Executor::pointer(const Slice &slice) const {
+std::byte *Executor::address(const Slice &slice) const {
   const ArenaSpec &arena = program_.arenas.at(slice.arena);
   if (arena.tier == Tier::Nvme)
     throw std::invalid_argument(describe(program_, slice) +
                                 " is on NVMe and has no pointer");
   if (slice.offset > arena.size || slice.size > arena.size - slice.offset)
     throw std::out_of_range(describe(program_, slice) + " is outside the arena");
-  return memory_[slice.arena].data() + slice.offset;
+  return arenas_[slice.arena]->data() + slice.offset;
+}
+
+std::byte *Executor::pointer(const Slice &slice) const {
+  std::byte *at = address(slice);
+  if (!arenas_[slice.arena]->hostAccessible())
+    throw std::invalid_argument(describe(program_, slice) + " is in " + backend_.name() +
+                                " memory the host cannot address; copy it with read/write");
+  return at;
+}
+
+void Executor::write(const Slice &slice, const void *hostSrc, uint64_t bytes) {
+  if (bytes > slice.size)
+    throw std::out_of_range("writing " + std::to_string(bytes) + " bytes into " +
+                            describe(program_, slice));
+  backend_.upload(address(slice), hostSrc, bytes);
+}
+
+void Executor::read(const Slice &slice, void *hostDst, uint64_t bytes) const {
+  if (bytes > slice.size)
+    throw std::out_of_range("reading " + std::to_string(bytes) + " bytes from " +
+                            describe(program_, slice));
+  backend_.download(hostDst, address(slice), bytes);
+}
+
+bool Executor::arenaPinned(ArenaId arena) const {
+  return arenas_.at(arena) && arenas_[arena]->pinned();
+}
+
+uint64_t Executor::arenaBytes(Tier tier) const {
+  uint64_t total = 0;
+  for (const auto &arena : arenas_)
+    if (arena && arena->tier() == tier)
+      total += arena->size();
+  return total;
 }
 
 void Executor::workerMain(uint32_t stream) {
@@ -139,9 +185,10 @@ void Executor::wakeAll() {
     wake->notify_one();
 }
 
-void Executor::run() {
+void Executor::run(const backend::StepContext &step) {
   {
     std::lock_guard lock(mutex_);
+    step_ = &step;
     std::fill(recorded_.begin(), recorded_.end(), 0);
     aborted_ = false;
     error_.clear();
@@ -153,6 +200,7 @@ void Executor::run() {
   }
   std::unique_lock lock(mutex_);
   runDone_.wait(lock, [&] { return finishedStreams_ == program_.streams.size(); });
+  step_ = nullptr;
   if (aborted_)
     throw ExecError(error_, errorStream_, errorIndex_);
 }
@@ -200,54 +248,78 @@ void Executor::runStream(uint32_t stream) {
       return;
     }
   }
+  try { // the run is over when the backend's work is
+    backend_.synchronize(*streams_[stream]);
+  } catch (const std::exception &e) {
+    fail(stream, uint32_t(instructions.size()),
+         "stream '" + program_.streams[stream].spec.name + "' failed at its end: " + e.what());
+  }
 }
 
-void Executor::poison(const Slice &slice) {
-  if (checker_ && program_.arenas[slice.arena].tier != Tier::Nvme)
-    poisonWithNaN(pointer(slice), slice.size, slice.offset);
+// Freed and offloaded ranges are poisoned where the host can write them (the
+// checker's NaN pattern); after the stream's earlier work, in its order.
+void Executor::poison(uint32_t stream, const Slice &slice) {
+  if (!checker_ || program_.arenas[slice.arena].tier == Tier::Nvme ||
+      !arenas_[slice.arena]->hostAccessible())
+    return;
+  backend_.hostTask(*streams_[stream],
+                    [&] { poisonWithNaN(address(slice), slice.size, slice.offset); });
 }
 
-void Executor::nvmeTransfer(NvmeRequest::Op op, const Slice &nvme,
+// NVMe transfers run on the host: the host side must be host memory.
+void Executor::nvmeTransfer(uint32_t stream, NvmeRequest::Op op, const Slice &nvme,
                             const Slice &host) {
   NvmeRequest request{op, nvme.arena, nvme.offset, pointer(host), host.size};
-  options_.nvme->wait(options_.nvme->submit(request));
+  backend_.hostTask(*streams_[stream],
+                    [&] { options_.nvme->wait(options_.nvme->submit(request)); });
 }
 
 void Executor::execute(uint32_t stream, const Instruction &instruction) {
+  backend::Stream &on = *streams_[stream];
   if (auto *k = std::get_if<KernelInstr>(&instruction)) {
-    // Reused per worker thread: kernels run often, allocation is noise.
-    thread_local std::vector<std::byte *> pointers;
-    pointers.clear();
-    for (const KernelArg &arg : k->args)
-      pointers.push_back(pointer(arg.slice));
-    k->fn(KernelCall{pointers, k->args});
+    std::vector<void *> &pointers = pointers_[stream]; // sized for the most arguments
+    for (size_t i = 0; i < k->args.size(); ++i)
+      pointers[i] = address(k->args[i].slice);
+    std::span<void *const> all(pointers.data(), k->args.size());
+    if (k->kernel) {
+      size_t inputs = k->kernel->inputs().size(), outputs = k->kernel->outputs().size();
+      std::span<std::byte> workspace;
+      if (k->workspace)
+        workspace = {static_cast<std::byte *>(all.back()), size_t(k->args.back().slice.size)};
+      backend_.launch(on, *k->kernel, all.first(inputs), all.subspan(inputs, outputs),
+                      workspace, *step_);
+    } else {
+      backend_.hostTask(on, [&] { k->fn(KernelCall{all, k->args}); });
+    }
   } else if (auto *c = std::get_if<CopyInstr>(&instruction)) {
-    if (c->src.size)
-      std::memcpy(pointer(c->dst), pointer(c->src), c->src.size);
+    backend_.copy(on, address(c->dst), address(c->src), c->src.size);
   } else if (auto *o = std::get_if<OffloadInstr>(&instruction)) {
-    if (o->src.size)
-      std::memcpy(pointer(o->dst), pointer(o->src), o->src.size);
-    poison(o->src);
+    backend_.copy(on, address(o->dst), address(o->src), o->src.size);
+    poison(stream, o->src);
   } else if (auto *f = std::get_if<FreeInstr>(&instruction)) {
-    poison(f->slice);
+    poison(stream, f->slice);
   } else if (auto *r = std::get_if<NvmeReadInstr>(&instruction)) {
-    nvmeTransfer(NvmeRequest::Op::Read, r->src, r->dst);
+    nvmeTransfer(stream, NvmeRequest::Op::Read, r->src, r->dst);
   } else if (auto *w = std::get_if<NvmeWriteInstr>(&instruction)) {
-    nvmeTransfer(NvmeRequest::Op::Write, w->dst, w->src);
+    nvmeTransfer(stream, NvmeRequest::Op::Write, w->dst, w->src);
   } else if (auto *rec = std::get_if<RecordInstr>(&instruction)) {
+    backend_.record(on, *events_[rec->event]); // before any waiter may see it
     std::lock_guard lock(mutex_);
     recorded_[rec->event] = 1;
     for (size_t s = 0; s < waitingOn_.size(); ++s)
       if (waitingOn_[s] == rec->event)
         wake_[s]->notify_one();
   } else if (auto *wait = std::get_if<WaitInstr>(&instruction)) {
-    std::unique_lock lock(mutex_);
-    waitingOn_[stream] = wait->event;
-    wake_[stream]->wait(lock,
-                        [&] { return recorded_[wait->event] || aborted_; });
-    waitingOn_[stream] = -1;
-    if (!recorded_[wait->event])
-      throw Aborted{};
+    {
+      std::unique_lock lock(mutex_);
+      waitingOn_[stream] = wait->event;
+      wake_[stream]->wait(lock,
+                          [&] { return recorded_[wait->event] || aborted_; });
+      waitingOn_[stream] = -1;
+      if (!recorded_[wait->event])
+        throw Aborted{};
+    }
+    backend_.wait(on, *events_[wait->event]);
   }
 }
 

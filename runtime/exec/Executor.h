@@ -1,15 +1,19 @@
-// The executor: runs a Program with one worker thread per stream.
+// The executor: runs a Program on a backend with one worker thread per
+// stream.
 //
-// Each worker executes its stream's instructions in order; streams meet only
-// at events (a wait blocks until the matching record has run). On the CPU
-// backend kernels are plain calls, copies are memcpy on the copy stream's own
-// thread, and the device arena is host memory with the device's cap. When
-// any instruction fails (a kernel throws, an NVMe transfer fails, the
-// residency checker finds a violation), every stream stops at its next
-// instruction or wait, and run() throws ExecError naming the first failure.
+// Each worker issues its stream's instructions in order to the backend
+// (runtime/backend/Backend.h): arenas are the backend's allocations, kernels
+// go through Backend::launch, copies through Backend::copy, events through
+// record / wait, NVMe transfers through the NvmeBackend. Streams meet only at
+// events: a wait blocks the worker until the matching record has been issued,
+// then orders the backend stream after it. On the CPU backend every call
+// does its work at once, so issuing is running. When any instruction fails
+// (a kernel throws, an NVMe transfer fails, the residency checker finds a
+// violation), every stream stops at its next instruction or wait, and run()
+// throws ExecError naming the first failure.
 #pragma once
 
-#include "runtime/exec/HostMemory.h"
+#include "runtime/backend/Backend.h"
 #include "runtime/exec/NvmeBackend.h"
 #include "runtime/exec/Program.h"
 #include "runtime/exec/ResidencyChecker.h"
@@ -33,7 +37,7 @@ struct ExecutorOptions {
   /// not pinned.
   std::map<std::string, std::vector<int>> affinity;
   /// Host-tier arenas: pinning, and whether a refusal may fall back.
-  HostMemoryOptions hostMemory;
+  backend::HostMemoryOptions hostMemory;
   /// Needed when the program has NVMe arenas; not owned.
   NvmeBackend *nvme = nullptr;
   /// Called by a worker before each instruction (tracing; tests use it to
@@ -50,37 +54,57 @@ public:
 
 class Executor {
 public:
-  /// Validates the program, allocates one block per arena (throws
-  /// PinningError when a pinned arena is refused), starts the workers.
-  explicit Executor(Program program, ExecutorOptions options = {});
+  /// Validates the program, allocates one block per arena on `backend`
+  /// (throws backend::PinningError when a pinned arena is refused), creates
+  /// a backend stream per stream and an event per event, starts the
+  /// workers. `backend` is not owned and must outlive the executor.
+  Executor(backend::Backend &backend, Program program, ExecutorOptions options = {});
   ~Executor();
   Executor(const Executor &) = delete;
   Executor &operator=(const Executor &) = delete;
 
-  /// Runs every stream to its end once. Throws ExecError on failure; the
-  /// executor stays usable for the next run. One run at a time.
-  void run();
+  /// Runs every stream to its end once (every stream's backend work done
+  /// when it returns). `step` is handed to every kernel launched. Throws
+  /// ExecError on failure; the executor stays usable for the next run. One
+  /// run at a time.
+  void run(const backend::StepContext &step = {});
 
-  /// Host-visible memory of a slice (device arenas too, on this CPU
-  /// backend): for loading weights and reading results between runs.
+  /// The host address of a slice, for loading weights and reading results
+  /// between runs; throws std::invalid_argument when its arena is on NVMe or
+  /// not host-accessible (a GPU's memory: use read / write).
   std::byte *pointer(const Slice &slice) const;
-  bool arenaPinned(ArenaId arena) const { return memory_.at(arena).pinned(); }
+  /// Copies between host memory and a slice (of any arena but NVMe), between
+  /// runs. `bytes` may be less than the slice.
+  void write(const Slice &slice, const void *hostSrc, uint64_t bytes);
+  void read(const Slice &slice, void *hostDst, uint64_t bytes) const;
+
+  bool arenaPinned(ArenaId arena) const;
+  /// The bytes this executor's arenas hold in `tier` (one allocation each).
+  uint64_t arenaBytes(Tier tier) const;
+  backend::Backend &backend() const { return backend_; }
   const Program &program() const { return program_; }
   /// Null unless options.checkResidency.
   const ResidencyChecker *checker() const { return checker_.get(); }
 
 private:
+  std::byte *address(const Slice &slice) const; // the backend's address
   void workerMain(uint32_t stream);
   void runStream(uint32_t stream);
   void execute(uint32_t stream, const Instruction &instruction);
-  void nvmeTransfer(NvmeRequest::Op op, const Slice &nvme, const Slice &host);
-  void poison(const Slice &slice);
+  void nvmeTransfer(uint32_t stream, NvmeRequest::Op op, const Slice &nvme,
+                    const Slice &host);
+  void poison(uint32_t stream, const Slice &slice);
   void fail(uint32_t stream, uint32_t index, const std::string &message);
   void wakeAll(); // with mutex_ held
 
+  backend::Backend &backend_;
   Program program_;
   ExecutorOptions options_;
-  std::vector<HostMemory> memory_; // one per arena; empty for NVMe arenas
+  std::vector<std::unique_ptr<backend::Arena>> arenas_; // null for NVMe arenas
+  std::vector<std::unique_ptr<backend::Stream>> streams_;
+  std::vector<std::unique_ptr<backend::Event>> events_;
+  std::vector<std::vector<void *>> pointers_; // per stream: kernel arguments
+  const backend::StepContext *step_ = nullptr; // during run()
   std::unique_ptr<ResidencyChecker> checker_;
 
   // Run control and events share one lock. Each worker sleeps on its own

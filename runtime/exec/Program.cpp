@@ -1,31 +1,11 @@
 #include "runtime/exec/Program.h"
 
+#include "runtime/backend/Kernel.h"
+
 #include <sstream>
 #include <stdexcept>
 
 namespace off::exec {
-
-const char *tierName(Tier tier) {
-  switch (tier) {
-  case Tier::Device: return "device";
-  case Tier::Host: return "host";
-  case Tier::Nvme: return "nvme";
-  }
-  return "?";
-}
-
-const char *streamKindName(StreamKind kind) {
-  switch (kind) {
-  case StreamKind::Compute: return "compute";
-  case StreamKind::H2D: return "h2d";
-  case StreamKind::D2H: return "d2h";
-  case StreamKind::NvmeRead: return "nvme-read";
-  case StreamKind::NvmeWrite: return "nvme-write";
-  case StreamKind::HostOptimizer: return "host-optimizer";
-  case StreamKind::Collective: return "collective";
-  }
-  return "?";
-}
 
 std::string describe(const Program &program, const Slice &slice) {
   std::ostringstream out;
@@ -187,8 +167,23 @@ void validate(const Program &program) {
       std::string where = "stream '" + program.streams[s].spec.name +
                           "' instruction #" + std::to_string(i);
       if (auto *k = std::get_if<KernelInstr>(&in)) {
-        if (!k->fn)
-          fail(where + ": kernel '" + k->name + "' has no function");
+        if (!k->fn == !k->kernel)
+          fail(where + ": kernel '" + k->name + "' needs a backend kernel or a host "
+               "function (one of them)");
+        if (k->kernel) {
+          size_t expected = k->kernel->inputs().size() + k->kernel->outputs().size() +
+                            (k->workspace ? 1 : 0);
+          if (k->args.size() != expected)
+            fail(where + ": kernel '" + k->name + "' has " + std::to_string(k->args.size()) +
+                 " arguments, its bound kernel " + std::to_string(expected));
+          uint64_t given = k->workspace ? k->args.back().slice.size : 0;
+          if (given < k->kernel->workspaceBytes())
+            fail(where + ": kernel '" + k->name + "' needs " +
+                 std::to_string(k->kernel->workspaceBytes()) + " bytes of workspace, the "
+                 "program gives it " + std::to_string(given));
+        } else if (k->workspace) {
+          fail(where + ": host function '" + k->name + "' cannot have a workspace");
+        }
         for (const KernelArg &arg : k->args) {
           checkSlice(program, arg.slice, where);
           checkTier(program, arg.slice, arg.tier, where,

@@ -4,20 +4,21 @@
 // tests build programs directly.
 #pragma once
 
+#include "runtime/common/Tier.h"
+
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <variant>
 #include <vector>
 
-namespace off::exec {
+namespace off::backend {
+class BoundKernel;
+}
 
-/// Where bytes live. The device tier is host memory on the CPU backend (with
-/// the same cap); the NVMe tier has no pointer, only offsets that an
-/// NvmeBackend turns into file positions.
-enum class Tier : uint8_t { Device, Host, Nvme };
-const char *tierName(Tier tier);
+namespace off::exec {
 
 /// One allocation. `budget` caps `size` (0: no cap): a device arena larger
 /// than the VRAM budget is a plan error, not something to allocate.
@@ -38,17 +39,6 @@ struct Slice {
   uint64_t size = 0;
   uint64_t end() const { return offset + size; }
 };
-
-enum class StreamKind : uint8_t {
-  Compute,
-  H2D,
-  D2H,
-  NvmeRead,
-  NvmeWrite,
-  HostOptimizer,
-  Collective, // reserved: collective instructions come with runtime/comm
-};
-const char *streamKindName(StreamKind kind);
 
 struct StreamSpec {
   std::string name;
@@ -71,9 +61,9 @@ struct KernelArg {
   Access access = Access::Read;
 };
 
-/// What a kernel function receives: one pointer per argument, in order.
+/// What a host kernel function receives: one pointer per argument, in order.
 struct KernelCall {
-  std::span<std::byte *const> pointers;
+  std::span<void *const> pointers;
   std::span<const KernelArg> args;
   template <typename T> T *arg(size_t i) const {
     return reinterpret_cast<T *>(pointers[i]);
@@ -84,14 +74,20 @@ struct KernelCall {
   }
 };
 
-/// A kernel reports failure by throwing; the executor stops every stream and
-/// reports which instruction failed with the exception's message.
+/// A host function run in a stream's order (tests, host-side work). It
+/// reports failure by throwing; the executor stops every stream and reports
+/// which instruction failed with the exception's message.
 using KernelFn = std::function<void(const KernelCall &)>;
 
+/// A kernel: either a backend kernel, launched through Backend::launch with
+/// `args` = its inputs, then its outputs, then (when `workspace`) one more
+/// argument, its workspace; or a host function `fn` over the arguments.
 struct KernelInstr {
   std::string name;
   std::vector<KernelArg> args;
   KernelFn fn;
+  std::shared_ptr<const backend::BoundKernel> kernel;
+  bool workspace = false; // the last argument is the kernel's workspace
 };
 
 /// Copy between memory tiers (device/host, either direction, or within one).

@@ -1,6 +1,7 @@
 #include "runtime/model/Safetensors.h"
 
 #include "runtime/model/Json.h"
+#include "runtime/common/Float16.h"
 #include "runtime/model/ModelError.h"
 
 #include <algorithm>
@@ -138,7 +139,7 @@ void SafetensorsFile::parseHeader() {
     tensor.name = name;
     if (!dtypeJson->is_string())
       fail("dtype is not a string");
-    std::optional<DType> dtype = parseDType(dtypeJson->get<std::string>());
+    std::optional<DType> dtype = parseSafetensorsName(dtypeJson->get<std::string>());
     if (!dtype)
       fail("unknown dtype '" + dtypeJson->get<std::string>() + "'");
     tensor.dtype = *dtype;
@@ -173,7 +174,7 @@ void SafetensorsFile::parseHeader() {
       fail("shape " + shapeToString(tensor.shape) + " overflows 64 bits");
     if (*expected != tensor.byteSize())
       fail("shape " + shapeToString(tensor.shape) + " of " +
-           std::string(dtypeName(tensor.dtype)) + " needs " + std::to_string(*expected) +
+           std::string(safetensorsName(tensor.dtype)) + " needs " + std::to_string(*expected) +
            " bytes but data_offsets " + offsetsJson->dump() + " hold " +
            std::to_string(tensor.byteSize()));
 
@@ -241,8 +242,8 @@ void SafetensorsFile::copyTo(std::string_view name, DType dtype, void *dst,
   const TensorInfo &tensor = get(name);
   if (tensor.dtype != dtype)
     throwFileError(path(), "tensor '" + tensor.name + "': expected dtype " +
-                               std::string(dtypeName(dtype)) + ", found " +
-                               std::string(dtypeName(tensor.dtype)));
+                               std::string(safetensorsName(dtype)) + ", found " +
+                               std::string(safetensorsName(tensor.dtype)));
   if (tensor.byteSize() != dstBytes)
     throwFileError(path(), "tensor '" + tensor.name + "': holds " +
                                std::to_string(tensor.byteSize()) +
@@ -256,7 +257,7 @@ void SafetensorsFile::readFloat32(std::string_view name, float *dst, size_t coun
   if (tensor.dtype != DType::F32 && tensor.dtype != DType::BF16 &&
       tensor.dtype != DType::F16)
     throwFileError(path(), "tensor '" + tensor.name + "': dtype " +
-                               std::string(dtypeName(tensor.dtype)) +
+                               std::string(safetensorsName(tensor.dtype)) +
                                " does not convert to F32 (F32, BF16 or F16 expected)");
   uint64_t elements = tensor.byteSize() / dtypeSize(tensor.dtype);
   if (elements != count)
@@ -306,7 +307,7 @@ void writeSafetensors(const std::string &path, const std::vector<TensorToWrite> 
                                shapeToString(tensor->shape));
     if (*size > 0 && !tensor->data)
       throwFileError(path, "tensor '" + tensor->name + "': no data");
-    Json entry = {{"dtype", dtypeName(tensor->dtype)},
+    Json entry = {{"dtype", safetensorsName(tensor->dtype)},
                   {"shape", tensor->shape},
                   {"data_offsets", {offset, offset + *size}}};
     jsonAppend(header, tensor->name, std::move(entry));

@@ -8,7 +8,7 @@
 // must cover exactly: no overlaps, no holes, nothing after the last tensor.
 #pragma once
 
-#include "runtime/model/DType.h"
+#include "runtime/common/DType.h"
 #include "runtime/model/FileIo.h"
 
 #include <cstdint>

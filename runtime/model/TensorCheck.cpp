@@ -8,7 +8,7 @@ namespace off::model {
 namespace {
 
 std::string describe(const Shape &shape, DType dtype) {
-  return shapeToString(shape) + " " + std::string(dtypeName(dtype));
+  return shapeToString(shape) + " " + std::string(safetensorsName(dtype));
 }
 
 bool isConvertibleFloat(DType dtype) {

@@ -20,6 +20,7 @@
 // vector width gives the same bits as this scalar form.
 #pragma once
 
+#include "runtime/common/Float16.h"
 #include "runtime/optim/AdamW.h"
 
 #include <cmath>
@@ -27,23 +28,6 @@
 #include <cstring>
 
 namespace off::optim::detail {
-
-inline float bf16ToFloat(uint16_t value) {
-  uint32_t bits = uint32_t(value) << 16;
-  float result;
-  std::memcpy(&result, &bits, sizeof result);
-  return result;
-}
-
-/// Round to nearest even, as torch's c10::BFloat16 does; NaN -> 0x7FC0.
-inline uint16_t floatToBf16(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  if ((bits & 0x7fffffffu) > 0x7f800000u)
-    return 0x7fc0;
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return uint16_t(bits >> 16);
-}
 
 /// The reference for one element; the scalar kernel is a loop over it and
 /// the vector kernels use it for their tails.

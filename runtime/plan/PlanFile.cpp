@@ -1,4 +1,5 @@
 #include "runtime/plan/Plan.h"
+#include "runtime/plan/PlanVocabulary.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -55,12 +56,8 @@ uint32_t crc32(const void *data, size_t size) {
 }
 
 uint64_t dtypeSize(DType dtype) {
-  switch (dtype) {
-  case F32: case I32: return 4;
-  case BF16: case F16: return 2;
-  case I64: return 8;
-  default: return 0;
-  }
+  std::optional<off::DType> known = toDType(dtype);
+  return known ? off::dtypeSize(*known) : 0;
 }
 
 bool serializePlan(const Plan &plan, std::string &bytes) {

@@ -3,9 +3,8 @@
 #include "runtime/train/PlanProgram.h"
 
 #include "runtime/common/HumanSize.h"
-#include "runtime/cpu/CpuBackend.h"
-#include "runtime/cpu/KernelTable.h"
 #include "runtime/optim/AdamW.h"
+#include "runtime/plan/PlanVocabulary.h"
 
 #include <cstring>
 #include <span>
@@ -14,41 +13,26 @@
 namespace off::train {
 namespace {
 
-using kernels::AttrValue;
-using kernels::KernelAttrs;
-using kernels::TensorArg;
+using backend::AttrValue;
+using backend::KernelAttrs;
+using backend::TensorArg;
 
-kernels::DType kernelDType(plan::DType dtype) {
-  switch (dtype) {
-  case plan::F32: return kernels::DType::F32;
-  case plan::BF16: return kernels::DType::BF16;
-  case plan::F16: return kernels::DType::F16;
-  case plan::I32: return kernels::DType::I32;
-  case plan::I64: return kernels::DType::I64;
-  default: throw std::invalid_argument("tensor without a dtype");
-  }
+DType kernelDType(plan::DType dtype) {
+  if (std::optional<DType> known = plan::toDType(dtype))
+    return *known;
+  throw std::invalid_argument("tensor without a dtype");
 }
 
-exec::Tier execTier(plan::TierKind kind) {
-  switch (kind) {
-  case plan::TIER_DEVICE: return exec::Tier::Device;
-  case plan::TIER_HOST: return exec::Tier::Host;
-  case plan::TIER_NVME: return exec::Tier::Nvme;
-  default: throw std::invalid_argument("tier without a kind");
-  }
+Tier execTier(plan::TierKind kind) {
+  if (std::optional<Tier> known = plan::toTier(kind))
+    return *known;
+  throw std::invalid_argument("tier without a kind");
 }
 
-exec::StreamKind execStreamKind(plan::StreamKind kind) {
-  switch (kind) {
-  case plan::COMPUTE: return exec::StreamKind::Compute;
-  case plan::H2D: return exec::StreamKind::H2D;
-  case plan::D2H: return exec::StreamKind::D2H;
-  case plan::NVME_READ: return exec::StreamKind::NvmeRead;
-  case plan::NVME_WRITE: return exec::StreamKind::NvmeWrite;
-  case plan::HOST_OPTIMIZER: return exec::StreamKind::HostOptimizer;
-  case plan::COLLECTIVE: return exec::StreamKind::Collective;
-  default: throw std::invalid_argument("stream without a kind");
-  }
+StreamKind execStreamKind(plan::StreamKind kind) {
+  if (std::optional<StreamKind> known = plan::toStreamKind(kind))
+    return *known;
+  throw std::invalid_argument("stream without a kind");
 }
 
 KernelAttrs kernelAttrs(const plan::Kernel &kernel) {
@@ -82,14 +66,17 @@ float torchClipCoefficient(float totalNorm, double maxNorm) {
 /// Binds one plan instruction list; shared state lives in the PlanProgram.
 class Binder {
 public:
-  Binder(const plan::Plan &plan, const std::vector<exec::Slice> &slices,
-         const std::vector<exec::Tier> &tensorTiers, OptimizerControl &optimizer)
-      : plan_(plan), slices_(slices), tiers_(tensorTiers), optimizer_(optimizer) {}
+  Binder(backend::Backend &backend, const plan::Plan &plan,
+         const std::vector<exec::Slice> &slices, const std::vector<Tier> &tensorTiers,
+         OptimizerControl &optimizer)
+      : backend_(backend), plan_(plan), slices_(slices), tiers_(tensorTiers),
+        optimizer_(optimizer) {}
 
   /// Kernels of the compute stream read and write the device tier; those of
   /// the host-optimizer stream work where their tensors are (host memory, or
-  /// on the CPU backend the device arena, which is host memory too).
-  void setStream(exec::StreamKind kind) { stream_ = kind; }
+  /// on the CPU backend the device arena, which is host memory too). Each
+  /// stream's kernels come from the backend's table for its kind.
+  void setStream(StreamKind kind) { stream_ = kind; }
 
   exec::Instruction bind(const plan::Instruction &instruction) const {
     switch (instruction.kind_case()) {
@@ -112,8 +99,8 @@ private:
   /// other side is in the host tier.
   exec::Instruction bindCopy(const plan::Copy &copy) const {
     const exec::Slice &src = slices_[copy.src()], &dst = slices_[copy.dst()];
-    const bool fromNvme = tiers_[copy.src()] == exec::Tier::Nvme;
-    const bool toNvme = tiers_[copy.dst()] == exec::Tier::Nvme;
+    const bool fromNvme = tiers_[copy.src()] == Tier::Nvme;
+    const bool toNvme = tiers_[copy.dst()] == Tier::Nvme;
     if (fromNvme && toNvme) {
       std::string what = "copy from NVMe to NVMe: '";
       what += plan_.tensors(int(copy.src())).name();
@@ -134,7 +121,7 @@ private:
                      kernelDType(tensor.dtype())};
   }
   exec::KernelArg arg(uint32_t id, exec::Access access) const {
-    exec::Tier tier = stream_ == exec::StreamKind::Compute ? exec::Tier::Device : tiers_[id];
+    Tier tier = stream_ == StreamKind::Compute ? Tier::Device : tiers_[id];
     return exec::KernelArg{slices_[id], tier, access};
   }
 
@@ -150,16 +137,13 @@ private:
       args.push_back(arg(id, exec::Access::Write));
     }
     // Looked up and validated now; a bad plan never starts running.
-    auto bound = std::make_shared<kernels::BoundKernel>(
-        cpu::cpuKernels(), kernel.op(), std::move(inputs), std::move(outputs),
+    exec::KernelInstr instr;
+    instr.name = kernel.op();
+    instr.kernel = std::make_shared<backend::BoundKernel>(
+        backend_.kernels(stream_), kernel.op(), std::move(inputs), std::move(outputs),
         kernelAttrs(kernel));
-    size_t inputCount = size_t(kernel.inputs_size());
-    exec::KernelFn fn = [bound, inputCount](const exec::KernelCall &call) {
-      std::vector<void *> pointers(call.pointers.begin(), call.pointers.end());
-      std::span<void *const> all(pointers);
-      bound->run(all.first(inputCount), all.subspan(inputCount));
-    };
-    return exec::KernelInstr{kernel.op(), std::move(args), std::move(fn)};
+    instr.args = std::move(args);
+    return instr;
   }
 
   exec::KernelInstr bindAdam(const plan::Kernel &kernel) const {
@@ -233,11 +217,12 @@ private:
     return exec::KernelInstr{"adam_step", std::move(args), std::move(fn)};
   }
 
+  backend::Backend &backend_;
   const plan::Plan &plan_;
   const std::vector<exec::Slice> &slices_;
-  const std::vector<exec::Tier> &tiers_;
+  const std::vector<Tier> &tiers_;
   OptimizerControl &optimizer_;
-  exec::StreamKind stream_ = exec::StreamKind::Compute;
+  StreamKind stream_ = StreamKind::Compute;
 };
 
 bool residentAtStart(plan::Role role) {
@@ -247,7 +232,8 @@ bool residentAtStart(plan::Role role) {
 
 } // namespace
 
-PlanProgram::PlanProgram(plan::Plan plan, std::string path, PlanProgramOptions options)
+PlanProgram::PlanProgram(backend::Backend &backend, plan::Plan plan, std::string path,
+                         PlanProgramOptions options)
     : plan_(std::move(plan)), path_(std::move(path)),
       optimizer_(std::make_unique<OptimizerControl>()) {
   if (std::vector<std::string> problems = plan::validatePlan(plan_); !problems.empty())
@@ -259,12 +245,12 @@ PlanProgram::PlanProgram(plan::Plan plan, std::string path, PlanProgramOptions o
     const plan::Tier &tier = plan_.tiers(int(arena.tier()));
     exec::ArenaSpec spec;
     spec.tier = execTier(tier.kind());
-    spec.name = std::string(exec::tierName(spec.tier)) + "." + std::to_string(i);
+    spec.name = std::string(tierName(spec.tier)) + "." + std::to_string(i);
     spec.size = arena.size_bytes();
     spec.budget = tier.budget_bytes();
     program.arenas.push_back(spec);
   }
-  std::vector<exec::Tier> tensorTiers;
+  std::vector<Tier> tensorTiers;
   for (int id = 0; id < plan_.tensors_size(); ++id) {
     const plan::Tensor &tensor = plan_.tensors(id);
     if (!byName_.emplace(tensor.name(), uint32_t(id)).second)
@@ -274,12 +260,12 @@ PlanProgram::PlanProgram(plan::Plan plan, std::string path, PlanProgramOptions o
     if (residentAtStart(tensor.role()) && tensor.size_bytes() > 0)
       program.residentAtStart.push_back(slices_.back());
   }
-  Binder binder(plan_, slices_, tensorTiers, *optimizer_);
+  Binder binder(backend, plan_, slices_, tensorTiers, *optimizer_);
   for (int s = 0; s < plan_.streams_size(); ++s) {
     const plan::Stream &planStream = plan_.streams(s);
     exec::Stream stream;
     stream.spec.kind = execStreamKind(planStream.kind());
-    stream.spec.name = std::string(exec::streamKindName(stream.spec.kind)) +
+    stream.spec.name = std::string(streamKindName(stream.spec.kind)) +
                        (s ? "." + std::to_string(s) : "");
     binder.setStream(stream.spec.kind);
     for (int i = 0; i < planStream.instructions_size(); ++i) {
@@ -296,7 +282,7 @@ PlanProgram::PlanProgram(plan::Plan plan, std::string path, PlanProgramOptions o
   bool hasNvme = false;
   uint64_t nvmeBytes = 0;
   for (const exec::ArenaSpec &arena : program.arenas)
-    if (arena.tier == exec::Tier::Nvme) {
+    if (arena.tier == Tier::Nvme) {
       hasNvme = true;
       nvmeBytes += arena.size;
     }
@@ -312,16 +298,15 @@ PlanProgram::PlanProgram(plan::Plan plan, std::string path, PlanProgramOptions o
     options.executor.nvme = nvme_.get();
   }
   try {
-    executor_ = std::make_unique<exec::Executor>(std::move(program), options.executor);
-  } catch (const exec::PinningError &) {
+    executor_ = std::make_unique<exec::Executor>(backend, std::move(program), options.executor);
+  } catch (const backend::PinningError &) {
     throw;
   } catch (const std::exception &error) {
     throw PlanError(path_ + ": " + error.what());
   }
   for (int id = 0; id < plan_.tensors_size(); ++id)
     if (plan_.tensors(id).role() == plan::CONSTANT)
-      std::memcpy(data(uint32_t(id)), plan_.tensors(id).initial_data().data(),
-                  plan_.tensors(id).size_bytes());
+      write(uint32_t(id), plan_.tensors(id).initial_data().data());
 }
 
 std::optional<uint32_t> PlanProgram::find(const std::string &name) const {
@@ -339,6 +324,14 @@ uint32_t PlanProgram::get(const std::string &name) const {
 }
 
 std::byte *PlanProgram::data(uint32_t id) const { return executor_->pointer(slices_[id]); }
+
+void PlanProgram::write(uint32_t id, const void *hostSrc) {
+  executor_->write(slices_[id], hostSrc, slices_[id].size);
+}
+
+void PlanProgram::read(uint32_t id, void *hostDst) const {
+  executor_->read(slices_[id], hostDst, slices_[id].size);
+}
 
 std::vector<uint32_t> PlanProgram::withRole(plan::Role role) const {
   std::vector<uint32_t> ids;

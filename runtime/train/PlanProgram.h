@@ -1,12 +1,14 @@
-// plan.bin -> an executable program: the plan's arenas, tensors as slices,
-// and every instruction bound to what runs it (a CPU kernel looked up and
-// validated once, the CPU AdamW for `adam_step`, exec's copies and events).
+// plan.bin -> an executable program on a backend: the plan's arenas, tensors
+// as slices, and every instruction bound to what runs it (the backend's
+// kernel for the stream's kind, looked up and validated once; the CPU AdamW
+// for `adam_step`; exec's copies and events).
 //
 // Everything a plan can get wrong is found here, before any step runs, and
 // reported naming the plan file and the instruction: an op without a
 // kernel, shapes a kernel refuses, an adam_step whose operands are not a
 // parameter and its two moments.
 #pragma once
+#include "runtime/backend/Backend.h"
 #include "runtime/common/Parallel.h"
 #include "runtime/exec/Executor.h"
 #include "runtime/plan/Plan.h"
@@ -53,8 +55,10 @@ struct PlanProgramOptions {
 class PlanProgram {
 public:
   /// Validates `plan` (read from `path`, named in errors), binds every
-  /// instruction and allocates the arenas. Throws PlanError.
-  PlanProgram(plan::Plan plan, std::string path, PlanProgramOptions options = {});
+  /// instruction to `backend`'s kernels and allocates the arenas there.
+  /// Throws PlanError. `backend` must outlive the program.
+  PlanProgram(backend::Backend &backend, plan::Plan plan, std::string path,
+              PlanProgramOptions options = {});
 
   const plan::Plan &plan() const { return plan_; }
   const std::string &path() const { return path_; }
@@ -64,10 +68,15 @@ public:
   /// Id of `name`; throws PlanError naming the plan when it is missing.
   uint32_t get(const std::string &name) const;
   const plan::Tensor &tensor(uint32_t id) const { return plan_.tensors(int(id)); }
+  /// The host address of a tensor's bytes (throws when the backend's memory
+  /// is not host-accessible: use write / read).
   std::byte *data(uint32_t id) const;
   template <typename T> T *dataAs(uint32_t id) const {
     return reinterpret_cast<T *>(data(id));
   }
+  /// Copies a whole tensor (size_bytes) from / to host memory, between runs.
+  void write(uint32_t id, const void *hostSrc);
+  void read(uint32_t id, void *hostDst) const;
   /// Ids of the tensors with `role`, in plan order.
   std::vector<uint32_t> withRole(plan::Role role) const;
 

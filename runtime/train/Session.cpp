@@ -15,7 +15,7 @@ namespace {
 
 model::ExpectedTensor expectedOf(const plan::Tensor &tensor) {
   return {tensor.hf_name().empty() ? tensor.name() : tensor.hf_name(),
-          model::Shape(tensor.shape().begin(), tensor.shape().end()), model::DType::F32};
+          model::Shape(tensor.shape().begin(), tensor.shape().end()), DType::F32};
 }
 
 } // namespace
@@ -38,6 +38,8 @@ std::string planHash(const plan::Plan &plan) {
 }
 
 Session::Session(const SessionOptions &options) {
+  if (!options.backend)
+    throw std::invalid_argument("Session needs a backend");
   if (options.threads)
     setDefaultThreadCount(options.threads);
   plan::Plan plan = loadPlanFile(options.planPath);
@@ -51,7 +53,8 @@ Session::Session(const SessionOptions &options) {
   PlanProgramOptions programOptions;
   programOptions.executor.checkResidency = options.checkResidency;
   programOptions.nvme.directories = options.nvmeDirectories;
-  program_ = std::make_unique<PlanProgram>(std::move(plan), options.planPath, programOptions);
+  program_ = std::make_unique<PlanProgram>(*options.backend, std::move(plan), options.planPath,
+                                           programOptions);
   for (uint32_t id : program_->withRole(plan::PARAM)) {
     const plan::Tensor &tensor = program_->tensor(id);
     if (tensor.dtype() != plan::F32)
@@ -97,12 +100,12 @@ model::CheckpointContents
 Session::checkpointContents(const model::TrainerState &state) const {
   model::CheckpointContents contents;
   for (size_t i = 0; i < params_.size(); ++i)
-    contents.model.push_back({params_[i].name, model::DType::F32, params_[i].shape,
+    contents.model.push_back({params_[i].name, DType::F32, params_[i].shape,
                               program_->data(paramId(i))});
   for (const model::ExpectedTensor &moment : model::optimizerStateTensors(trainable_)) {
     uint32_t id = program_->get(moment.name);
     contents.optimizer.push_back(
-        {moment.name, model::DType::F32, moment.shape, program_->data(id)});
+        {moment.name, DType::F32, moment.shape, program_->data(id)});
   }
   contents.configJson =
       plan().model().config_json().empty() ? "{}" : plan().model().config_json();
@@ -122,12 +125,12 @@ void Session::restore(const model::Checkpoint &checkpoint) {
   if (!problems.empty())
     model::throwProblems(problems);
   for (size_t i = 0; i < params_.size(); ++i)
-    checkpoint.model().copyTo(params_[i].name, model::DType::F32,
+    checkpoint.model().copyTo(params_[i].name, DType::F32,
                               program_->data(paramId(i)),
                               program_->tensor(paramId(i)).size_bytes());
   for (const model::ExpectedTensor &moment : model::optimizerStateTensors(trainable_)) {
     uint32_t id = program_->get(moment.name);
-    checkpoint.optimizer().copyTo(moment.name, model::DType::F32, program_->data(id),
+    checkpoint.optimizer().copyTo(moment.name, DType::F32, program_->data(id),
                                   program_->tensor(id).size_bytes());
   }
 }

@@ -28,6 +28,7 @@ plan::Plan loadPlanFile(const std::string &path);
 std::string planHash(const plan::Plan &plan);
 
 struct SessionOptions {
+  backend::Backend *backend = nullptr; // required; not owned
   std::string planPath;
   std::string expectedEntry;    // "train_step" or "forward"
   unsigned threads = 0;         // 0: the default pool size

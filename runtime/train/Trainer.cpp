@@ -82,7 +82,7 @@ public:
       auto it = grads_.find(param.name);
       if (it == grads_.end())
         continue; // a param the step does not train
-      tensors.push_back({param.name, model::DType::F32, param.shape, it->second.data()});
+      tensors.push_back({param.name, DType::F32, param.shape, it->second.data()});
     }
     model::writeSafetensors(path, tensors, {{"content", "gradients of the first step, "
                                                         "summed over micro-batches, unclipped"}});
@@ -96,8 +96,8 @@ private:
 } // namespace
 
 TrainResult train(const TrainOptions &options) {
-  Session session({options.planPath, "train_step", options.threads, options.checkResidency,
-                   options.nvmeDirectories});
+  Session session({options.backend, options.planPath, "train_step", options.threads,
+                   options.checkResidency, options.nvmeDirectories});
   PlanProgram &program = session.program();
   if (program.nvme() && !options.quiet)
     std::fprintf(stderr, "offrt train: %s\n", program.nvme()->describe().c_str());
@@ -227,8 +227,8 @@ TrainResult train(const TrainOptions &options) {
 }
 
 void forward(const ForwardOptions &options) {
-  Session session({options.planPath, "forward", options.threads, options.checkResidency,
-                   options.nvmeDirectories});
+  Session session({options.backend, options.planPath, "forward", options.threads,
+                   options.checkResidency, options.nvmeDirectories});
   PlanProgram &program = session.program();
   const plan::Model &model = session.plan().model();
   uint32_t ids = inputTensor(session, program, "input_ids", {model.batch(), model.seq()});
@@ -245,10 +245,10 @@ void forward(const ForwardOptions &options) {
   const plan::Tensor &idsTensor = program.tensor(ids);
   model::writeSafetensors(
       options.outputPath,
-      {{"logits", model::DType::F32,
+      {{"logits", DType::F32,
         model::Shape(logitsTensor.shape().begin(), logitsTensor.shape().end()),
         program.data(logits)},
-       {"input_ids", model::DType::I32,
+       {"input_ids", DType::I32,
         model::Shape(idsTensor.shape().begin(), idsTensor.shape().end()), program.data(ids)}},
       {{"plan", options.planPath}, {"micro_batch", std::to_string(options.microBatch)}});
 }

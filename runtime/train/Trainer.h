@@ -6,6 +6,7 @@
 // the data position and the weights are all the state there is, so a run
 // resumed from a checkpoint continues bit for bit.
 #pragma once
+#include "runtime/backend/Backend.h"
 #include "runtime/model/TokenData.h"
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 namespace off::train {
 
 struct TrainOptions {
+  backend::Backend *backend = nullptr; // what runs the plan (required; not owned)
   std::string planPath;
   std::string dataPath;
   model::TokenFileFormat dataFormat = model::TokenFileFormat::Llmc;
@@ -50,6 +52,7 @@ struct TrainResult {
 TrainResult train(const TrainOptions &options);
 
 struct ForwardOptions {
+  backend::Backend *backend = nullptr; // what runs the plan (required; not owned)
   std::string planPath;
   std::string dataPath;
   model::TokenFileFormat dataFormat = model::TokenFileFormat::Llmc;

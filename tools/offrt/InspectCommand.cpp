@@ -5,6 +5,7 @@
 #include "runtime/common/CliCommand.h"
 #include "runtime/common/HumanSize.h"
 #include "runtime/plan/Plan.h"
+#include "runtime/plan/PlanVocabulary.h"
 
 #include <cstdio>
 #include <iostream>
@@ -24,14 +25,8 @@ std::string shapeText(const plan::Tensor &tensor) {
 }
 
 std::string dtypeText(plan::DType dtype) {
-  switch (dtype) {
-  case plan::F32: return "f32";
-  case plan::BF16: return "bf16";
-  case plan::F16: return "f16";
-  case plan::I32: return "i32";
-  case plan::I64: return "i64";
-  default: return "?";
-  }
+  std::optional<DType> known = plan::toDType(dtype);
+  return known ? dtypeName(*known) : "?";
 }
 
 std::string roleText(plan::Role role) {
@@ -48,25 +43,13 @@ std::string roleText(plan::Role role) {
 }
 
 std::string tierText(plan::TierKind kind) {
-  switch (kind) {
-  case plan::TIER_DEVICE: return "device";
-  case plan::TIER_HOST: return "host";
-  case plan::TIER_NVME: return "nvme";
-  default: return "?";
-  }
+  std::optional<Tier> known = plan::toTier(kind);
+  return known ? tierName(*known) : "?";
 }
 
 std::string streamText(plan::StreamKind kind) {
-  switch (kind) {
-  case plan::COMPUTE: return "compute";
-  case plan::H2D: return "h2d";
-  case plan::D2H: return "d2h";
-  case plan::NVME_READ: return "nvme-read";
-  case plan::NVME_WRITE: return "nvme-write";
-  case plan::HOST_OPTIMIZER: return "host-optimizer";
-  case plan::COLLECTIVE: return "collective";
-  default: return "?";
-  }
+  std::optional<StreamKind> known = plan::toStreamKind(kind);
+  return known ? streamKindName(*known) : "?";
 }
 
 void printSummary(const plan::Plan &plan, std::ostream &out) {

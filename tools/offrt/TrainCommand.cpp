@@ -1,5 +1,6 @@
 // offrt train / offrt forward: the command lines of runtime/train.
 
+#include "runtime/backend/BackendList.h"
 #include "runtime/common/CliCommand.h"
 #include "runtime/exec/Executor.h"
 #include "runtime/model/ModelError.h"
@@ -79,6 +80,7 @@ int runReporting(const cli::Command &cmd, const std::function<void()> &body) {
 
 int runTrain(const std::vector<std::string> &args) {
   train::TrainOptions options;
+  options.backend = &backend::backendNamed("cpu");
   double lr = 0;
   cli::Command cmd("offrt train", "PLAN.bin --data TOKENS.bin [options]",
                    "Trains with a train_step plan from `offc compile`: each step runs the plan\n"
@@ -144,6 +146,7 @@ int runTrain(const std::vector<std::string> &args) {
 
 int runForward(const std::vector<std::string> &args) {
   train::ForwardOptions options;
+  options.backend = &backend::backendNamed("cpu");
   cli::Command cmd("offrt forward", "PLAN.bin --data TOKENS.bin (--init FILE | --seed S) -o OUT",
                    "Runs a forward plan (`offc compile --forward`) on one micro-batch of the\n"
                    "token file and writes `logits` (f32 [B, T, V]) and `input_ids` (i32 [B, T])\n"

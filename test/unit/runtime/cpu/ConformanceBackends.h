@@ -1,9 +1,9 @@
-// The backends the conformance suite runs against. A new backend (CUDA)
-// adds itself here; every *ConformanceTest then runs on it too.
+// The backends the conformance suite runs against: every backend of this
+// build (runtime/backend/BackendList.h). A new backend adds itself there;
+// every *ConformanceTest then runs on it too, through the backend interface.
 #pragma once
 
-#include "runtime/cpu/CpuBackend.h"
-#include "runtime/cpu/KernelTable.h"
+#include "runtime/backend/BackendList.h"
 
 #include <gtest/gtest.h>
 
@@ -12,16 +12,18 @@
 
 namespace off::test {
 
-inline std::vector<kernels::Backend *> conformanceBackends() { return {&cpu::cpuBackend()}; }
+inline std::vector<backend::Backend *> conformanceBackends() {
+  return backend::availableBackends();
+}
 
-inline std::string backendName(const ::testing::TestParamInfo<kernels::Backend *> &info) {
-  return info.param->kernels().backend();
+inline std::string backendName(const ::testing::TestParamInfo<backend::Backend *> &info) {
+  return info.param->name();
 }
 
 /// A test fixture running on each backend.
-class Conformance : public ::testing::TestWithParam<kernels::Backend *> {
+class Conformance : public ::testing::TestWithParam<backend::Backend *> {
 protected:
-  kernels::Backend &backend() { return *GetParam(); }
+  backend::Backend &backend() { return *GetParam(); }
 };
 
 #define OFF_CONFORMANCE_SUITE(Suite)                                                          \

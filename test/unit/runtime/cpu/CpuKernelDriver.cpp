@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-using off::kernels::DType;
-using off::kernels::TensorArg;
+using off::DType;
+using off::backend::TensorArg;
 
 namespace {
 
@@ -64,7 +64,7 @@ FileTensor parseTensor(const std::string &spec) {
   return t;
 }
 
-off::kernels::AttrValue parseAttr(const std::string &kindValue) {
+off::backend::AttrValue parseAttr(const std::string &kindValue) {
   size_t colon = kindValue.find(':');
   if (colon == std::string::npos)
     throw std::invalid_argument("attribute value '" + kindValue + "' is not KIND:VALUE");
@@ -92,7 +92,7 @@ int main(int argc, char **argv) try {
     throw std::invalid_argument("usage: cpu_kernel_driver OP [--threads N] [--attr N=K:V] "
                                 "[--in DTYPE:SHAPE:PATH] [--out DTYPE:SHAPE:PATH]");
   std::string op = argv[1];
-  off::kernels::KernelAttrs attrs;
+  off::backend::KernelAttrs attrs;
   std::vector<FileTensor> inputs, outputs;
   for (int i = 2; i < argc; ++i) {
     std::string flag = argv[i];

@@ -12,7 +12,7 @@
 #include <functional>
 
 using namespace off::test;
-using off::kernels::AttrValue;
+using off::backend::AttrValue;
 
 namespace {
 
@@ -22,7 +22,7 @@ struct OpRun {
 };
 
 std::vector<OpRun> opRuns() {
-  off::kernels::Backend &cpu = off::cpu::cpuBackend();
+  off::backend::Backend &cpu = off::cpu::cpuBackend();
   std::mt19937 rng(51);
   auto ids = [&](Shape s, int64_t v) { return randomIds(std::move(s), v, rng); };
   // Sizes that make every kernel split its work (checked below).
@@ -38,7 +38,7 @@ std::vector<OpRun> opRuns() {
   HostTensor dgate = randomF32({40000}, rng);
   HostTensor rope = randomF32({4, 8, 200, 16}, rng);
   RopeTables tables = ropeTables(200, 16, 10000.0);
-  off::kernels::KernelAttrs causal{{"causal", true}};
+  off::backend::KernelAttrs causal{{"causal", true}};
   return {
       {"matmul", [=, &cpu] {
          return runOp(cpu, "matmul", {a, w}, {{{2, 300, 260}}}, {{"transpose_rhs", true}});

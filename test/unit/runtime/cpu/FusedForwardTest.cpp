@@ -9,7 +9,7 @@
 #include <cmath>
 
 using namespace off::test;
-using off::kernels::AttrValue;
+using off::backend::AttrValue;
 
 namespace {
 
@@ -69,7 +69,7 @@ TEST_P(FusedForward, AttentionGqaCausalMatchesReference) {
     HostTensor q = randomF32({s.B, s.Hq, s.T, s.D}, rng, -2.0, 2.0);
     HostTensor k = randomF32({s.B, s.Hkv, s.S, s.D}, rng, -2.0, 2.0);
     HostTensor v = randomF32({s.B, s.Hkv, s.S, s.Dv}, rng);
-    off::kernels::KernelAttrs attrs{{"causal", s.causal}};
+    off::backend::KernelAttrs attrs{{"causal", s.causal}};
     if (c.explicitScale)
       attrs.set("scale", s.scale); // else the kernel's default, 1/sqrt(D) = s.scale
     auto out = runOp(backend(), "attention", {q, k, v}, {{{s.B, s.Hq, s.T, s.Dv}}}, attrs);
@@ -86,7 +86,7 @@ TEST_P(FusedForward, CausalFirstQuerySeesOnlyItsPrefix) {
   std::mt19937 rng(24);
   HostTensor q = randomF32({1, 1, 2, 4}, rng), k = randomF32({1, 1, 4, 4}, rng);
   HostTensor v = randomF32({1, 1, 4, 4}, rng);
-  off::kernels::KernelAttrs attrs{{"causal", true}};
+  off::backend::KernelAttrs attrs{{"causal", true}};
   auto before = runOp(backend(), "attention", {q, k, v}, {{{1, 1, 2, 4}}}, attrs);
   for (int64_t d = 0; d < 4; ++d) {
     k.f32()[3 * 4 + d] += 1.0f;

@@ -10,7 +10,7 @@
 #include <limits>
 
 using namespace off::test;
-using off::kernels::AttrValue;
+using off::backend::AttrValue;
 
 namespace {
 

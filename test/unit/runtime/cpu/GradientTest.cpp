@@ -11,7 +11,7 @@
 #include <cmath>
 
 using namespace off::test;
-using off::kernels::AttrValue;
+using off::backend::AttrValue;
 
 namespace {
 
@@ -72,7 +72,7 @@ TEST_P(Gradients, AttentionGradGqaCausal) {
     HostTensor k = randomF32({s.B, s.Hkv, s.S, s.D}, rng, -1.5, 1.5);
     HostTensor v = randomF32({s.B, s.Hkv, s.S, s.Dv}, rng);
     HostTensor dout = randomF32({s.B, s.Hq, s.T, s.Dv}, rng);
-    off::kernels::KernelAttrs attrs{{"causal", s.causal}};
+    off::backend::KernelAttrs attrs{{"causal", s.causal}};
     if (std::abs(s.scale - 1.0 / std::sqrt(double(s.D))) > 1e-12)
       attrs.set("scale", s.scale);
     auto grads = runOp(backend(), "attention_grad", {q, k, v, dout},

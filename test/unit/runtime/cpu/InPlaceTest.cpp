@@ -8,9 +8,9 @@
 #include <gtest/gtest.h>
 
 using namespace off::test;
-using off::kernels::AttrValue;
-using off::kernels::KernelAttrs;
-using off::kernels::TensorArg;
+using off::backend::AttrValue;
+using off::backend::KernelAttrs;
+using off::backend::TensorArg;
 
 namespace {
 

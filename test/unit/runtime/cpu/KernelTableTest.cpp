@@ -14,9 +14,9 @@
 #include <sstream>
 
 using namespace off::test;
-using off::kernels::AttrValue;
-using off::kernels::KernelAttrs;
-using off::kernels::TensorArg;
+using off::backend::AttrValue;
+using off::backend::KernelAttrs;
+using off::backend::TensorArg;
 
 namespace {
 
@@ -129,7 +129,7 @@ TEST(KernelTable, ValidateChecksWithoutRunning) {
 TEST(KernelTable, BoundKernelValidatesOnceWithoutPointers) {
   const auto &table = off::cpu::cpuKernels();
   // As a plan loader binds an instruction: shapes and attributes, no memory yet.
-  off::kernels::BoundKernel bound(table, "rms_norm", {{nullptr, {2, 2}}, {nullptr, {2}}},
+  off::backend::BoundKernel bound(table, "rms_norm", {{nullptr, {2, 2}}, {nullptr, {2}}},
                                   {{nullptr, {2, 2}}}, {{"eps", 1e-6}});
   float x[4] = {3, 4, 0, 2}, w[2] = {1, 2}, y[4];
   void *in[] = {x, w}, *out[] = {y};
@@ -140,7 +140,7 @@ TEST(KernelTable, BoundKernelValidatesOnceWithoutPointers) {
   void *missing[] = {x, nullptr};
   EXPECT_THROW(bound.run(missing, out), std::invalid_argument);
   EXPECT_THROW(bound.run(std::span<void *const>(in, 1), out), std::invalid_argument);
-  EXPECT_THROW(off::kernels::BoundKernel(table, "rms_norm", {{nullptr, {2, 2}}, {nullptr, {3}}},
+  EXPECT_THROW(off::backend::BoundKernel(table, "rms_norm", {{nullptr, {2, 2}}, {nullptr, {3}}},
                                          {{nullptr, {2, 2}}}, {{"eps", 1e-6}}),
                std::invalid_argument);
 }

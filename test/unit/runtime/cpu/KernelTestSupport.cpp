@@ -14,7 +14,7 @@ int64_t count(const Shape &shape) {
 }
 
 HostTensor::HostTensor(Shape s, DType d)
-    : shape(std::move(s)), dtype(d), bytes(size_t(count(shape)) * kernels::dtypeSize(d)) {}
+    : shape(std::move(s)), dtype(d), bytes(size_t(count(shape)) * dtypeSize(d)) {}
 
 std::vector<double> HostTensor::toDouble() const {
   std::vector<double> out(static_cast<size_t>(numel()));
@@ -69,39 +69,54 @@ HostTensor randomIds(Shape shape, int64_t vocab, std::mt19937 &rng, DType dtype)
 
 std::vector<double> asDouble(const HostTensor &t) { return t.toDouble(); }
 
-std::vector<HostTensor> runOp(kernels::Backend &backend, const std::string &op,
+std::vector<HostTensor> runOp(backend::Backend &backend, const std::string &op,
                               const std::vector<HostTensor> &inputs,
                               const std::vector<OutSpec> &outputs, const KernelAttrs &attrs) {
-  std::vector<void *> buffers;
-  struct Release {
-    kernels::Backend &backend;
-    std::vector<void *> &buffers;
-    ~Release() {
-      for (void *p : buffers)
-        backend.release(p);
-    }
-  } release{backend, buffers};
-  std::vector<kernels::TensorArg> in, out;
-  for (const HostTensor &t : inputs) {
-    void *p = backend.allocate(t.bytes.size());
-    buffers.push_back(p);
-    backend.copyToDevice(p, t.bytes.data(), t.bytes.size());
-    in.push_back({p, t.shape, t.dtype});
-  }
+  // Bound as a plan loader binds it: shapes, dtypes and attributes first
+  // (this throws for a call the kernel refuses), addresses at launch.
+  std::vector<backend::TensorArg> in, out;
+  for (const HostTensor &t : inputs)
+    in.push_back({nullptr, t.shape, t.dtype});
+  for (const OutSpec &spec : outputs)
+    out.push_back({nullptr, spec.shape, spec.dtype});
+  backend::BoundKernel kernel(backend.kernels(StreamKind::Compute), op, in, out, attrs);
+
+  // One device arena holds every buffer and the workspace, 64-byte aligned.
+  auto rounded = [](uint64_t bytes) { return (bytes + 63) / 64 * 64; };
   std::vector<HostTensor> results;
   for (const OutSpec &spec : outputs) {
     results.emplace_back(spec.shape, spec.dtype);
-    HostTensor &r = results.back();
-    std::fill(r.bytes.begin(), r.bytes.end(), std::byte{0xFF});
-    void *p = backend.allocate(r.bytes.size());
-    buffers.push_back(p);
-    backend.copyToDevice(p, r.bytes.data(), r.bytes.size());
-    out.push_back({p, spec.shape, spec.dtype});
+    std::fill(results.back().bytes.begin(), results.back().bytes.end(), std::byte{0xFF});
   }
-  backend.kernels().call(op, in, out, attrs);
-  backend.synchronize();
+  uint64_t total = rounded(kernel.workspaceBytes());
+  for (const HostTensor &t : inputs)
+    total += rounded(t.bytes.size());
+  for (const HostTensor &r : results)
+    total += rounded(r.bytes.size());
+  backend::ArenaRequest request;
+  request.label = "arena 'test'";
+  request.tier = Tier::Device;
+  request.size = std::max<uint64_t>(total, 64);
+  std::unique_ptr<backend::Arena> arena = backend.allocateArena(request);
+  uint64_t offset = 0;
+  auto place = [&](const HostTensor &t) {
+    void *p = arena->data() + offset;
+    offset += rounded(t.bytes.size());
+    backend.upload(p, t.bytes.data(), t.bytes.size());
+    return p;
+  };
+  std::vector<void *> inData, outData;
+  for (const HostTensor &t : inputs)
+    inData.push_back(place(t));
+  for (const HostTensor &r : results)
+    outData.push_back(place(r)); // NaN-filled: an element the kernel misses shows
+  std::span<std::byte> workspace(arena->data() + offset, size_t(kernel.workspaceBytes()));
+
+  std::unique_ptr<backend::Stream> stream = backend.createStream(StreamKind::Compute, "test");
+  backend.launch(*stream, kernel, inData, outData, workspace, backend::StepContext{});
+  backend.synchronize(*stream);
   for (size_t i = 0; i < results.size(); ++i)
-    backend.copyToHost(results[i].bytes.data(), out[i].data, results[i].bytes.size());
+    backend.download(results[i].bytes.data(), outData[i], results[i].bytes.size());
   return results;
 }
 

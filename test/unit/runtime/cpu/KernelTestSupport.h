@@ -3,7 +3,7 @@
 // Tests written against this run unchanged on any backend (conformance).
 #pragma once
 
-#include "runtime/cpu/KernelTable.h"
+#include "runtime/backend/Backend.h"
 
 #include <cstdint>
 #include <cstring>
@@ -13,8 +13,8 @@
 
 namespace off::test {
 
-using kernels::DType;
-using kernels::KernelAttrs;
+using ::off::DType;
+using backend::KernelAttrs;
 using Shape = std::vector<int64_t>;
 
 int64_t count(const Shape &shape);
@@ -52,10 +52,12 @@ struct OutSpec {
   DType dtype = DType::F32;
 };
 
-/// Runs `op` on `backend`: inputs copied to device buffers, outputs
-/// allocated there (filled with 0xFF bytes, NaN for floats, so an element a
-/// kernel fails to write shows), results copied back.
-std::vector<HostTensor> runOp(kernels::Backend &backend, const std::string &op,
+/// Runs `op` on `backend` through its interface, as the executor does: bound
+/// (validated) once, inputs uploaded into a device arena, outputs there
+/// filled with 0xFF bytes (NaN for floats, so an element a kernel fails to
+/// write shows), the kernel launched on a compute stream with the workspace
+/// it asks for, results downloaded.
+std::vector<HostTensor> runOp(backend::Backend &backend, const std::string &op,
                               const std::vector<HostTensor> &inputs,
                               const std::vector<OutSpec> &outputs,
                               const KernelAttrs &attrs = {});

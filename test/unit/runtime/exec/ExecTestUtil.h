@@ -1,6 +1,7 @@
 // Small builders shared by the executor tests.
 #pragma once
 
+#include "runtime/backend/HostBackend.h"
 #include "runtime/exec/Executor.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,18 @@
 #include <vector>
 
 namespace off::exec::testing {
+
+using backend::HostMemory;
+using backend::HostMemoryOptions;
+using backend::PinningError;
+
+/// The executor tests' backend: host memory, work done at once, no kernels
+/// of its own (the tests' kernels are host functions).
+inline backend::Backend &testBackend() {
+  static const backend::KernelTable none("test");
+  static backend::HostBackend instance("test", none);
+  return instance;
+}
 
 inline Stream stream(const std::string &name, StreamKind kind,
                      std::vector<Instruction> instructions = {}) {

@@ -31,7 +31,7 @@ TEST(Executor, RunsEachStreamInPlanOrderOnItsOwnThread) {
     if ((stream * 7 + index) % 5 == 0)
       std::this_thread::sleep_for(std::chrono::microseconds(200));
   };
-  Executor executor(std::move(program), options);
+  Executor executor(testBackend(), std::move(program), options);
   executor.run();
   std::vector<int> expected(kSteps);
   for (int i = 0; i < kSteps; ++i)
@@ -41,6 +41,60 @@ TEST(Executor, RunsEachStreamInPlanOrderOnItsOwnThread) {
   EXPECT_NE(threads[0], threads[1]);
   EXPECT_NE(threads[1], threads[2]);
   EXPECT_NE(threads[0], std::this_thread::get_id());
+}
+
+// A backend kernel: y = x + 1 per float, scratch of one float per element
+// that it must be given.
+void validateIncrement(const backend::KernelCall &) {}
+void runIncrement(const backend::KernelCall &call) {
+  const float *x = call.inputs[0].as<float>();
+  float *y = call.outputs[0].as<float>();
+  auto *scratch = reinterpret_cast<float *>(call.workspace.data());
+  for (int64_t i = 0; i < call.inputs[0].numel(); ++i) {
+    scratch[i] = x[i] + 1.0f;
+    y[i] = scratch[i];
+  }
+}
+uint64_t incrementWorkspace(const backend::KernelCall &call) {
+  return uint64_t(call.inputs[0].numel()) * sizeof(float);
+}
+
+TEST(Executor, LaunchesBackendKernelsWithTheirWorkspace) {
+  static const backend::KernelTable table = [] {
+    backend::KernelTable t("test");
+    t.add("increment", {validateIncrement, runIncrement, incrementWorkspace});
+    return t;
+  }();
+  backend::HostBackend host("test", table);
+  auto bound = std::make_shared<backend::BoundKernel>(
+      table, "increment", std::vector<backend::TensorArg>{{nullptr, {4}}},
+      std::vector<backend::TensorArg>{{nullptr, {4}}});
+  Slice x{0, 0, 16}, y{0, 16, 16}, workspace{0, 32, 16};
+  KernelInstr kernel{"increment",
+                     {{x, Tier::Device, Access::Read},
+                      {y, Tier::Device, Access::Write},
+                      {workspace, Tier::Device, Access::Write}},
+                     nullptr, bound, true};
+  Program program{{{"device", Tier::Device, 48, 0, false}},
+                  {stream("compute", StreamKind::Compute, {kernel})}, 0, {x}};
+  ExecutorOptions options;
+  options.checkResidency = true;
+  Executor executor(host, program, options);
+  writeFloats(executor, x, {1, 2, 3, -4});
+  executor.run();
+  EXPECT_EQ(readFloats(executor, y), (std::vector<float>{2, 3, 4, -3}));
+  EXPECT_EQ(executor.arenaBytes(Tier::Device), 48u);
+
+  // A workspace smaller than the kernel's rule is a program error.
+  std::get<KernelInstr>(program.streams[0].instructions[0]).args[2].slice.size = 12;
+  try {
+    Executor small(host, program);
+    FAIL() << "a short workspace was accepted";
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find("needs 16 bytes of workspace, the program gives it 12"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 // A slow producer and a consumer behind a wait: the consumer must see the
@@ -60,7 +114,7 @@ TEST(Executor, WaitOrdersConsumerAfterSlowProducer) {
   program.streams.push_back(stream(
       "compute", StreamKind::Compute,
       {WaitInstr{0}, action("consume", [&] { consumed = value; })}));
-  Executor executor(std::move(program));
+  Executor executor(testBackend(), std::move(program));
   executor.run();
   EXPECT_EQ(consumed, 42);
 }
@@ -85,7 +139,7 @@ TEST(Executor, EventsChainAcrossThreeStreams) {
     if (stream == 0)
       sleepMs(1);
   };
-  Executor executor(std::move(program), options);
+  Executor executor(testBackend(), std::move(program), options);
   for (int run = 0; run < 20; ++run) {
     log.clear();
     executor.run();
@@ -118,7 +172,7 @@ TEST(Executor, CopyKernelOffloadDataPath) {
   for (bool check : {false, true}) {
     ExecutorOptions options;
     options.checkResidency = check;
-    Executor executor(program, options);
+    Executor executor(testBackend(), program, options);
     writeFloats(executor, hostIn, {1.5f, -2, 0, 100});
     executor.run();
     EXPECT_EQ(readFloats(executor, hostOut),
@@ -155,7 +209,7 @@ TEST(Executor, FailingKernelStopsAllStreamsAndNamesTheInstruction) {
       ++slowSteps;
     }));
   program.streams.push_back(std::move(slow));
-  Executor executor(std::move(program));
+  Executor executor(testBackend(), std::move(program));
 
   try {
     executor.run();
@@ -182,7 +236,7 @@ TEST(Executor, NonStandardExceptionIsReportedToo) {
   Program program;
   program.streams.push_back(stream("compute", StreamKind::Compute,
                                    {action("odd", [] { throw 7; })}));
-  Executor executor(std::move(program));
+  Executor executor(testBackend(), std::move(program));
   EXPECT_EQ(runError(executor),
             "stream 'compute' instruction #0 (kernel 'odd') failed with an "
             "exception that is not a std::exception");
@@ -202,16 +256,16 @@ TEST(Executor, PinsStreamsThatAreConfigured) {
       {action("where", [&] { freeSees = currentThreadCpus(); })}));
   ExecutorOptions options;
   options.affinity = parseStreamAffinity("compute=" + std::to_string(cpu));
-  Executor executor(program, options);
+  Executor executor(testBackend(), program, options);
   executor.run();
   EXPECT_EQ(pinnedSees, std::vector<int>{cpu});
   EXPECT_EQ(freeSees, allowed);
 
   options.affinity = {{"nonesuch", {cpu}}};
-  EXPECT_THROW(Executor(program, options), std::invalid_argument);
+  EXPECT_THROW(Executor(testBackend(), program, options), std::invalid_argument);
   options.affinity = {{"compute", {CPU_SETSIZE - 1}}}; // no such CPU here
   try {
-    Executor executor2(program, options);
+    Executor executor2(testBackend(), program, options);
     FAIL() << "pinning to a missing CPU should fail";
   } catch (const std::runtime_error &e) {
     EXPECT_NE(std::string(e.what()).find("stream 'compute': cannot pin thread "
@@ -241,14 +295,14 @@ TEST(Executor, ManyRunsAndEmptyPrograms) {
                                     RecordInstr{0}}));
   program.streams.push_back(stream(
       "b", StreamKind::H2D, {WaitInstr{0}, action("inc", [&] { ++counter; })}));
-  Executor executor(std::move(program));
+  Executor executor(testBackend(), std::move(program));
   for (int run = 0; run < 300; ++run)
     executor.run();
   EXPECT_EQ(counter, 600);
 
-  Executor empty(Program{});
+  Executor empty(testBackend(), Program{});
   empty.run();
-  { Executor neverRun(Program{{}, {stream("a", StreamKind::Compute)}, 0, {}}); }
+  { Executor neverRun(testBackend(), Program{{}, {stream("a", StreamKind::Compute)}, 0, {}}); }
 }
 
 } // namespace

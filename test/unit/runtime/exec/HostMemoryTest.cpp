@@ -128,7 +128,7 @@ TEST(HostMemory, ExecutorReportsRefusalOrContinuesWhenAllowed) {
     program.arenas = {{"host", Tier::Host, 1 << 20, 0, true}};
     std::string result;
     try {
-      Executor executor(program);
+      Executor executor(testBackend(), program);
       result = "no error";
     } catch (const PinningError &e) {
       result = "refused: " + std::string(e.what()).substr(0, 46);
@@ -136,7 +136,7 @@ TEST(HostMemory, ExecutorReportsRefusalOrContinuesWhenAllowed) {
     ExecutorOptions options;
     options.hostMemory.allowUnpinned = true;
     options.hostMemory.warn = [](const std::string &) {};
-    Executor executor(program, options);
+    Executor executor(testBackend(), program, options);
     return result + "|pinned=" + (executor.arenaPinned(0) ? "yes" : "no");
   });
   EXPECT_EQ(outcome, "refused: cannot pin 1.0M (1048576 bytes) of host memory|"

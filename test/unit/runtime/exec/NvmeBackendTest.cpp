@@ -122,7 +122,7 @@ TEST(EngineNvmeBackend, ProgramCopiesRunOnIoUringWithODirect) {
   const uint64_t n = (5 << 18) + 12, diskOffset = 3 * kStripe + 100;
   RoundTrip t = roundTrip(n, 2 << 20, diskOffset, /*hostAOffset=*/100);
   EngineNvmeBackend nvme(storage({a.path(), b.path()}));
-  Executor executor(std::move(t.program), with(nvme));
+  Executor executor(testBackend(), std::move(t.program), with(nvme));
   const std::vector<std::byte> data = randomFill(executor, t.hostA, 1);
   executor.run();
 
@@ -147,7 +147,7 @@ TEST(EngineNvmeBackend, ForcedThreadPoolServesTheSameProgram) {
   const uint64_t n = 200000;
   RoundTrip t = roundTrip(n, 1 << 20, 12345);
   EngineNvmeBackend nvme(storage({dir.path()}, /*forceThreadPool=*/true));
-  Executor executor(std::move(t.program), with(nvme));
+  Executor executor(testBackend(), std::move(t.program), with(nvme));
   const std::vector<std::byte> data = randomFill(executor, t.hostA, 2);
   executor.run();
   EXPECT_EQ(contents(executor, t.hostB), data);
@@ -169,7 +169,7 @@ TEST(EngineNvmeBackend, FilesystemWithoutODirectGoesThroughThePageCache) {
   ::testing::internal::CaptureStderr();
   {
     EngineNvmeBackend nvme(storage({ramfs.path()}));
-    Executor executor(std::move(t.program), with(nvme));
+    Executor executor(testBackend(), std::move(t.program), with(nvme));
     const std::vector<std::byte> data = randomFill(executor, t.hostA, 3);
     executor.run();
     EXPECT_EQ(contents(executor, t.hostB), data);
@@ -191,7 +191,7 @@ TEST(EngineNvmeBackend, ShortFileFailsTheReadNamingTheFile) {
   t.program.streams[0].instructions = {RecordInstr{0}}; // read only
   t.program.residentAtStart.push_back(t.onDisk);
   EngineNvmeBackend nvme(storage({dir.path()}));
-  Executor executor(std::move(t.program), with(nvme));
+  Executor executor(testBackend(), std::move(t.program), with(nvme));
   const std::string path = nvme.space(1).paths()[0];
   ASSERT_EQ(truncate(path.c_str(), 1008), 0); // the file shrank
   const std::string error = runError(executor);
@@ -210,11 +210,11 @@ TEST(EngineNvmeBackend, FilesLiveInAFreshDirectoryRemovedAtTheEnd) {
   {
     RoundTrip t = roundTrip(4096, 4096, 0);
     EngineNvmeBackend nvme(storage({dir.path()}));
-    Executor executor(std::move(t.program), with(nvme));
+    Executor executor(testBackend(), std::move(t.program), with(nvme));
     // Another backend on the same directory gets files of its own.
     RoundTrip u = roundTrip(4096, 4096, 0);
     EngineNvmeBackend other(storage({dir.path()}));
-    Executor second(std::move(u.program), with(other));
+    Executor second(testBackend(), std::move(u.program), with(other));
     EXPECT_NE(nvme.space(1).paths()[0], other.space(1).paths()[0]);
     EXPECT_EQ(std::filesystem::path(nvme.space(1).paths()[0]).parent_path()
                   .parent_path(),
@@ -233,7 +233,7 @@ TEST(EngineNvmeBackend, MissingDirectoryIsNamed) {
   RoundTrip t = roundTrip(16, 32, 0);
   EngineNvmeBackend nvme(storage({dir / "absent"}));
   try {
-    Executor executor(std::move(t.program), with(nvme));
+    Executor executor(testBackend(), std::move(t.program), with(nvme));
     FAIL() << "expected the executor to refuse";
   } catch (const std::runtime_error &e) {
     EXPECT_EQ(std::string(e.what()), "nvme: cannot make a directory in " +
@@ -250,7 +250,7 @@ TEST(EngineNvmeBackend, FullDeviceIsReportedBeforeAnythingRuns) {
   RoundTrip t = roundTrip(16, 32, 4 << 20); // a 4 MiB arena
   EngineNvmeBackend nvme(storage({tiny.path()}));
   try {
-    Executor executor(std::move(t.program), with(nvme));
+    Executor executor(testBackend(), std::move(t.program), with(nvme));
     FAIL() << "expected the executor to refuse";
   } catch (const io::IoError &e) {
     EXPECT_EQ(e.errnum(), ENOSPC) << e.what();
@@ -260,7 +260,7 @@ TEST(EngineNvmeBackend, FullDeviceIsReportedBeforeAnythingRuns) {
 }
 
 TEST(EngineNvmeBackend, NvmeArenaWithoutBackendIsRefused) {
-  EXPECT_THROW(Executor(roundTrip(16, 32, 0).program), std::invalid_argument);
+  EXPECT_THROW(Executor(testBackend(), roundTrip(16, 32, 0).program), std::invalid_argument);
 }
 
 } // namespace

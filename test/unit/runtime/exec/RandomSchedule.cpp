@@ -319,7 +319,7 @@ std::vector<std::vector<std::byte>> Generator::runSequentially() const {
   };
   for (const Instruction &in : sequential_) {
     if (auto *k = std::get_if<KernelInstr>(&in)) {
-      std::vector<std::byte *> pointers;
+      std::vector<void *> pointers;
       for (const KernelArg &arg : k->args)
         pointers.push_back(at(arg.slice));
       k->fn(KernelCall{pointers, k->args});

@@ -57,7 +57,7 @@ std::string checkedRun(const Program &program, int firstStream = -1,
       sleepMs(1);
     sleepMs(20);
   };
-  Executor executor(program, options);
+  Executor executor(testBackend(), program, options);
   return runError(executor);
 }
 
@@ -181,7 +181,7 @@ TEST(ResidencyChecker, UseAfterOffloadAndPoison) {
       kernel("read_copy", kHostOut, Access::Read, Tier::Host), kHostOpt);
   ExecutorOptions options;
   options.checkResidency = true;
-  Executor executor(good, options);
+  Executor executor(testBackend(), good, options);
   executor.run();
   std::vector<float> copied = readFloats(executor, kHostOut);
   for (size_t i = 0; i < copied.size(); ++i)
@@ -255,7 +255,7 @@ TEST(ResidencyChecker, EachRunStartsFromTheResidentAtStartList) {
       kernel("use", kHost, Access::Read, Tier::Host), FreeInstr{kHost}};
   ExecutorOptions options;
   options.checkResidency = true;
-  Executor executor(program, options);
+  Executor executor(testBackend(), program, options);
   executor.run();
   executor.run(); // kHost is resident again at the start of the next run
 }
@@ -268,7 +268,7 @@ TEST(ResidencyChecker, MeasuresPeakResidentBytesPerArena) {
       FreeInstr{{0, 0, 256}}, CopyInstr{{0, 512, 256}, kHost}};
   ExecutorOptions options;
   options.checkResidency = true;
-  Executor executor(program, options);
+  Executor executor(testBackend(), program, options);
   executor.run();
   EXPECT_EQ(executor.checker()->peakResidentBytes(0), 512u);
   EXPECT_EQ(executor.checker()->peakResidentBytes(1), 256u);
@@ -281,7 +281,7 @@ TEST(ResidencyChecker, WithoutTheCheckerAUseAfterFreeGoesUnnoticed) {
       kernel("fill", kDev, Access::Write), FreeInstr{kDev},
       KernelInstr{"late", {{{0, 4, 4}, Tier::Device, Access::Read}},
                   [&](const KernelCall &call) { seen = *call.arg<float>(0); }}};
-  Executor executor(program);
+  Executor executor(testBackend(), program);
   EXPECT_EQ(runError(executor), "");
   EXPECT_EQ(seen, 1.0f); // the stale value, not a NaN: nothing flagged it
 }

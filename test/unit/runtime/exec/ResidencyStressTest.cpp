@@ -48,7 +48,7 @@ Outcome execute(const Program &program, const RandomSchedule &schedule,
   options.checkResidency = true;
   options.nvme = &nvme;
   options.beforeInstruction = jitter(seed);
-  Executor executor(program, options);
+  Executor executor(testBackend(), program, options);
   for (ArenaId a : {kDeviceArena, kHostArena})
     std::memcpy(executor.pointer({a, 0, schedule.initial[a].size()}),
                 schedule.initial[a].data(), schedule.initial[a].size());

@@ -6,6 +6,7 @@
 //   model_io_tool save-llama CONFIG DIR SEED STEP
 //                                         HF-style init, checkpoint DIR/step-STEP
 //   model_io_tool check-model FILE CONFIG names/shapes/dtypes vs the HF Llama list
+#include "runtime/common/Float16.h"
 #include "runtime/model/Checkpoint.h"
 #include "runtime/model/FileIo.h"
 #include "runtime/model/LlamaParams.h"
@@ -20,6 +21,8 @@
 #include <vector>
 
 using namespace off::model;
+using off::DType;
+using off::floatToBf16;
 
 namespace {
 
@@ -37,7 +40,7 @@ int dump(const std::string &path, const std::string &outDir) {
                         std::string_view(reinterpret_cast<const char *>(file.data(tensor)),
                                          tensor.byteSize()));
     tensors.push_back({{"name", tensor.name},
-                       {"dtype", dtypeName(tensor.dtype)},
+                       {"dtype", safetensorsName(tensor.dtype)},
                        {"shape", tensor.shape},
                        {"file", raw}});
   }

@@ -3,6 +3,7 @@
 #include "runtime/model/Safetensors.h"
 
 #include "ModelTestUtil.h"
+#include "runtime/common/Float16.h"
 #include "runtime/model/ModelError.h"
 
 #include <gtest/gtest.h>

@@ -11,6 +11,8 @@
 #include <tuple>
 
 using namespace off::optim;
+using off::bf16ToFloat;
+using off::floatToBf16;
 
 // Readable parameter names in test output.
 namespace off::optim {
@@ -90,19 +92,19 @@ TEST(AdamWKernel, Bf16RoundsToNearestEven) {
     std::memcpy(&f, &bits, 4);
     return f;
   };
-  EXPECT_EQ(detail::floatToBf16(1.0f), 0x3f80);
-  EXPECT_EQ(detail::floatToBf16(fromBits(0x3f808000)), 0x3f80); // tie, even stays
-  EXPECT_EQ(detail::floatToBf16(fromBits(0x3f818000)), 0x3f82); // tie, odd rounds up
-  EXPECT_EQ(detail::floatToBf16(fromBits(0x3f808001)), 0x3f81); // above the tie
-  EXPECT_EQ(detail::floatToBf16(fromBits(0x3f807fff)), 0x3f80); // below the tie
-  EXPECT_EQ(detail::floatToBf16(fromBits(0xbf818000)), 0xbf82); // negative tie
-  EXPECT_EQ(detail::floatToBf16(fromBits(0x7f7fffff)), 0x7f80); // max float -> inf
-  EXPECT_EQ(detail::floatToBf16(INFINITY), 0x7f80);
-  EXPECT_EQ(detail::floatToBf16(-INFINITY), 0xff80);
-  EXPECT_EQ(detail::floatToBf16(NAN), 0x7fc0);
-  EXPECT_EQ(detail::floatToBf16(fromBits(0x00008000)), 0x0000); // denormal tie to even
-  EXPECT_EQ(detail::bf16ToFloat(0x3f80), 1.0f);
-  EXPECT_EQ(detail::bf16ToFloat(0xc040), -3.0f);
+  EXPECT_EQ(floatToBf16(1.0f), 0x3f80);
+  EXPECT_EQ(floatToBf16(fromBits(0x3f808000)), 0x3f80); // tie, even stays
+  EXPECT_EQ(floatToBf16(fromBits(0x3f818000)), 0x3f82); // tie, odd rounds up
+  EXPECT_EQ(floatToBf16(fromBits(0x3f808001)), 0x3f81); // above the tie
+  EXPECT_EQ(floatToBf16(fromBits(0x3f807fff)), 0x3f80); // below the tie
+  EXPECT_EQ(floatToBf16(fromBits(0xbf818000)), 0xbf82); // negative tie
+  EXPECT_EQ(floatToBf16(fromBits(0x7f7fffff)), 0x7f80); // max float -> inf
+  EXPECT_EQ(floatToBf16(INFINITY), 0x7f80);
+  EXPECT_EQ(floatToBf16(-INFINITY), 0xff80);
+  EXPECT_EQ(floatToBf16(NAN), 0x7fc0);
+  EXPECT_EQ(floatToBf16(fromBits(0x00008000)), 0x0000); // denormal tie to even
+  EXPECT_EQ(bf16ToFloat(0x3f80), 1.0f);
+  EXPECT_EQ(bf16ToFloat(0xc040), -3.0f);
 }
 
 // Every vector ISA this CPU runs, every dtype pair, several hyper-parameter
@@ -169,12 +171,12 @@ TEST(AdamWKernel, Bf16GradIsTheWidenedGradAndBf16OutIsTheRoundedParam) {
       continue;
     AdamWState viaBf16(n, 5), viaF32 = viaBf16;
     for (size_t i = 0; i < n; ++i)
-      viaF32.gradF32[i] = detail::bf16ToFloat(viaBf16.gradBf16[i]);
+      viaF32.gradF32[i] = bf16ToFloat(viaBf16.gradBf16[i]);
     AdamWStepScalars s = adamwStepScalars(torchDefaults(), 1);
     adamwStepRange(viaBf16.tensor(GradDtype::BF16, OutDtype::BF16), s, 0, n, isa);
     adamwStepRange(viaF32.tensor(GradDtype::F32, OutDtype::F32), s, 0, n, isa);
     EXPECT_EQ(firstDifference(viaBf16.param, viaF32.param), -1) << adamIsaName(isa);
     for (size_t i = 0; i < n; ++i)
-      ASSERT_EQ(viaBf16.outBf16[i], detail::floatToBf16(viaF32.outF32[i])) << i;
+      ASSERT_EQ(viaBf16.outBf16[i], floatToBf16(viaF32.outF32[i])) << i;
   }
 }

@@ -9,6 +9,7 @@
 #include "PlanBuilder.h"
 
 #include "runtime/optim/AdamW.h"
+#include "runtime/cpu/CpuBackend.h"
 #include "runtime/train/PlanProgram.h"
 
 #include <gtest/gtest.h>
@@ -101,7 +102,7 @@ class AdamStepSizes : public ::testing::TestWithParam<int> {};
 TEST_P(AdamStepSizes, UpdatesInPlaceAsTorchWithTheTrainersStepAndLr) {
   const int n = GetParam();
   const Hyper h;
-  PlanProgram program(adamPlan(n, h, Norm::None, 0), "adam.plan");
+  PlanProgram program(cpu::cpuBackend(), adamPlan(n, h, Norm::None, 0), "adam.plan");
   const std::vector<float> p = pattern(n, 0.5f, 0.001f, 97), g = pattern(n, 0.0f, 0.01f, 23);
   write(program, "p", p);
   write(program, "g", g);
@@ -131,7 +132,7 @@ INSTANTIATE_TEST_SUITE_P(Sizes, AdamStepSizes, ::testing::Values(1, 7, 8, 33, 40
 void expectClippedStep(float norm, double maxNorm, float torchCoefficient) {
   const int n = 33;
   const Hyper h;
-  PlanProgram program(adamPlan(n, h, Norm::Input, maxNorm), "clip.plan");
+  PlanProgram program(cpu::cpuBackend(), adamPlan(n, h, Norm::Input, maxNorm), "clip.plan");
   const std::vector<float> p = pattern(n, 0.5f, 0.01f, 97), g = pattern(n, 0.0f, 0.5f, 23);
   write(program, "p", p);
   write(program, "g", g);
@@ -169,7 +170,7 @@ TEST(AdamStep, ClipsWithTorchsCoefficientToTheBit) {
 // is the one before clipping.
 TEST(AdamStep, HandsOverTheGradientBeforeClipping) {
   const Hyper h;
-  PlanProgram program(adamPlan(2, h, Norm::GlobalNorm, 0.3), "clip.plan");
+  PlanProgram program(cpu::cpuBackend(), adamPlan(2, h, Norm::GlobalNorm, 0.3), "clip.plan");
   write(program, "p", {1.0f, -2.0f});
   write(program, "g", {3.0f, 4.0f});
   std::vector<float> captured;

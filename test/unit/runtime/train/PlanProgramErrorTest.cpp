@@ -3,6 +3,7 @@
 
 #include "PlanBuilder.h"
 
+#include "runtime/cpu/CpuBackend.h"
 #include "runtime/train/PlanProgram.h"
 
 #include <gtest/gtest.h>
@@ -15,7 +16,7 @@ using test::PlanBuilder;
 // The PlanError message for `plan`, or "" when it loads.
 std::string loadError(const plan::Plan &plan) {
   try {
-    PlanProgram program(plan, "bad.plan");
+    PlanProgram program(cpu::cpuBackend(), plan, "bad.plan");
   } catch (const PlanError &error) {
     return error.what();
   }

@@ -8,6 +8,7 @@
 #include "PlanBuilder.h"
 
 #include "runtime/exec/NvmeBackend.h"
+#include "runtime/cpu/CpuBackend.h"
 #include "runtime/train/PlanProgram.h"
 #include "test/unit/runtime/io/IoTestSupport.h"
 
@@ -57,7 +58,7 @@ TEST(PlanProgram, RunsAKernelChainWithHandComputedResults) {
   b.kernel(s, "matmul", {x, w}, {y});
   b.kernel(s, "add", {y, bias}, {z});
 
-  PlanProgram program(b.plan(), "hand.plan", checked());
+  PlanProgram program(cpu::cpuBackend(), b.plan(), "hand.plan", checked());
   write(program, "x", {1, 2, 3, 4, 5, 6});
   write(program, "w", {1, 0, 0, 1, 1, 1});
   program.run();
@@ -75,7 +76,7 @@ TEST(PlanProgram, PassesAttributesToKernels) {
   uint32_t y = b.tensor("y", {3, 2}, plan::OUTPUT);
   uint32_t s = b.stream(plan::COMPUTE);
   PlanBuilder::attrInts(b.kernel(s, "transpose", {x}, {y}), "perm", {1, 0});
-  PlanProgram program(b.plan(), "hand.plan", checked());
+  PlanProgram program(cpu::cpuBackend(), b.plan(), "hand.plan", checked());
   write(program, "x", {1, 2, 3, 4, 5, 6});
   program.run();
   EXPECT_EQ(read(program, "y"), (std::vector<float>{1, 4, 2, 5, 3, 6}));
@@ -90,7 +91,7 @@ TEST(PlanProgram, ViewsReadTheirSourceBytes) {
   uint32_t flat = b.view("x.flat", x, {6});
   uint32_t y = b.tensor("y", {6}, plan::OUTPUT);
   b.kernel(b.stream(plan::COMPUTE), "add", {flat, flat}, {y});
-  PlanProgram program(b.plan(), "hand.plan", checked());
+  PlanProgram program(cpu::cpuBackend(), b.plan(), "hand.plan", checked());
   write(program, "x", {1, 2, 3, 4, 5, 6});
   program.run();
   EXPECT_EQ(read(program, "y"), (std::vector<float>{2, 4, 6, 8, 10, 12}));
@@ -120,9 +121,9 @@ PlanBuilder twoStreamPlan(bool withWait) {
 
 TEST(PlanProgram, CopiesAndEventsAcrossTwoStreamsPassTheResidencyChecker) {
   PlanBuilder b = twoStreamPlan(true);
-  PlanProgram program(b.plan(), "two.plan", checked());
+  PlanProgram program(cpu::cpuBackend(), b.plan(), "two.plan", checked());
   ASSERT_EQ(program.executor().program().streams.size(), 2u);
-  EXPECT_EQ(program.executor().program().streams[1].spec.kind, exec::StreamKind::H2D);
+  EXPECT_EQ(program.executor().program().streams[1].spec.kind, StreamKind::H2D);
   write(program, "x", {1, 2, 3, 4});
   write(program, "w", {2, 3, 4, 5});
   for (int step = 0; step < 3; ++step) {
@@ -137,7 +138,7 @@ TEST(PlanProgram, CopiesAndEventsAcrossTwoStreamsPassTheResidencyChecker) {
 // stream runs first.
 TEST(PlanProgram, AMissingWaitIsCaughtByTheResidencyChecker) {
   PlanBuilder b = twoStreamPlan(false);
-  PlanProgram program(b.plan(), "racy.plan", checked());
+  PlanProgram program(cpu::cpuBackend(), b.plan(), "racy.plan", checked());
   write(program, "x", {1, 2, 3, 4});
   try {
     program.run();
@@ -182,7 +183,7 @@ TEST(PlanProgram, CopiesFromAndToNvmeGoThroughTheBackend) {
   exec::MemoryNvmeBackend nvme;
   PlanProgramOptions options = checked();
   options.executor.nvme = &nvme;
-  PlanProgram program(b.plan(), "nvme.plan", options);
+  PlanProgram program(cpu::cpuBackend(), b.plan(), "nvme.plan", options);
   EXPECT_EQ(program.nvme(), nullptr); // the caller's backend, none made
   const auto &streams = program.executor().program().streams;
   ASSERT_TRUE(std::holds_alternative<exec::NvmeReadInstr>(streams[0].instructions[0]));
@@ -207,7 +208,7 @@ TEST(PlanProgram, NvmeCopiesRunOnTheIoUringEngine) {
     PlanProgramOptions options = checked();
     options.nvme.directories = {dir.path()};
     options.nvme.engine.forceThreadPool = forceThreadPool;
-    PlanProgram program(b.plan(), "nvme.plan", options);
+    PlanProgram program(cpu::cpuBackend(), b.plan(), "nvme.plan", options);
     ASSERT_NE(program.nvme(), nullptr);
     const std::string file = program.nvme()->space(1).paths().at(0);
     const uint64_t wAt = b.plan().tensors(0).offset(), backAt = b.plan().tensors(3).offset();
@@ -232,7 +233,7 @@ TEST(PlanProgram, NvmeCopiesRunOnTheIoUringEngine) {
 
 TEST(PlanProgram, NvmeArenasNeedADirectory) {
   try {
-    PlanProgram program(nvmePlan().plan(), "nvme.plan", checked());
+    PlanProgram program(cpu::cpuBackend(), nvmePlan().plan(), "nvme.plan", checked());
     FAIL() << "expected a PlanError";
   } catch (const PlanError &error) {
     // The NVMe arena: w at 0, w.back at 64 (offsets 64-aligned), 12 bytes each.
@@ -242,7 +243,7 @@ TEST(PlanProgram, NvmeArenasNeedADirectory) {
   PlanProgramOptions options = checked();
   options.nvme.directories = {"/nonexistent-offload-dir"};
   try {
-    PlanProgram program(nvmePlan().plan(), "nvme.plan", options);
+    PlanProgram program(cpu::cpuBackend(), nvmePlan().plan(), "nvme.plan", options);
     FAIL() << "expected a PlanError";
   } catch (const PlanError &error) {
     EXPECT_STREQ(error.what(), "nvme.plan: nvme: cannot make a directory in "
@@ -262,10 +263,10 @@ TEST(PlanProgram, TakesTierBudgetsAndTheTensorsResidentAtStart) {
   b.tensor("g", {4}, plan::GRAD);
   b.tensor("loss", {}, plan::OUTPUT);
   b.stream(plan::COMPUTE);
-  PlanProgram program(b.plan(), "budget.plan");
+  PlanProgram program(cpu::cpuBackend(), b.plan(), "budget.plan");
   const exec::Program &p = program.executor().program();
   ASSERT_EQ(p.arenas.size(), 1u);
-  EXPECT_EQ(p.arenas[0].tier, exec::Tier::Device);
+  EXPECT_EQ(p.arenas[0].tier, Tier::Device);
   EXPECT_EQ(p.arenas[0].budget, 4096u);
   EXPECT_EQ(p.residentAtStart.size(), 4u); // input, param, optimizer state, constant
   EXPECT_EQ(program.withRole(plan::PARAM), std::vector<uint32_t>{1});

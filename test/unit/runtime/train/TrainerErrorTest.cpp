@@ -5,6 +5,7 @@
 
 #include "PlanBuilder.h"
 
+#include "runtime/cpu/CpuBackend.h"
 #include "runtime/train/Session.h"
 #include "runtime/train/Trainer.h"
 
@@ -43,6 +44,7 @@ std::string writeTrainPlan(const std::string &name, std::vector<int64_t> inputSh
 
 std::string trainError(const std::string &planPath) {
   TrainOptions options;
+  options.backend = &cpu::cpuBackend();
   options.planPath = planPath;
   options.dataPath = ::testing::TempDir() + "/no-data-needed.bin";
   options.quiet = true;
@@ -92,6 +94,7 @@ TEST(TrainerErrors, ForwardInputsOfAnotherBatch) {
   std::string error;
   ASSERT_TRUE(plan::writePlanFile(b.plan(), path, error)) << error;
   ForwardOptions options;
+  options.backend = &cpu::cpuBackend();
   options.planPath = path;
   options.dataPath = ::testing::TempDir() + "/no-data-needed.bin";
   options.outputPath = ::testing::TempDir() + "/never-written.safetensors";

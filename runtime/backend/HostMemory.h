@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace off::exec {
+namespace off::backend {
 
 /// How page-locked memory is obtained and released.
 class HostPinningApi {
@@ -77,4 +77,4 @@ private:
 std::string pinningRefusedMessage(uint64_t requested, const std::string &label,
                                   const std::string &osReason);
 
-} // namespace off::exec
+} // namespace off::backend

@@ -1,30 +1,10 @@
-#include "runtime/cpu/KernelTable.h"
+#include "runtime/backend/Kernel.h"
 
+#include <cstdlib>
+#include <memory>
 #include <stdexcept>
 
-namespace off::kernels {
-
-const char *dtypeName(DType dtype) {
-  switch (dtype) {
-  case DType::F32: return "f32";
-  case DType::BF16: return "bf16";
-  case DType::F16: return "f16";
-  case DType::I32: return "i32";
-  case DType::I64: return "i64";
-  }
-  return "?";
-}
-
-size_t dtypeSize(DType dtype) {
-  switch (dtype) {
-  case DType::F32: return 4;
-  case DType::BF16: return 2;
-  case DType::F16: return 2;
-  case DType::I32: return 4;
-  case DType::I64: return 8;
-  }
-  return 0;
-}
+namespace off::backend {
 
 int64_t TensorArg::numel() const {
   int64_t n = 1;
@@ -137,6 +117,11 @@ const KernelEntry &KernelTable::get(std::string_view op) const {
                               std::string(op) + "'");
 }
 
+void KernelTable::addAll(const KernelTable &other) {
+  for (const auto &[op, entry] : other.entries_)
+    add(op, entry);
+}
+
 std::vector<std::string> KernelTable::ops() const {
   std::vector<std::string> names;
   for (const auto &entry : entries_)
@@ -168,13 +153,16 @@ void KernelTable::validate(std::string_view op, std::span<const TensorArg> input
 }
 
 namespace {
-void runEntry(const KernelEntry &entry, std::string_view op, std::span<const TensorArg> inputs,
-              std::span<const TensorArg> outputs, const KernelAttrs &attrs) {
-  for (const auto *list : {&inputs, &outputs})
+uint64_t workspaceOf(const KernelEntry &entry, const KernelCall &call) {
+  return entry.workspace ? entry.workspace(call) : 0;
+}
+
+void runEntry(const KernelEntry &entry, const KernelCall &call) {
+  std::string_view op = call.op;
+  for (const auto *list : {&call.inputs, &call.outputs})
     for (const TensorArg &t : *list)
       if (!t.data && t.numel() != 0)
         throw std::invalid_argument(std::string(op) + ": null data pointer for " + t.describe());
-  KernelCall call{op, inputs, outputs, attrs};
   try {
     entry.run(call);
   } catch (const std::invalid_argument &error) {
@@ -188,7 +176,16 @@ void runEntry(const KernelEntry &entry, std::string_view op, std::span<const Ten
 void KernelTable::call(std::string_view op, std::span<const TensorArg> inputs,
                        std::span<const TensorArg> outputs, const KernelAttrs &attrs) const {
   validate(op, inputs, outputs, attrs);
-  runEntry(get(op), op, inputs, outputs, attrs);
+  const KernelEntry &entry = get(op);
+  KernelCall call{op, inputs, outputs, attrs};
+  uint64_t bytes = workspaceOf(entry, call);
+  std::unique_ptr<std::byte, decltype(&std::free)> scratch(
+      bytes ? static_cast<std::byte *>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)) : nullptr,
+      &std::free);
+  if (bytes && !scratch)
+    throw std::bad_alloc();
+  call.workspace = {scratch.get(), size_t(bytes)};
+  runEntry(entry, call);
 }
 
 BoundKernel::BoundKernel(const KernelTable &table, std::string op, std::vector<TensorArg> inputs,
@@ -196,10 +193,12 @@ BoundKernel::BoundKernel(const KernelTable &table, std::string op, std::vector<T
     : entry_(&table.get(op)), op_(std::move(op)), inputs_(std::move(inputs)),
       outputs_(std::move(outputs)), attrs_(std::move(attrs)) {
   table.validate(op_, inputs_, outputs_, attrs_);
+  workspaceBytes_ = workspaceOf(*entry_, KernelCall{op_, inputs_, outputs_, attrs_});
 }
 
-void BoundKernel::run(std::span<void *const> inputData,
-                      std::span<void *const> outputData) const {
+void BoundKernel::run(std::span<void *const> inputData, std::span<void *const> outputData,
+                      std::span<std::byte> workspace, const StepContext *step,
+                      Stream *stream) const {
   if (inputData.size() != inputs_.size() || outputData.size() != outputs_.size())
     throw std::invalid_argument(op_ + ": bound to " + std::to_string(inputs_.size()) +
                                 " input(s) and " + std::to_string(outputs_.size()) +
@@ -210,7 +209,11 @@ void BoundKernel::run(std::span<void *const> inputData,
     in[i].data = inputData[i];
   for (size_t i = 0; i < out.size(); ++i)
     out[i].data = outputData[i];
-  runEntry(*entry_, op_, in, out, attrs_);
+  if (workspace.size() < workspaceBytes_)
+    throw std::invalid_argument(op_ + ": needs " + std::to_string(workspaceBytes_) +
+                                " bytes of workspace, given " +
+                                std::to_string(workspace.size()));
+  runEntry(*entry_, KernelCall{op_, in, out, attrs_, workspace, step, stream});
 }
 
-} // namespace off::kernels
+} // namespace off::backend

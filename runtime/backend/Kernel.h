@@ -1,13 +1,16 @@
-// The backend kernel interface: kernels are looked up by the name of the off
+// Kernels as every backend provides them: looked up by the name of the off
 // op they implement ("rms_norm", "attention_grad", ...) and called with
-// tensor arguments (pointer + shape + dtype) and the op's attributes. A plan
-// loader turns each plan.bin kernel instruction into one such call; every
+// tensor arguments (pointer + shape + dtype), the op's attributes, the
+// workspace the plan gave the call and the step's changing values. A plan
+// loader turns each plan.bin kernel instruction into one BoundKernel; every
 // backend (CPU now, CUDA later) fills a KernelTable with the same names and
 // the same semantics, and one conformance suite runs against each.
 //
 // Nothing here is CPU specific: pointers are whatever memory the backend
-// computes on. See runtime/cpu/README.md for the calling convention.
+// computes on. See runtime/backend/README.md for the calling convention.
 #pragma once
+
+#include "runtime/common/DType.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -19,12 +22,15 @@
 #include <variant>
 #include <vector>
 
-namespace off::kernels {
+#include <optional>
 
-/// Element types, as plan.proto's DType.
-enum class DType : uint8_t { F32, BF16, F16, I32, I64 };
-const char *dtypeName(DType dtype);
-size_t dtypeSize(DType dtype);
+namespace off {
+class ThreadPool;
+}
+
+namespace off::backend {
+
+class Stream;
 
 /// One tensor argument: `data` points at numel() elements of `dtype`, dense,
 /// row-major, in `shape` order (a rank-0 tensor has one element).
@@ -73,12 +79,29 @@ private:
   std::map<std::string, AttrValue> values_;
 };
 
+/// What changes from one run of a step to the next and the kernels read:
+/// `adam_step`'s 1-based step count and learning rate (the op is not pure),
+/// and the threads the host optimizer uses. Set by the trainer between runs.
+struct StepContext {
+  int64_t optimizerStep = 1;
+  std::optional<double> lr;            // overrides adam_step's lr attribute
+  ThreadPool *optimizerPool = nullptr; // nullptr: the process-wide pool
+};
+
 /// One kernel call: inputs and outputs in the op's operand/result order.
 struct KernelCall {
   std::string_view op;
   std::span<const TensorArg> inputs;
   std::span<const TensorArg> outputs;
   const KernelAttrs &attrs;
+  /// Scratch memory for this call only, at least the entry's workspace()
+  /// bytes, 64-byte aligned; owned by the plan (empty when none is needed).
+  std::span<std::byte> workspace = {};
+  /// The step's changing values (nullptr outside a step: defaults apply).
+  const StepContext *step = nullptr;
+  /// The backend stream the call is issued on (a GPU kernel enqueues there);
+  /// nullptr for a direct call.
+  Stream *stream = nullptr;
 };
 
 /// A kernel entry: validate() checks counts, dtypes, shapes and attributes
@@ -87,9 +110,15 @@ struct KernelCall {
 /// run() computes (it may assume validate() passed, and throws
 /// for data errors such as an id out of range; KernelTable::call rethrows
 /// those as std::runtime_error).
+///
+/// workspace() gives the scratch bytes a call with these shapes, dtypes and
+/// attributes needs (nullptr: none). It depends on nothing else (not the
+/// thread count), so the compiler can size the plan's workspace with the
+/// same rule (runtime/cpu/CpuWorkspace.h) and the loader can check it.
 struct KernelEntry {
   void (*validate)(const KernelCall &call) = nullptr;
   void (*run)(const KernelCall &call) = nullptr;
+  uint64_t (*workspace)(const KernelCall &call) = nullptr;
 };
 
 class KernelTable {
@@ -106,7 +135,12 @@ public:
   /// Every op name, sorted.
   std::vector<std::string> ops() const;
 
-  /// get(op).validate, then run. Errors are rethrown with the op's name.
+  /// Adds every entry of `other` (an op in both is an error).
+  void addAll(const KernelTable &other);
+
+  /// get(op).validate, then run with a workspace of the size it asks for
+  /// (allocated here: for tests and tools, not for steps). Errors are
+  /// rethrown with the op's name.
   void call(std::string_view op, std::span<const TensorArg> inputs,
             std::span<const TensorArg> outputs, const KernelAttrs &attrs = {}) const;
   /// Only the checks (for a plan loader, before anything runs).
@@ -129,29 +163,26 @@ public:
               std::vector<TensorArg> outputs, KernelAttrs attrs = {});
 
   const std::string &op() const { return op_; }
-  /// One pointer per input and per output, in order. Safe to call from
-  /// several threads (each call works on its own copy of the arguments).
-  void run(std::span<void *const> inputData, std::span<void *const> outputData) const;
+  const std::vector<TensorArg> &inputs() const { return inputs_; }
+  const std::vector<TensorArg> &outputs() const { return outputs_; }
+  const KernelAttrs &attrs() const { return attrs_; }
+  /// Scratch bytes a run needs (the entry's workspace rule; 0 without one).
+  uint64_t workspaceBytes() const { return workspaceBytes_; }
+
+  /// One pointer per input and per output, in order, and the workspace (at
+  /// least workspaceBytes()). Safe to call from several threads (each call
+  /// works on its own copy of the arguments). Backends call this from
+  /// Backend::launch; `step` and `stream` are handed to the kernel.
+  void run(std::span<void *const> inputData, std::span<void *const> outputData,
+           std::span<std::byte> workspace = {}, const StepContext *step = nullptr,
+           Stream *stream = nullptr) const;
 
 private:
   const KernelEntry *entry_;
   std::string op_;
   std::vector<TensorArg> inputs_, outputs_;
   KernelAttrs attrs_;
+  uint64_t workspaceBytes_ = 0;
 };
 
-/// What a conformance test needs from a backend besides its kernels: memory
-/// the kernels can read and write, and copies to and from host memory.
-class Backend {
-public:
-  virtual ~Backend() = default;
-  virtual const KernelTable &kernels() const = 0;
-  virtual void *allocate(size_t bytes) = 0;
-  virtual void release(void *pointer) = 0;
-  virtual void copyToDevice(void *device, const void *host, size_t bytes) = 0;
-  virtual void copyToHost(void *host, const void *device, size_t bytes) = 0;
-  /// Waits until every kernel called so far has finished.
-  virtual void synchronize() = 0;
-};
-
-} // namespace off::kernels
+} // namespace off::backend

@@ -7,11 +7,11 @@
 // Compiled on CUDA builds only. Tested so far only where nvcc is installed
 // but no GPU is present (the mlock fallback runs); cudaHostAlloc itself has
 // not yet run on a GPU machine.
-#include "runtime/exec/HostMemory.h"
+#include "runtime/backend/HostMemory.h"
 
 #include <cuda_runtime_api.h>
 
-namespace off::exec {
+namespace off::backend {
 namespace {
 
 class CudaHostPinning final : public HostPinningApi {
@@ -47,4 +47,4 @@ HostPinningApi &defaultHostPinning() {
   return useCuda ? static_cast<HostPinningApi &>(cuda) : mlockPinning();
 }
 
-} // namespace off::exec
+} // namespace off::backend

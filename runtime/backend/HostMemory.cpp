@@ -1,4 +1,4 @@
-#include "runtime/exec/HostMemory.h"
+#include "runtime/backend/HostMemory.h"
 
 #include "runtime/common/HumanSize.h"
 
@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <utility>
 
-namespace off::exec {
+namespace off::backend {
 namespace {
 
 std::string limitText(rlim_t limit) {
@@ -88,7 +88,7 @@ HostPinningApi &mlockPinning() {
   return instance;
 }
 
-#ifndef OFF_EXEC_HAVE_CUDA_PINNING
+#ifndef OFF_BACKEND_HAVE_CUDA_PINNING
 HostPinningApi &defaultHostPinning() { return mlockPinning(); }
 #endif
 
@@ -180,4 +180,4 @@ void HostMemory::release() {
   pinnedBy_ = nullptr;
 }
 
-} // namespace off::exec
+} // namespace off::backend

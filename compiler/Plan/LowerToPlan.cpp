@@ -225,12 +225,11 @@ void Lowering::moveOptimizerToItsStream() {
       if (!update.attrs().count("max_grad_norm") && update.inputs_size() == 5)
         update.mutable_inputs()->RemoveLast(); // without clipping, the norm is unused
       int64_t &after = updates.back().after;
-      // It writes param and moments (and, to clip, scales the gradient in
-      // place): those wait for every earlier access; what it only reads
-      // waits for the last write.
-      bool clips = update.inputs_size() == 5;
+      // It writes param and moments (its outputs share their storage):
+      // those wait for every earlier access; what it only reads (the
+      // gradient, the norm) waits for the last write.
       for (auto [i, id] : llvm::enumerate(update.inputs())) {
-        bool written = i == 0 || i == 2 || i == 3 || (i == 1 && clips);
+        bool written = i == 0 || i == 2 || i == 3;
         after = std::max(after, written ? lastAccess[storage[id]] : lastWrite[storage[id]]);
         lastUse[storage[id]] = INT64_MAX;
       }

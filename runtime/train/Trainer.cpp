@@ -71,7 +71,7 @@ void initWeights(Session &session, const std::string &initPath, uint64_t seed) {
 /// Saves the gradients handed to the optimizer in the first step run.
 class GradCapture {
 public:
-  /// Called by adam_step kernels, which may run on several streams at once.
+  /// Called before adam_step kernels, which may run on several streams at once.
   void add(const std::string &name, const float *data, size_t count) {
     std::lock_guard lock(mutex_);
     grads_[name].assign(data, data + count);
@@ -152,21 +152,25 @@ TrainResult train(const TrainOptions &options) {
   for (const plan::Stream &stream : session.plan().streams())
     if (stream.kind() == plan::HOST_OPTIMIZER && !optimizerPool)
       optimizerPool = std::make_unique<ThreadPool>(std::max(1u, options.optimizerThreads));
-  program.optimizer().pool = optimizerPool.get();
+  program.step().optimizerPool = optimizerPool.get();
   // A resumed run keeps the lr it was trained with unless --lr says
   // otherwise: the same command minus --lr must continue bit for bit.
   const std::optional<double> lrOverride = options.lr ? options.lr : checkpointLr;
   double lr = lrOverride.value_or(session.plan().hyper().lr());
-  program.optimizer().lr = lrOverride;
+  program.step().lr = lrOverride;
   state.extra["lr"] = lr;
 
   std::unique_ptr<model::JsonlLogWriter> log;
   if (!options.logPath.empty())
     log = std::make_unique<model::JsonlLogWriter>(options.logPath, !options.resumeDir.empty());
   GradCapture capture;
-  if (!options.saveGradsPath.empty())
-    program.optimizer().captureGrad = [&](const std::string &name, const float *data,
-                                          size_t count) { capture.add(name, data, count); };
+  if (!options.saveGradsPath.empty()) // the gradient each adam_step is about to read
+    program.setBeforeKernel([&](const plan::Kernel &kernel) {
+      if (kernel.op() == "adam_step" && kernel.inputs_size() >= 2)
+        capture.add(program.tensor(kernel.inputs(0)).name(),
+                    program.dataAs<float>(kernel.inputs(1)),
+                    program.tensor(kernel.inputs(1)).size_bytes() / sizeof(float));
+    });
   model::ProgressPrinter progress(state.step + 1, lastStep, stderr,
                                   std::max<uint64_t>(1, options.progressEvery));
   if (!options.quiet)
@@ -187,6 +191,7 @@ TrainResult train(const TrainOptions &options) {
   };
   const auto runStart = Clock::now();
   const int64_t tokensPerMicroBatch = B * T;
+  const uint64_t firstStep = state.step;
   while (state.step < lastStep) {
     const auto stepStart = Clock::now();
     int32_t *idData = program.dataAs<int32_t>(ids);
@@ -194,11 +199,11 @@ TrainResult train(const TrainOptions &options) {
     for (int64_t k = 0; k < K; ++k)
       loader.load(state.microBatch + uint64_t(k), idData + k * tokensPerMicroBatch,
                   targetData + k * tokensPerMicroBatch);
-    program.optimizer().step = int64_t(state.optimizerStep) + 1;
+    program.step().optimizerStep = int64_t(state.optimizerStep) + 1;
     program.run();
-    if (program.optimizer().captureGrad) {
+    if (!options.saveGradsPath.empty() && state.step == firstStep) {
       capture.write(options.saveGradsPath, session);
-      program.optimizer().captureGrad = nullptr;
+      program.setBeforeKernel(nullptr);
     }
     state.microBatch += uint64_t(K);
     state.optimizerStep += 1;

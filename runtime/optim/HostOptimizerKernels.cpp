@@ -2,7 +2,9 @@
 
 #include "runtime/optim/AdamW.h"
 
+#include <cmath>
 #include <cstring>
+#include <utility>
 #include <stdexcept>
 #include <string>
 
@@ -52,7 +54,13 @@ void validateAdamStep(const KernelCall &call) {
       fail("max_grad_norm needs the norm operand");
     call.attrs.getFloat("max_grad_norm");
   }
-  adamwStepScalars(hyperOf(call), 1); // torch's range checks
+  AdamWHyper hyper = hyperOf(call);
+  adamwStepScalars(hyper, 1); // torch's range checks
+  // ... which let NaN through, and eps 0 divides by zero where v is 0.
+  for (auto [what, value] : {std::pair<const char *, double>{"lr", hyper.lr}, {"eps", hyper.eps}})
+    if (!std::isfinite(float(value)) || !(float(value) > 0))
+      fail(std::string(what) + " is " + std::to_string(value) +
+           "; it must be a positive number finite in fp32");
 }
 
 /// Output i's storage: its input's (in place) or a copy of it made now.

@@ -5,6 +5,7 @@
 #include "runtime/model/Checkpoint.h"
 #include "runtime/model/Safetensors.h"
 #include "runtime/model/TrainingLog.h"
+#include "runtime/train/RunFiles.h"
 #include "runtime/train/Session.h"
 
 #include <chrono>
@@ -32,9 +33,14 @@ std::string shapeText(const std::vector<int64_t> &shape) {
 uint32_t inputTensor(const Session &session, PlanProgram &program, const std::string &name,
                      const std::vector<int64_t> &shape) {
   for (int64_t dim : shape)
-    if (dim <= 0)
-      throw TrainError(session.planPath() + ": the plan's model has batch, sequence and "
-                       "micro-batch counts " + shapeText(shape) + "; each must be positive");
+    if (dim <= 0) {
+      const plan::Model &m = session.plan().model();
+      throw TrainError(session.planPath() + ": the plan's model has grad-accum " +
+                       std::to_string(m.grad_accum()) + ", batch " + std::to_string(m.batch()) +
+                       " and sequence " + std::to_string(m.seq()) +
+                       "; each must be positive (input '" + name + "' would be " +
+                       shapeText(shape) + ")");
+    }
   uint32_t id = program.get(name);
   const plan::Tensor &tensor = program.tensor(id);
   std::vector<int64_t> actual(tensor.shape().begin(), tensor.shape().end());
@@ -52,6 +58,33 @@ uint32_t scalarOutput(const Session &session, PlanProgram &program, const std::s
   if (tensor.dtype() != plan::F32 || tensor.size_bytes() != sizeof(float))
     throw TrainError(session.planPath() + ": output '" + name + "' must be one f32");
   return id;
+}
+
+/// The AdamW hyper-parameters the plan states (what the log reports and a
+/// resumed run keeps): each must be a number the fp32 optimizer can use
+/// (torch's ranges; eps > 0 so that a zero second moment cannot divide by
+/// zero). The adam_step kernels' own attributes are checked when bound.
+void checkPlanHyper(const Session &session) {
+  const plan::Hyper &h = session.plan().hyper();
+  auto finite32 = [](double v) { return std::isfinite(float(v)); };
+  auto refuse = [&](const char *name, double value, const char *need) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", value);
+    throw TrainError(session.planPath() + ": the plan's AdamW " + name + " is " + text +
+                     "; it must be " + need);
+  };
+  if (!finite32(h.lr()) || !(float(h.lr()) > 0))
+    refuse("lr", h.lr(), "a positive number finite in fp32");
+  if (!finite32(h.eps()) || !(float(h.eps()) > 0))
+    refuse("eps", h.eps(), "a positive number finite in fp32");
+  if (!(h.beta1() >= 0 && h.beta1() < 1))
+    refuse("beta1", h.beta1(), "in [0, 1)");
+  if (!(h.beta2() >= 0 && h.beta2() < 1))
+    refuse("beta2", h.beta2(), "in [0, 1)");
+  if (!finite32(h.weight_decay()) || !(h.weight_decay() >= 0))
+    refuse("weight_decay", h.weight_decay(), "a non-negative number finite in fp32");
+  if (!finite32(h.max_grad_norm()) || !(h.max_grad_norm() >= 0))
+    refuse("max_grad_norm", h.max_grad_norm(), "non-negative and finite in fp32 (0: no clipping)");
 }
 
 model::BatchLoader openData(const Session &session, const std::string &path,
@@ -96,6 +129,10 @@ private:
 } // namespace
 
 TrainResult train(const TrainOptions &options) {
+  const std::vector<std::string> inputs = {options.planPath, options.dataPath,
+                                           options.initPath};
+  checkInputFiles(inputs);
+  checkOutputFiles({options.logPath, options.saveGradsPath}, inputs);
   Session session({options.backend, options.planPath, "train_step", options.threads,
                    options.checkResidency, options.nvmeDirectories});
   PlanProgram &program = session.program();
@@ -105,6 +142,7 @@ TrainResult train(const TrainOptions &options) {
   const int64_t K = m.grad_accum(), B = m.batch(), T = m.seq();
   uint32_t ids = inputTensor(session, program, "input_ids", {K, B, T});
   uint32_t targets = inputTensor(session, program, "targets", {K, B, T});
+  checkPlanHyper(session);
   uint32_t lossId = scalarOutput(session, program, "loss");
   uint32_t normId = scalarOutput(session, program, "grad_norm");
   model::BatchLoader loader = openData(session, options.dataPath, options.dataFormat);
@@ -114,9 +152,15 @@ TrainResult train(const TrainOptions &options) {
   state.rng.seed = options.seed;
   state.planHash = hash;
   state.planFormatVersion = plan::kFormatVersion;
+  // The config goes into every checkpoint: a broken one is found now, not
+  // at the first save after hours of training.
+  if (!options.saveDir.empty())
+    model::parseJsonObject(session.configJson(), session.planPath(), "the model's config");
   std::optional<double> checkpointLr; // the lr the resumed run was trained with
+  std::string resumedFrom;
   if (!options.resumeDir.empty()) {
     model::Checkpoint checkpoint = model::Checkpoint::open(options.resumeDir);
+    resumedFrom = checkpoint.dir();
     const model::Json &extra = checkpoint.state().extra;
     const model::Json *batch = jsonMember(extra, "batch");
     const model::Json *seq = jsonMember(extra, "seq");
@@ -141,6 +185,19 @@ TrainResult train(const TrainOptions &options) {
     session.zeroOptimizerState();
   }
   state.extra = {{"batch", int64_t(B)}, {"seq", int64_t(T)}, {"grad_accum", int64_t(K)}};
+
+  std::unique_ptr<SaveDirLock> saveDirLock;
+  if (!options.saveDir.empty()) {
+    saveDirLock = std::make_unique<SaveDirLock>(
+        SaveDirOptions{options.saveDir, session.checkpointBytes(), resumedFrom,
+                       options.overwrite});
+    if (saveDirLock->removed() && !options.quiet)
+      std::fprintf(stderr, "offrt train: --overwrite: removed %zu checkpoint(s) of an earlier "
+                   "run from %s\n", saveDirLock->removed(), options.saveDir.c_str());
+  } else if (!options.quiet) {
+    std::fprintf(stderr, "offrt train: note: no --save-dir: the trained weights will not be "
+                 "saved\n");
+  }
 
   uint64_t lastStep = options.steps;
   if (lastStep == 0) // one pass over the data
@@ -221,7 +278,9 @@ TrainResult train(const TrainOptions &options) {
     if (!std::isfinite(loss))
       throw TrainError("the loss is " + std::to_string(loss) + " at step " +
                        std::to_string(state.step) + "; stopping (the last checkpoint is " +
-                       (result.lastCheckpoint.empty() ? "none" : result.lastCheckpoint) + ")");
+                       (!result.lastCheckpoint.empty() ? result.lastCheckpoint
+                        : !resumedFrom.empty()         ? resumedFrom
+                                                       : std::string("none")) + ")");
     if (!options.saveDir.empty() && options.saveEvery && state.step % options.saveEvery == 0)
       save();
   }
@@ -231,7 +290,11 @@ TrainResult train(const TrainOptions &options) {
   return result;
 }
 
-void forward(const ForwardOptions &options) {
+std::string forward(const ForwardOptions &options) {
+  const std::vector<std::string> inputs = {options.planPath, options.dataPath,
+                                           options.initPath};
+  checkInputFiles(inputs);
+  checkOutputFiles({options.outputPath}, inputs);
   Session session({options.backend, options.planPath, "forward", options.threads,
                    options.checkResidency, options.nvmeDirectories});
   PlanProgram &program = session.program();
@@ -256,6 +319,11 @@ void forward(const ForwardOptions &options) {
        {"input_ids", DType::I32,
         model::Shape(idsTensor.shape().begin(), idsTensor.shape().end()), program.data(ids)}},
       {{"plan", options.planPath}, {"micro_batch", std::to_string(options.microBatch)}});
+  return options.outputPath + " (logits f32 " +
+         shapeText(std::vector<int64_t>(logitsTensor.shape().begin(), logitsTensor.shape().end())) +
+         ", input_ids i32 " +
+         shapeText(std::vector<int64_t>(idsTensor.shape().begin(), idsTensor.shape().end())) +
+         ", micro-batch " + std::to_string(options.microBatch) + " of " + options.dataPath + ")";
 }
 
 } // namespace off::train

@@ -138,15 +138,16 @@ def framed(payload, magic=b"OFFPLAN\x01", length=None, crc=None, extra=b""):
 
 
 def small_plan(**overrides):
-    """Two tiers, two arenas, seven tensors (param, activations, input,
-    constant, output), a compute stream and a copy stream joined by an event."""
+    """Two tiers, two arenas, seven tensors (param, inputs, activations,
+    constant, output), a compute stream and a copy stream joined by an
+    event, in an order verifyPlanOrder accepts."""
     parts = dict(
         tiers=[tier(DEVICE, 4096), tier(HOST)],
         arenas=[arena(0, 1024, 64), arena(1, 512, 64)],
         tensors=[
             tensor("model.norm.weight", [8], F32, PARAM, 0, 0, 32,
                    hf_name="model.norm.weight", trainable=True),
-            tensor("x", [4, 8], F32, ACT, 0, 64, 128),
+            tensor("x", [4, 8], F32, INPUT, 0, 64, 128),
             tensor("y", [4, 8], F32, ACT, 0, 192, 128),
             tensor("input_ids", [1, 1, 4], I32, INPUT, 0, 320, 16),
             tensor("rope.cos", [2, 2], F32, CONST, 0, 384, 16, data=struct.pack("<4f", 1, 0.5, 0.25, 0)),
@@ -196,6 +197,12 @@ def make_plan_corpus():
           framed(small_plan(streams=[stream(COMPUTE, [wait(0)])])))
     write("plan", "bad-copy-size-mismatch.pb",
           small_plan(streams=[stream(COMPUTE, [copy(0, 1)])], events=0))
+    # Valid references, wrong order (verifyPlanOrder): the copy reads y
+    # without waiting for the kernel that writes it.
+    write("plan", "bad-copy-before-write.pb",
+          small_plan(streams=[stream(COMPUTE, [kernel("rms_norm", [1, 0], [2],
+                                                      attr_entry("eps", f_double(2, 1e-5)))]),
+                              stream(D2H, [copy(2, 5)])], events=0))
     write("plan", "bad-kernel-missing-tensor.pb",
           small_plan(streams=[stream(COMPUTE, [kernel("add", [0, 99], [1])])], events=0))
     write("plan", "bad-over-budget.pb",

@@ -95,6 +95,16 @@ std::string typeName(Type type) {
 
 } // namespace
 
+uint64_t mlir::off::opFlops(Operation *op) {
+  if (auto matmul = dyn_cast<MatmulOp>(op))
+    return matmulFlops(matmul);
+  if (auto attention = dyn_cast<AttentionOp>(op)) {
+    auto [products, softmax] = attentionFlops(attention);
+    return add(products, softmax);
+  }
+  return elementwiseFlops(op);
+}
+
 ModelStats mlir::off::computeModelStats(ModuleOp module) {
   ModelStats stats;
   std::set<int64_t> layerIndices;

@@ -49,6 +49,10 @@ struct ModelStats {
   std::vector<Input> inputs; // of the first function
 };
 
+/// The FLOPs of one op by the conventions above (0 for ops they do not
+/// count, gradient ops included).
+uint64_t opFlops(Operation *op);
+
 /// Walks every function of `module`.
 ModelStats computeModelStats(ModuleOp module);
 

@@ -11,8 +11,14 @@ static uint64_t alignUp(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
 
+bool offsetsAlias(uint64_t a, uint64_t b) {
+  uint64_t d = (a - b) % kAliasPeriod;
+  return d < kAliasWindow || d > kAliasPeriod - kAliasWindow;
+}
+
 BufferLayout assignBuffers(const std::vector<BufferRequest> &requests,
-                           uint64_t alignment) {
+                           uint64_t alignment,
+                           const std::function<bool(size_t, size_t)> &mayShare) {
   BufferLayout layout;
   layout.offsets.assign(requests.size(), 0);
   std::vector<size_t> order(requests.size());
@@ -27,6 +33,7 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests,
   struct Placed {
     uint64_t begin, end;
     int64_t firstUse, lastUse;
+    size_t index;
   };
   std::vector<Placed> placed;
   for (size_t index : order) {
@@ -34,23 +41,41 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests,
     uint64_t size = alignUp(std::max<uint64_t>(req.size, 1), alignment);
     // Byte ranges taken by buffers alive at the same time, sorted by start.
     std::vector<std::pair<uint64_t, uint64_t>> busy;
-    for (const Placed &p : placed)
-      if (p.firstUse <= req.lastUse && req.firstUse <= p.lastUse)
-        busy.push_back({p.begin, p.end});
+    std::vector<uint64_t> largeStarts; // of those, the ones to stagger from
+    for (const Placed &p : placed) {
+      bool overlap = p.firstUse <= req.lastUse && req.firstUse <= p.lastUse;
+      if (!overlap && (!mayShare || mayShare(p.index, index)))
+        continue;
+      busy.push_back({p.begin, p.end});
+      if (p.end - p.begin >= kStaggerMinSize)
+        largeStarts.push_back(p.begin);
+    }
     std::sort(busy.begin(), busy.end());
+    bool stagger = req.size >= kStaggerMinSize && !largeStarts.empty();
+    // The first offset at or after `from` that does not alias.
+    auto firstClean = [&](uint64_t from) {
+      uint64_t offset = from;
+      while (stagger && std::any_of(largeStarts.begin(), largeStarts.end(),
+                                    [&](uint64_t s) { return offsetsAlias(offset, s); }))
+        offset = alignUp(offset + kAliasWindow, alignment);
+      return offset;
+    };
     // Best fit: the smallest gap that holds the buffer, else after the last.
     uint64_t cursor = 0, bestOffset = UINT64_MAX, bestGap = UINT64_MAX;
     for (auto [begin, end] : busy) {
-      if (begin > cursor && begin - cursor >= size && begin - cursor < bestGap) {
-        bestGap = begin - cursor;
-        bestOffset = cursor;
+      if (begin > cursor && begin - cursor < bestGap) {
+        uint64_t offset = firstClean(cursor);
+        if (offset + size <= begin) {
+          bestGap = begin - cursor;
+          bestOffset = offset;
+        }
       }
       cursor = std::max(cursor, end);
     }
-    uint64_t offset = bestOffset != UINT64_MAX ? bestOffset : cursor;
+    uint64_t offset = bestOffset != UINT64_MAX ? bestOffset : firstClean(cursor);
     layout.offsets[index] = offset;
     layout.arenaSize = std::max(layout.arenaSize, offset + size);
-    placed.push_back({offset, offset + size, req.firstUse, req.lastUse});
+    placed.push_back({offset, offset + size, req.firstUse, req.lastUse, index});
   }
   return layout;
 }

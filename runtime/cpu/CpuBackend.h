@@ -8,8 +8,7 @@
 
 namespace off::cpu {
 
-/// The CPU kernels by op name (built once, on first use), runtime/optim's
-/// host optimizer kernels (adam_step) included.
+/// The CPU kernels by op name (built once, on first use).
 const backend::KernelTable &cpuKernels();
 
 /// The CPU backend (one per process).

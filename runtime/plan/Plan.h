@@ -36,7 +36,8 @@ bool serializePlan(const Plan &plan, std::string &bytes);
 /// problem.
 bool writePlanFile(const Plan &plan, const std::string &path, std::string &error);
 
-/// Reads and frames-checks `path`, then validates it (validatePlan). Returns
+/// Reads and frames-checks `path`, then validates it (validatePlan, then
+/// verifyPlanOrder). Returns
 /// nullopt with `error` (naming the file) when anything is wrong.
 std::optional<Plan> readPlanFile(const std::string &path, std::string &error);
 
@@ -50,6 +51,14 @@ std::optional<Plan> parsePlanBytes(std::string_view bytes, const std::string &pa
 /// alignment, ids in instructions, events, budgets. Messages name the tensor
 /// or instruction they are about.
 std::vector<std::string> validatePlan(const Plan &plan);
+
+/// The order of a valid plan (validatePlan found nothing), checked without
+/// running it: every read is ordered by the streams' events after the write
+/// of its value and before any later write of its bytes, no two accesses of
+/// the same bytes race, the waits can all be met, and params, optimizer
+/// states, constants and outputs hold their own value at the end. Returns
+/// the problems (at most 20), naming streams, instructions and tensors.
+std::vector<std::string> verifyPlanOrder(const Plan &plan);
 
 /// CRC-32 (IEEE 802.3, as zlib's crc32) of a byte range.
 uint32_t crc32(const void *data, size_t size);

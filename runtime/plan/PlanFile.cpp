@@ -1,8 +1,6 @@
 #include "runtime/plan/Plan.h"
 #include "runtime/plan/PlanVocabulary.h"
 
-#include "runtime/common/FileChecks.h"
-
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/stubs/logging.h>
@@ -85,35 +83,7 @@ bool writePlanFile(const Plan &plan, const std::string &path, std::string &error
   bytes += payload;
   putLE(bytes, crc32(payload.data(), payload.size()), 4);
 
-  OutputTarget target = outputTarget(path);
-  if (!target.error.empty()) {
-    error = target.error;
-    return false;
-  }
-  if (target.direct) { // a device or FIFO (-o /dev/null): written in place, never replaced
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
-      error = path + ": cannot open for writing: " + errnoText();
-      return false;
-    }
-    for (size_t done = 0; done < bytes.size();) {
-      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        error = path + ": write failed at byte " + std::to_string(done) + ": " + errnoText();
-        ::close(fd);
-        return false;
-      }
-      done += static_cast<size_t>(n);
-    }
-    if (::close(fd) != 0) {
-      error = path + ": close failed: " + errnoText();
-      return false;
-    }
-    return true;
-  }
-  std::string tmp = target.path + ".tmp";
+  std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     error = tmp + ": cannot create: " + errnoText();
@@ -137,7 +107,7 @@ bool writePlanFile(const Plan &plan, const std::string &path, std::string &error
     ::unlink(tmp.c_str());
     return false;
   }
-  if (::rename(tmp.c_str(), target.path.c_str()) != 0) {
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
     error = path + ": cannot rename " + tmp + " into place: " + errnoText();
     ::unlink(tmp.c_str());
     return false;
@@ -146,11 +116,6 @@ bool writePlanFile(const Plan &plan, const std::string &path, std::string &error
 }
 
 std::optional<Plan> readPlanFile(const std::string &path, std::string &error) {
-  // A directory, FIFO or device is refused before opening (a FIFO would block).
-  if (std::string problem = inputFileProblem(path); !problem.empty()) {
-    error = problem;
-    return std::nullopt;
-  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = path + ": cannot open: " + errnoText();
@@ -197,6 +162,8 @@ std::optional<Plan> parsePlanBytes(std::string_view bytes, const std::string &pa
     return std::nullopt;
   }
   std::vector<std::string> problems = validatePlan(plan);
+  if (problems.empty())
+    problems = verifyPlanOrder(plan);
   if (!problems.empty()) {
     error = path + ": invalid plan: " + problems.front();
     if (problems.size() > 1)

@@ -36,6 +36,8 @@ struct SessionOptions {
   /// Directories for the plan's NVMe arenas (one per drive; offrt --nvme);
   /// needed only by plans that have NVMe arenas.
   std::vector<std::string> nvmeDirectories;
+  /// Host arenas the OS refuses to pin continue unpinned, with a warning.
+  bool allowUnpinned = false;
 };
 
 class Session {
@@ -58,15 +60,6 @@ public:
   /// converted); extra tensors are ignored, missing ones or other shapes
   /// are one error listing every problem.
   void initFromFile(const std::string &path);
-  /// The Hugging Face config.json checkpoints carry (the plan's, or "{}").
-  std::string configJson() const;
-  /// Bytes of one checkpoint: weights, moments and a little for the JSON files.
-  uint64_t checkpointBytes() const;
-
-  /// Throws TrainError naming `source`, the tensor and the element when a
-  /// parameter holds NaN or an infinity.
-  void checkFiniteParams(const std::string &source) const;
-
   /// Zeroes the AdamW moments (a fresh start).
   void zeroOptimizerState();
 

@@ -26,7 +26,6 @@ struct TrainOptions {
   uint64_t steps = 0;             // total optimizer steps (0: one pass over the data)
   std::optional<double> lr;       // overrides the plan's learning rate
   std::string saveDir;
-  bool overwrite = false;         // --overwrite: replace another run's checkpoints in saveDir
   uint64_t saveEvery = 0;         // 0: only at the end (when saveDir is set)
   size_t keepLast = 0;            // checkpoints kept (0: all)
   std::string resumeDir;
@@ -38,6 +37,7 @@ struct TrainOptions {
   unsigned optimizerThreads = 0;
   bool checkResidency = false;
   std::vector<std::string> nvmeDirectories; // --nvme: for plans with NVMe arenas
+  bool allowUnpinned = false;     // host arenas may stay pageable
   uint64_t progressEvery = 1;
   bool quiet = false;             // no progress lines
 };
@@ -64,9 +64,9 @@ struct ForwardOptions {
   unsigned threads = 0;
   bool checkResidency = false;
   std::vector<std::string> nvmeDirectories; // --nvme: for plans with NVMe arenas
+  bool allowUnpinned = false;     // host arenas may stay pageable
 };
 
-/// Returns what it wrote, for the command to say ("OUT (logits f32 [...], ...)").
-std::string forward(const ForwardOptions &options);
+void forward(const ForwardOptions &options);
 
 } // namespace off::train

@@ -17,6 +17,7 @@ int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::off::registerOffPasses();
+  mlir::off::registerOffCompilePipeline();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "off optimizer driver: the off dialect and its passes\n",
       registry));

@@ -4,14 +4,20 @@
 //   offc compile (MODEL.onnx [--shape ...] | --model llama (--config F |
 //                 --size NAME) --batch B --seq T) [--forward]
 //                [--grad-accum K] [--lr X] [--betas B1,B2] [--eps X]
-//                [--weight-decay X] [--clip X] [--vram SIZE] -o PLAN.bin
+//                [--weight-decay X] [--clip X] [--vram SIZE] [--host-ram SIZE]
+//                [--nvme DIR [--nvme-size SIZE]] [--place C=T]... [--remat R]
+//                [--report FILE] -o PLAN.bin
 //
 // Pipeline: import (the ONNX importer folds shapes and fuses on its own) ->
-// off-autodiff (train only) -> lowerToPlan -> writePlanFile. Until the
-// planner ([D]) lands, --vram only checks that the unconstrained plan fits.
+// off-compile (dialects/off/Transforms/Pipeline.cpp: off-autodiff unless
+// --forward, then the memory level) -> serializePlan -> writePlanFile. The
+// memory decisions are MemoryPolicy.h's: the forcing options, or the greedy
+// ladder tried until the budgets hold.
 
-#include "compiler/Plan/LowerToPlan.h"
+#include "compiler/Import/ModelStats.h"
+#include "compiler/Plan/SerializePlan.h"
 #include "dialects/off/Transforms/Passes.h"
+#include "tools/offc/MemoryPolicy.h"
 #include "runtime/common/BuildInfo.h"
 #include "runtime/common/HumanSize.h"
 #include "runtime/plan/Plan.h"
@@ -28,7 +34,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <cstdio>
 #include <map>
 
 using llvm::StringRef;
@@ -43,7 +48,8 @@ struct CompileArgs {
   std::string output;
   std::string irOutput; // --emit-mlir: the step function before lowering
   bool forward = false;
-  uint64_t vram = 0; // 0: no budget given
+  MemoryOptions memory;
+  std::string report; // --report FILE.json
   // AdamW and the step; defaults are torch.optim.AdamW's and clip 1.0.
   int64_t gradAccum = 1;
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
@@ -94,15 +100,33 @@ void addCompileOptions(cli::Command &cmd, CompileArgs &out) {
   cmd.flag("--optimizer-stream", out.optimizerStream,
            "run AdamW on a host-optimizer stream, each\nlayer's update as soon as its "
            "gradient is\nfinal, beside the backward of the layers before\nit (needs --clip 0 "
-           "to overlap: clipping waits\nfor the global norm)");
+           "to overlap: clipping waits\nfor the global norm); the same as\n--place "
+           "optimizer=host");
   cmd.group("Memory");
-  cmd.size("--vram", out.vram,
-           "device budget, e.g. 24G, 512M. Until the planner\nlands ([D]) the plan keeps "
-           "everything resident\nand this only checks that it fits");
+  cmd.size("--vram", out.memory.vram,
+           "device budget, e.g. 24G, 512M: without --place\nor --remat the greedy policy "
+           "fits the step\n(optimizer to the host, then per-layer\nrecompute, then params "
+           "and grads streamed from\nthe host, then NVMe)");
+  cmd.size("--host-ram", out.memory.hostRam,
+           "host budget (pinned host arena, staging\nbuffers included)");
+  cmd.option("--nvme", out.memory.nvmeDir, "DIR",
+             "allow the NVMe tier (files under DIR; offrt\ntrain --nvme may move them)");
+  cmd.size("--nvme-size", out.memory.nvmeSize, "NVMe budget (default: none)");
+  cmd.option("--place", out.memory.place, "C=T",
+             "put a class (params, grads, optimizer,\nactivations) or the params and "
+             "optimizer\nstates matching a glob on a tier (device,\nhost, nvme); "
+             "repeatable, later ones win");
+  cmd.option("--remat", out.memory.remat, "R",
+             "recompute activations: none, all (every\nlayer) or a glob over layer names\n"
+             "(model.layers.1*)");
   cmd.group("Output");
+  cmd.option("--report", out.report, "FILE",
+             "the memory plan as JSON: per-tier budget and\npeak, bytes per step per link, "
+             "recompute\nFLOPs, decisions per class and layer");
   cmd.option("-o,--output", out.output, "FILE", "plan.bin (written atomically)");
   cmd.option("--emit-mlir", out.irOutput, "FILE",
-             "also write the step function as MLIR ('-':\nstdout)");
+             "also write the compiled module (tiers, streams,\noffsets: what off-opt "
+             "--off-compile gives) as\nMLIR ('-': stdout)");
   cmd.footer(builtinSizesHelp());
 }
 
@@ -110,18 +134,6 @@ void addCompileOptions(cli::Command &cmd, CompileArgs &out) {
 std::string checkHyper(const CompileArgs &args) {
   if (args.lr <= 0)
     return "--lr must be > 0";
-  // AdamW runs in fp32: values that overflow (or vanish) there are refused.
-  for (auto [option, value] : {std::pair<const char *, double>{"--lr", args.lr},
-                               {"--eps", args.eps},
-                               {"--weight-decay", args.weightDecay},
-                               {"--clip", args.clip}})
-    if (!std::isfinite(float(value)) || (value != 0 && float(value) == 0.0f)) {
-      char text[32];
-      std::snprintf(text, sizeof text, "%g", value);
-      return std::string(option) + " " + text + " is " +
-             (std::isfinite(float(value)) ? "zero" : "infinite") +
-             " in 32-bit floating point, which the optimizer computes in";
-    }
   if (args.beta1 < 0 || args.beta1 >= 1 || args.beta2 < 0 || args.beta2 >= 1)
     return "betas must be in [0, 1)";
   if (args.eps <= 0)
@@ -144,16 +156,17 @@ int64_t vocabOf(mlir::func::FuncOp forward) {
   return type ? type.getShape().back() : 0;
 }
 
-/// "params 1.2M, grads ..., total 4.5M": where the plan's bytes go.
+/// "params 1.2M, ...": what the device arena holds.
 std::string memoryBreakdown(const plan::Plan &plan) {
   std::map<plan::Role, uint64_t> bytes;
   for (const plan::Tensor &tensor : plan.tensors())
-    bytes[tensor.role()] += tensor.size_bytes();
+    if (plan.tiers(int(plan.arenas(int(tensor.arena())).tier())).kind() == plan::TIER_DEVICE)
+      bytes[tensor.role()] += tensor.size_bytes();
   uint64_t persistent = bytes[plan::PARAM] + bytes[plan::OPTIMIZER_STATE] +
                         bytes[plan::CONSTANT] + bytes[plan::INPUT];
-  uint64_t arena = plan.arenas(0).size_bytes();
+  uint64_t arena = tierBytes(plan).device;
   return llvm::formatv("params {0}, optimizer state {1}, constants and inputs "
-                       "{2}, activations and gradients at peak {3}",
+                       "{2}, activations, gradients and copies at peak {3}",
                        formatHumanSize(bytes[plan::PARAM]),
                        formatHumanSize(bytes[plan::OPTIMIZER_STATE]),
                        formatHumanSize(bytes[plan::CONSTANT] + bytes[plan::INPUT]),
@@ -198,12 +211,6 @@ int runCompile(const std::vector<std::string> &argv) {
                       "options (--grad-accum, --lr, --betas, ...)");
   if (std::string error = checkHyper(args); !error.empty())
     return usageError(error);
-  if (std::string problem = checkModelSourceFiles(
-          args.source, {args.output, args.irOutput, args.source.weightsOut});
-      !problem.empty()) {
-    llvm::errs() << kCommand << ": error: " << problem << "\n";
-    return 1;
-  }
 
   auto start = std::chrono::steady_clock::now();
   mlir::MLIRContext context;
@@ -225,7 +232,7 @@ int runCompile(const std::vector<std::string> &argv) {
   int64_t batch = idsType && idsType.getRank() == 2 ? idsType.getDimSize(0) : 0;
   int64_t seq = idsType && idsType.getRank() == 2 ? idsType.getDimSize(1) : 0;
 
-  mlir::off::PlanOptions options;
+  mlir::off::SerializeOptions options;
   options.producer = producerText();
   options.model.set_name(info.name);
   options.model.set_config_json(info.configJson);
@@ -235,27 +242,11 @@ int runCompile(const std::vector<std::string> &argv) {
   options.model.set_vocab_size(vocab);
   options.model.set_initializer_range(info.initializerRange);
   options.model.set_entry(args.forward ? "forward" : "train_step");
-  options.optimizerStream = args.optimizerStream;
-  mlir::func::FuncOp step = forward;
-  if (args.forward) {
-    options.inputNames = {"input_ids"};
-    options.outputNames = {"logits"};
-  } else {
-    mlir::off::AutodiffPassOptions autodiff;
-    autodiff.gradAccum = args.gradAccum;
-    autodiff.lr = args.lr;
-    autodiff.beta1 = args.beta1;
-    autodiff.beta2 = args.beta2;
-    autodiff.eps = args.eps;
-    autodiff.weightDecay = args.weightDecay;
-    autodiff.clip = args.clip;
-    mlir::PassManager passes(&context);
-    passes.addPass(mlir::off::createAutodiffPass(autodiff));
-    if (mlir::failed(passes.run(**module)))
-      return fail("the training step could not be built (see above)");
-    step = findFunction(**module, "train_step");
-    options.inputNames = {"input_ids", "targets"};
-    options.outputNames = {"loss", "grad_norm"};
+  options.inputNames = args.forward ? std::vector<std::string>{"input_ids"}
+                                    : std::vector<std::string>{"input_ids", "targets"};
+  options.outputNames = args.forward ? std::vector<std::string>{"logits"}
+                                     : std::vector<std::string>{"loss", "grad_norm"};
+  if (!args.forward) {
     plan::Hyper &hyper = options.hyper;
     hyper.set_lr(args.lr);
     hyper.set_beta1(args.beta1);
@@ -264,26 +255,110 @@ int runCompile(const std::vector<std::string> &argv) {
     hyper.set_weight_decay(args.weightDecay);
     hyper.set_max_grad_norm(args.clip);
   }
+  MemoryOptions &memory = args.memory;
+  memory.vramText = cmd.value("--vram");
+  memory.hostRamText = cmd.value("--host-ram");
+  memory.nvmeSizeText = cmd.value("--nvme-size");
+  if (args.optimizerStream)
+    memory.place.insert(memory.place.begin(), "optimizer=host");
+
+  // The decision sets, in order, until one fits the budgets.
+  std::vector<Decisions> ladder = decisionLadder(memory);
+  mlir::OwningOpRef<mlir::ModuleOp> compiled;
+  mlir::func::FuncOp step;
+  std::optional<plan::Plan> chosen;
+  Decisions decisions;
+  struct Tried {
+    size_t index;
+    TierBytes used;
+    std::string holds;
+  };
+  std::vector<Tried> tried;
+  for (size_t i = 0; i < ladder.size(); ++i) {
+    mlir::OwningOpRef<mlir::ModuleOp> trial = (**module).clone();
+    mlir::off::OffCompileOptions pipeline;
+    pipeline.forward = args.forward;
+    pipeline.gradAccum = args.gradAccum;
+    pipeline.lr = args.lr;
+    pipeline.beta1 = args.beta1;
+    pipeline.beta2 = args.beta2;
+    pipeline.eps = args.eps;
+    pipeline.weightDecay = args.weightDecay;
+    pipeline.clip = args.clip;
+    pipeline.place = ladder[i].place;
+    pipeline.remat = ladder[i].remat;
+    mlir::PassManager passes(&context);
+    mlir::off::buildOffCompilePipeline(passes, pipeline);
+    if (mlir::failed(passes.run(*trial)))
+      return fail("the step could not be compiled (see above)");
+    mlir::func::FuncOp trialStep =
+        findFunction(*trial, args.forward ? "forward" : "train_step");
+    if (!trialStep)
+      return fail("the compiled module has no step function");
+    mlir::FailureOr<plan::Plan> lowered = mlir::off::serializePlan(trialStep, options);
+    if (mlir::failed(lowered))
+      return fail("the step could not be lowered to a plan (see above)");
+    TierBytes used = tierBytes(*lowered);
+    std::string problem = budgetProblem(memory, ladder[i], used, "", false);
+    if (problem.empty()) {
+      chosen = std::move(*lowered);
+      compiled = std::move(trial);
+      step = trialStep;
+      decisions = ladder[i];
+      break;
+    }
+    tried.push_back({i, used, memoryBreakdown(*lowered)});
+  }
+  if (!chosen) {
+    // The error is about the first tier (device, host, NVMe) that no set
+    // fitting the tiers before it fits, from the set that needs least of it.
+    std::vector<const Tried *> fitting;
+    for (const Tried &t : tried)
+      fitting.push_back(&t);
+    uint64_t budgets[3] = {memory.vram, memory.hostRam, memory.nvmeSize};
+    for (int tier = 0; tier < 3; ++tier) {
+      auto need = [&](const Tried *t) {
+        return tier == 0 ? t->used.device : tier == 1 ? t->used.host : t->used.nvme;
+      };
+      std::vector<const Tried *> next;
+      for (const Tried *t : fitting)
+        if (!budgets[tier] || need(t) <= budgets[tier])
+          next.push_back(t);
+      if (next.empty()) {
+        const Tried *best = *std::min_element(
+            fitting.begin(), fitting.end(),
+            [&](const Tried *a, const Tried *b) { return need(a) < need(b); });
+        return fail(args.output + ": " +
+                    budgetProblem(memory, ladder[best->index], best->used, best->holds,
+                                  ladder.size() > 1, tier));
+      }
+      fitting = std::move(next);
+    }
+    return fail(args.output + ": no decision set fits the budgets");
+  }
+  plan::Plan &plan = *chosen;
+  for (plan::Tier &tier : *plan.mutable_tiers())
+    tier.set_budget_bytes(tier.kind() == plan::TIER_DEVICE ? memory.vram
+                          : tier.kind() == plan::TIER_HOST ? memory.hostRam
+                                                           : memory.nvmeSize);
   if (!args.irOutput.empty()) {
     if (llvm::Error error = writeOutputsAtomically(
-            {{args.irOutput, [&](llvm::raw_ostream &os) { step->print(os); os << "\n"; }}}))
+            {{args.irOutput, [&](llvm::raw_ostream &os) { compiled->print(os); os << "\n"; }}}))
       return fail(llvm::toString(std::move(error)));
   }
-
-  // Lower without a budget, then check it here to say where the bytes go.
-  mlir::FailureOr<plan::Plan> lowered = mlir::off::lowerToPlan(step, options);
-  if (mlir::failed(lowered))
-    return fail("the step could not be lowered to a plan (see above)");
-  plan::Plan &plan = *lowered;
-  uint64_t needed = plan.arenas(0).size_bytes();
-  if (args.vram && needed > args.vram)
-    return fail(llvm::formatv(
-        "{0}: the unconstrained plan needs {1} of device memory ({2}), over "
-        "--vram {3} by {4}; offloading to fit a smaller budget arrives with the "
-        "planner ([D]); until then use a larger --vram or a smaller --batch/--seq",
-        args.output, formatHumanSize(needed), memoryBreakdown(plan), cmd.value("--vram"),
-        formatHumanSize(needed - args.vram)));
-  plan.mutable_tiers(0)->set_budget_bytes(args.vram);
+  if (!args.report.empty()) {
+    uint64_t recomputeFlops = 0;
+    step.walk([&](mlir::Operation *op) {
+      if (op->hasAttr(mlir::off::kRecomputedAttr))
+        recomputeFlops += mlir::off::opFlops(op);
+    });
+    llvm::json::Object report = memoryReport(memory, decisions, plan, recomputeFlops);
+    if (llvm::Error error = writeOutputsAtomically(
+            {{args.report, [&](llvm::raw_ostream &os) {
+                os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+              }}}))
+      return fail(llvm::toString(std::move(error)));
+  }
 
   // ONNX --weights-out (ImportCommand.h): written whole before the plan.
   if (!args.source.weightsOut.empty())
@@ -298,13 +373,13 @@ int runCompile(const std::vector<std::string> &argv) {
   for (const plan::Stream &stream : plan.streams())
     instructions += stream.instructions_size();
   llvm::errs() << llvm::formatv(
-      "{0}: wrote {1} ({2} step, batch {3}x{4}{5}, {6} kernels): device memory "
-      "{7}{8} ({9}) in {10:f2} s\n",
+      "{0}: wrote {1} ({2} step, batch {3}x{4}{5}, {6} instructions) in {7:f2} s: "
+      "{8}; {9}{10}\n",
       kCommand, args.output, args.forward ? "forward" : "training", batch, seq,
       args.forward ? "" : llvm::formatv(", grad-accum {0}", args.gradAccum).str(),
-      instructions, formatHumanSize(needed),
-      args.vram ? " of " + formatHumanSize(args.vram) : std::string(),
-      memoryBreakdown(plan), seconds);
+      instructions, seconds, decisions.label,
+      memorySummary(memory, plan, memoryBreakdown(plan)),
+      decisions.remat == "none" ? "" : "; recompute " + decisions.remat);
   return 0;
 }
 

@@ -118,6 +118,11 @@ static FailureOr<std::optional<Stream>> requiredStream(Operation *op) {
 
 LogicalResult OffDialect::verifyOperationAttribute(Operation *op,
                                                    NamedAttribute attribute) {
+  if (attribute.getName() == kHomeAttr) {
+    if (!isa<TierAttr>(attribute.getValue()))
+      return op->emitError("'off.home' must be a #off.tier attribute");
+    return success();
+  }
   if (attribute.getName() != kStreamAttr)
     return success();
   auto stream = dyn_cast<StreamAttr>(attribute.getValue());

@@ -17,6 +17,12 @@ namespace mlir::off {
 
 /// Name of the discardable attribute holding an op's stream.
 inline constexpr llvm::StringLiteral kStreamAttr = "off.stream";
+/// Name of the discardable attribute off-place puts on ops whose results
+/// live in another tier than the device between their uses.
+inline constexpr llvm::StringLiteral kHomeAttr = "off.home";
+/// Name of the unit attribute off-remat puts on the ops it copies (a second
+/// run of a forward op): what the recompute FLOPs of a plan count.
+inline constexpr llvm::StringLiteral kRecomputedAttr = "off.recomputed";
 
 /// The tier of a tensor type: its `#off.tier` encoding, or device without one.
 Tier getTier(Type type);

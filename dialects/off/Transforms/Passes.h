@@ -9,7 +9,9 @@
 #define OFF_TRANSFORMS_PASSES_H
 
 #include "dialects/off/IR/OffDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
 
 namespace mlir::off {
 
@@ -18,6 +20,42 @@ namespace mlir::off {
 
 #define GEN_PASS_REGISTRATION
 #include "dialects/off/Transforms/Passes.h.inc"
+
+/// Options of the `off-compile` pipeline (Pipeline.cpp): the step, AdamW,
+/// and the memory-level decisions and budgets.
+struct OffCompileOptions : public PassPipelineOptions<OffCompileOptions> {
+  PassOptions::Option<bool> forward{*this, "forward",
+                                    llvm::cl::desc("A forward step: no autodiff"),
+                                    llvm::cl::init(false)};
+  PassOptions::Option<int64_t> gradAccum{*this, "grad-accum",
+                                         llvm::cl::desc("Micro-batches per step"),
+                                         llvm::cl::init(1)};
+  PassOptions::Option<double> lr{*this, "lr", llvm::cl::init(1e-3)};
+  PassOptions::Option<double> beta1{*this, "beta1", llvm::cl::init(0.9)};
+  PassOptions::Option<double> beta2{*this, "beta2", llvm::cl::init(0.999)};
+  PassOptions::Option<double> eps{*this, "eps", llvm::cl::init(1e-8)};
+  PassOptions::Option<double> weightDecay{*this, "weight-decay", llvm::cl::init(0.01)};
+  PassOptions::Option<double> clip{*this, "clip", llvm::cl::init(1.0)};
+  PassOptions::ListOption<std::string> place{
+      *this, "place", llvm::cl::desc("off-place rules CLASS_OR_PATTERN=TIER")};
+  PassOptions::Option<std::string> remat{
+      *this, "remat", llvm::cl::desc("off-remat: none, all or a layer pattern"),
+      llvm::cl::init("none")};
+  PassOptions::Option<uint64_t> vram{*this, "vram",
+                                     llvm::cl::desc("Device budget in bytes (0: none)"),
+                                     llvm::cl::init(0)};
+  PassOptions::Option<uint64_t> hostRam{*this, "host-ram",
+                                        llvm::cl::desc("Host budget in bytes (0: none)"),
+                                        llvm::cl::init(0)};
+  PassOptions::Option<uint64_t> nvmeSize{*this, "nvme-size",
+                                         llvm::cl::desc("NVMe budget in bytes (0: none)"),
+                                         llvm::cl::init(0)};
+};
+
+/// Adds the off-compile pipeline to `pm` (a pass manager on the module).
+void buildOffCompilePipeline(OpPassManager &pm, const OffCompileOptions &options);
+/// Registers `off-compile` for off-opt.
+void registerOffCompilePipeline();
 
 } // namespace mlir::off
 

@@ -234,4 +234,284 @@ def AutodiffPass : Pass<"off-autodiff", "ModuleOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// The memory level, in pipeline order after off-autodiff: off-place,
+// off-remat, off-lower-recompute, off-insert-transfers, off-schedule,
+// off-assign-buffers, off-serialize-plan. They work on the step function
+// (one block); `off-compile` (Pipeline.cpp) runs them all.
+//===----------------------------------------------------------------------===//
+
+def PlacePass : Pass<"off-place", "::mlir::func::FuncOp"> {
+  let summary = "decides the tier of params, optimizer states, gradients and saved activations";
+  let description = [{
+    Applies the `place` rules in order (a later rule overrides an earlier one
+    for what both match). A rule is `CLASS_OR_PATTERN=TIER` with TIER one of
+    `device`, `host`, `nvme` and CLASS one of
+
+    * `params`: every `off.param`;
+    * `optimizer`: every `off.state` (AdamW's moments; AdamW then runs on
+      the host-optimizer stream, see off-insert-transfers);
+    * `grads`: the gradient each `off.adam_step` reads, and with K > 1
+      micro-batches the partial sums it accumulates from;
+    * `activations`: forward values that the backward reads (saved
+      activations);
+
+    or a glob pattern over the names of params and optimizer states
+    (`model.layers.*.mlp.*` matches `model.layers.0.mlp.up_proj.weight` and its
+    `.exp_avg`).
+
+    Records each decision other than the device as the discardable attribute
+    `off.home = #off.tier<...>` on the op defining the value (for all its
+    results); off-insert-transfers realises it. Pre: no transfers yet.
+    Post: the IR is unchanged but for `off.home`.
+    Fails on a malformed rule or a pattern that matches nothing.
+
+    Before (`place=optimizer=host,model.layers.*=nvme`):
+    ```mlir
+    %w = off.param "model.layers.0.mlp.up_proj.weight" {trainable} : tensor<172x64xf32>
+    %m = off.state "lm_head.weight.exp_avg" : tensor<256x64xf32>
+    ```
+    After:
+    ```mlir
+    %w = off.param "model.layers.0.mlp.up_proj.weight" {off.home = #off.tier<nvme>, trainable} : tensor<172x64xf32>
+    %m = off.state "lm_head.weight.exp_avg" {off.home = #off.tier<host>} : tensor<256x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::off::OffDialect"];
+  let options = [
+    ListOption<"rules", "place", "std::string",
+               "CLASS_OR_PATTERN=TIER rules, applied in order">,
+  ];
+  let statistics = [
+    Statistic<"numPlaced", "num-placed", "Values given a tier other than the device">,
+  ];
+}
+
+def RematPass : Pass<"off-remat", "::mlir::func::FuncOp"> {
+  let summary = "recomputes a layer's activations in its backward instead of saving them";
+  let description = [{
+    Activation checkpointing per layer. A layer is the group of forward ops
+    whose params share a `<prefix>.layers.N` name (ops reading no param
+    belong to the layer of the op before them); its checkpoints are its
+    values read by a later layer (the residual stream). For each selected
+    layer of each micro-batch, the forward ops that compute the values its
+    backward reads are copied into one `off.recompute` region, placed right
+    before the first backward op that reads one of them; the backward then
+    reads the region's results, so the forward values die after the forward.
+
+    `remat` is `none`, `all` (every layer) or a glob pattern over layer names
+    (`model.layers.1`, `model.layers.*`). The recomputed values are bit for
+    bit the saved ones (same kernels, same inputs).
+    Pre: a training step (off-autodiff ran); no transfers yet.
+    Post: backward ops read no forward value of a selected layer other than
+    its inputs and params.
+
+    Before (`remat=all`, a one-op layer):
+    ```mlir
+    %h = off.matmul %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+    %y = off.silu %h : tensor<4x8xf32>
+    ...
+    %g = off.mul %dy, %y : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+    ```
+    After:
+    ```mlir
+    %r = off.recompute -> tensor<4x8xf32> {
+      %h2 = off.matmul %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+      %y2 = off.silu %h2 : tensor<4x8xf32>
+      off.yield %y2 : tensor<4x8xf32>
+    }
+    %g = off.mul %dy, %r : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::off::OffDialect"];
+  let options = [
+    Option<"remat", "remat", "std::string", /*default=*/"\"none\"",
+           "none, all, or a glob pattern over layer names">,
+  ];
+  let statistics = [
+    Statistic<"numRegions", "num-regions", "off.recompute regions made">,
+    Statistic<"numRecomputedOps", "num-recomputed-ops", "Ops copied into them">,
+  ];
+}
+
+def LowerRecomputePass : Pass<"off-lower-recompute", "::mlir::func::FuncOp"> {
+  let summary = "replaces each off.recompute by the kernels of its region";
+  let description = [{
+    Moves the ops of every `off.recompute` region in front of it and
+    replaces its results by the yielded values: recomputation is a second run
+    of the same kernels, never a kernel of its own.
+    Post: no `off.recompute` is left.
+
+    Before:
+    ```mlir
+    %r = off.recompute -> tensor<4xf32> {
+      %y = off.silu %x : tensor<4xf32>
+      off.yield %y : tensor<4xf32>
+    }
+    ```
+    After:
+    ```mlir
+    %r = off.silu %x : tensor<4xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::off::OffDialect"];
+}
+
+def InsertTransfersPass : Pass<"off-insert-transfers", "::mlir::func::FuncOp"> {
+  let summary = "moves values between tiers: offload, prefetch, wait, free";
+  let description = [{
+    Realises off-place's decisions (`off.home`, which it removes). A param
+    or optimizer state placed off the device gets that tier in its type.
+    Every op then reads copies in the tier it needs: kernels the device,
+    `off.adam_step` the host when its moments live off the device (else the
+    device). Uses of a value are grouped per layer: uses separated by at
+    least one whole layer get separate copies. For each group the pass
+    inserts the transfers from where the value lives (nvme -> host ->
+    device, each hop an `off.prefetch`), issued one layer ahead of the first
+    use, an `off.wait` on the last hop's token right before that use, and an
+    `off.free` of the copy after its last use. A value computed on the device
+    and placed elsewhere is offloaded right after it is computed; the device
+    copy serves the uses up to the next layer and is freed (after a wait on
+    the offload) once they are over and the next layer has begun.
+
+    AdamW on the host moves up to right after the last op it must follow
+    (its gradient's and norm's producers, the last other use of its param
+    and moments); an unclipped one no longer reads the norm. Its updated
+    param and moments are written back (`into`) to where they live when
+    that is another tier.
+
+    Pre: off-lower-recompute ran; no transfers yet. Post: every op reads and
+    writes tensors in the tier it needs (the verifier's rule), every transfer
+    result is read only after a wait on its token.
+
+    Before (`off.home` from `place=params=host`):
+    ```mlir
+    %w = off.param "w" {off.home = #off.tier<host>} : tensor<8x8xf32>
+    %y = off.matmul %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+    ```
+    After:
+    ```mlir
+    %w = off.param "w" : tensor<8x8xf32, #off.tier<host>>
+    %d, %t = off.prefetch %w from <host> to <device> {off.stream = #off.stream<h2d>} : tensor<8x8xf32, #off.tier<host>>
+    off.wait %t
+    %y = off.matmul %x, %d : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+    off.free %d from <device> {off.stream = #off.stream<compute>} : tensor<8x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::off::OffDialect"];
+  let statistics = [
+    Statistic<"numTransfers", "num-transfers", "Transfers inserted">,
+    Statistic<"numHoisted", "num-hoisted", "Host AdamW steps moved up">,
+  ];
+}
+
+def SchedulePass : Pass<"off-schedule", "::mlir::func::FuncOp"> {
+  let summary = "puts every op on a stream and orders the streams with events";
+  let description = [{
+    Streams: kernels run on `compute`, transfers on the copy stream of their
+    direction (`h2d`, `d2h`, `nvme_read`, `nvme_write`), a host AdamW on
+    `host_optimizer`; a wait without a stream goes to the stream of the op
+    after it. Each stream runs its ops in block order.
+
+    Events (`off.record` on one stream, `off.wait` on another), inserted
+    right before an op O on stream S wherever the order is not yet implied:
+    O must follow (1) when S is not compute, every compute op before it in
+    block order (a transfer is issued when the compute stream gets there,
+    which is what lets its buffer reuse memory freed before it); (2) the
+    producer of each operand; (3) when O updates a tensor in place (AdamW,
+    a transfer `into`), every earlier access of that tensor; (4) when O
+    makes a new buffer, every `off.free` of its tier before it (so the
+    freed bytes are O's to reuse).
+
+    Pre: off-insert-transfers ran. Post: every op has `off.stream`; in block
+    order, every op's inputs are ready and its in-place writes safe under
+    any timing of the streams.
+
+    Before:
+    ```mlir
+    %d, %t = off.prefetch %w from <host> to <device> : tensor<8x8xf32, #off.tier<host>>
+    off.wait %t
+    %y = off.matmul %x, %d : ...
+    ```
+    After:
+    ```mlir
+    %e = off.record {off.stream = #off.stream<compute>}
+    off.wait %e {off.stream = #off.stream<h2d>}
+    %d, %t = off.prefetch %w from <host> to <device> {off.stream = #off.stream<h2d>} : ...
+    off.wait %t {off.stream = #off.stream<compute>}
+    %y = off.matmul %x, %d {off.stream = #off.stream<compute>} : ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::off::OffDialect"];
+  let statistics = [
+    Statistic<"numEvents", "num-events", "off.record events inserted">,
+  ];
+}
+
+def AssignBuffersPass : Pass<"off-assign-buffers", "::mlir::func::FuncOp"> {
+  let summary = "gives every buffer an offset in its tier's arena";
+  let description = [{
+    One arena per tier. Params, optimizer states, constants, inputs and
+    outputs live for the whole step; any other buffer from the op that writes
+    it to its last access. Two buffers may share bytes only when every access
+    of one happens before the first write of the other in the order of the
+    streams and events (off-schedule), so what shares memory never races.
+    Views (reshape), AdamW's in-place results and write-backs `into` a
+    tensor use the bytes of what they alias. Packing is greedy best-fit by
+    decreasing size (deterministic); offsets are multiples of `alignment`.
+    Buffers of 64 KiB and more alive at the same time are kept from starting
+    at addresses that agree in bits 12-27 (mod 256 MiB within 4 KiB), which
+    AMD Zen's L1 way predictor punishes 4-5x (docs/benchmarks.md): such a
+    buffer moves up by 4 KiB steps.
+
+    Writes `off.offsets = array<i64: ...>` (each tensor result's offset in
+    its tier's arena) on every op with tensor results, `off.arg_offsets` and
+    `off.arena_sizes = {device = N : i64, ...}` (the exact peak per tier) on
+    the function. With a budget per tier (bytes, 0 = none), a tier over it is
+    an error saying by how much and what its peak holds.
+
+    Pre: off-schedule ran. Post: no two buffers that may be live at once
+    share a byte.
+
+    After:
+    ```mlir
+    func.func @f(...) attributes {off.arena_sizes = {device = 4096 : i64}, off.arg_offsets = array<i64: 0>} {
+      %y = off.matmul %x, %w {off.offsets = array<i64: 1024>, ...} : ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::off::OffDialect"];
+  let options = [
+    Option<"alignment", "alignment", "uint64_t", /*default=*/"64",
+           "Byte alignment of every offset">,
+    Option<"deviceBudget", "vram", "uint64_t", /*default=*/"0",
+           "Device budget in bytes (0: none)">,
+    Option<"hostBudget", "host-ram", "uint64_t", /*default=*/"0",
+           "Host budget in bytes (0: none)">,
+    Option<"nvmeBudget", "nvme-size", "uint64_t", /*default=*/"0",
+           "NVMe budget in bytes (0: none)">,
+  ];
+}
+
+def SerializePlanPass : Pass<"off-serialize-plan", "::mlir::func::FuncOp"> {
+  let summary = "writes the scheduled, assigned step as plan.bin";
+  let description = [{
+    Translates the step function into the runtime's plan (compiler/Plan/
+    SerializePlan.cpp; format in docs/plan-format.md): arguments become
+    INPUT tensors, returned values OUTPUT, `off.param` PARAM, `off.state`
+    OPTIMIZER_STATE, `off.constant` CONSTANT with its bytes, the gradient
+    AdamW reads GRAD, everything else ACTIVATION (copies in another tier
+    are named after what they copy: `lm_head.weight@device`). One tier and
+    one arena per tier used (the device first), one stream per stream used
+    (compute first), kernels, copies, and events for the tokens that are
+    waited on. The plan is checked (runtime/plan's validator and static
+    verifier) before it is written to `output`.
+    Pre: off-assign-buffers ran.
+  }];
+  let dependentDialects = ["::mlir::off::OffDialect"];
+  let options = [
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "plan.bin to write (atomically)">,
+  ];
+}
+
 #endif // OFF_TRANSFORMS_PASSES

@@ -1,4 +1,6 @@
-// A small valid plan: one host tier, one arena, two tensors, one kernel.
+// A small valid plan: one device tier, one arena, an input and the
+// activation one kernel computes from it (valid for validatePlan and, being
+// in order, for verifyPlanOrder too).
 #pragma once
 
 #include "runtime/plan/Plan.h"
@@ -20,7 +22,7 @@ inline Plan smallValidPlan() {
     t->add_shape(4);
     t->add_shape(8);
     t->set_dtype(F32);
-    t->set_role(ACTIVATION);
+    t->set_role(i == 0 ? INPUT : ACTIVATION);
     t->set_arena(0);
     t->set_offset(i * 128);
     t->set_size_bytes(128);

@@ -1,13 +1,18 @@
-// Lowers small step functions and checks the plan against properties computed
-// independently from the plan itself: validity, no two tensors alive at the
-// same time share bytes, in-place AdamW, budgets.
+// Compiles small step functions through the memory-level passes
+// (off-place, off-insert-transfers, off-schedule, off-assign-buffers) and
+// serializePlan, and checks the plan against properties computed from the
+// plan itself: validity and order (runtime/plan's validator and verifier),
+// no two tensors alive at the same time share bytes, in-place AdamW, AdamW
+// on the host-optimizer stream, budgets.
 
-#include "compiler/Plan/LowerToPlan.h"
+#include "compiler/Plan/SerializePlan.h"
 #include "dialects/off/IR/OffDialect.h"
+#include "dialects/off/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 
 #include <gtest/gtest.h>
 
@@ -37,13 +42,34 @@ func.func @train_step(%x: tensor<4x8xf32>, %ids: tensor<4xi32>) -> tensor<f32> {
 }
 )mlir";
 
+/// The memory-level passes on `module`'s function, then serializePlan.
+FailureOr<plan::Plan> lowerToPlan(ModuleOp module, const mlir::off::SerializeOptions &options,
+                                  std::vector<std::string> place = {},
+                                  uint64_t deviceBudget = 0) {
+  PassManager passes(module.getContext());
+  OpPassManager &step = passes.nest<func::FuncOp>();
+  mlir::off::PlacePassOptions placeOptions;
+  placeOptions.rules.assign(place.begin(), place.end());
+  step.addPass(mlir::off::createPlacePass(placeOptions));
+  step.addPass(mlir::off::createInsertTransfersPass());
+  step.addPass(mlir::off::createSchedulePass());
+  mlir::off::AssignBuffersPassOptions buffers;
+  buffers.deviceBudget = deviceBudget;
+  step.addPass(mlir::off::createAssignBuffersPass(buffers));
+  if (failed(passes.run(module)))
+    return failure();
+  return mlir::off::serializePlan(*module.getOps<func::FuncOp>().begin(), options);
+}
+
 class LowerToPlan : public ::testing::Test {
 protected:
   LowerToPlan() {
     context.loadDialect<mlir::off::OffDialect, func::FuncDialect>();
     module = parseSourceString<ModuleOp>(kStep, &context);
   }
-  func::FuncOp step() { return *module->getOps<func::FuncOp>().begin(); }
+  FailureOr<plan::Plan> lower(const mlir::off::SerializeOptions &options = {}) {
+    return lowerToPlan(*module, options);
+  }
 
   MLIRContext context;
   OwningOpRef<ModuleOp> module;
@@ -51,10 +77,10 @@ protected:
 
 TEST_F(LowerToPlan, NamesInputsAndOutputsAsAsked) {
   ASSERT_TRUE(module);
-  mlir::off::PlanOptions options;
+  mlir::off::SerializeOptions options;
   options.inputNames = {"input_ids"}; // the second argument keeps its default
   options.outputNames = {"loss"};
-  FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(step(), options);
+  FailureOr<plan::Plan> plan = lower(options);
   ASSERT_TRUE(succeeded(plan));
   std::map<std::string, plan::Role> roles;
   for (const auto &t : plan->tensors())
@@ -66,9 +92,10 @@ TEST_F(LowerToPlan, NamesInputsAndOutputsAsAsked) {
 
 TEST_F(LowerToPlan, ProducesAValidPlanWithRoles) {
   ASSERT_TRUE(module);
-  FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(step(), {});
+  FailureOr<plan::Plan> plan = lower();
   ASSERT_TRUE(succeeded(plan));
   EXPECT_TRUE(plan::validatePlan(*plan).empty());
+  EXPECT_TRUE(plan::verifyPlanOrder(*plan).empty());
   std::map<std::string, plan::Role> roles;
   for (const auto &t : plan->tensors())
     roles[t.name()] = t.role();
@@ -88,7 +115,7 @@ TEST_F(LowerToPlan, ProducesAValidPlanWithRoles) {
 }
 
 TEST_F(LowerToPlan, ConstantsCarryTheirBytes) {
-  FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(step(), {});
+  FailureOr<plan::Plan> plan = lower();
   ASSERT_TRUE(succeeded(plan));
   for (const auto &t : plan->tensors()) {
     if (t.role() != plan::CONSTANT)
@@ -101,7 +128,7 @@ TEST_F(LowerToPlan, ConstantsCarryTheirBytes) {
 }
 
 TEST_F(LowerToPlan, AdamUpdatesInPlaceAndMarksTheGradient) {
-  FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(step(), {});
+  FailureOr<plan::Plan> plan = lower();
   ASSERT_TRUE(succeeded(plan));
   const auto &adam = plan->streams(0).instructions(6).kernel();
   ASSERT_EQ(adam.op(), "adam_step");
@@ -113,7 +140,7 @@ TEST_F(LowerToPlan, AdamUpdatesInPlaceAndMarksTheGradient) {
 }
 
 TEST_F(LowerToPlan, TensorsAliveTogetherNeverShareBytes) {
-  FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(step(), {});
+  FailureOr<plan::Plan> plan = lower();
   ASSERT_TRUE(succeeded(plan));
   // Lifetimes recomputed from the instruction stream alone: activations and
   // gradients live from their first write to their last read, every other
@@ -166,8 +193,7 @@ func.func @forward(%x: tensor<4x8xf32>) -> tensor<64xf32> {
 TEST_F(LowerToPlan, ReshapeIsAViewThatKeepsItsSourceAlive) {
   OwningOpRef<ModuleOp> views = parseSourceString<ModuleOp>(kViewStep, &context);
   ASSERT_TRUE(views);
-  FailureOr<plan::Plan> plan = mlir::off::lowerToPlan(
-      *views->getOps<func::FuncOp>().begin(), {});
+  FailureOr<plan::Plan> plan = lowerToPlan(*views, {});
   ASSERT_TRUE(succeeded(plan));
   std::vector<std::string> ops;
   for (const auto &inst : plan->streams(0).instructions())
@@ -218,61 +244,63 @@ func.func @train_step(%x: tensor<4x8xf32>) -> tensor<f32> {
 }
 )mlir";
 
-TEST_F(LowerToPlan, OptimizerStreamUpdatesEachParamOnceItIsFree) {
+TEST_F(LowerToPlan, HostOptimizerUpdatesEachParamOnceItIsFree) {
   OwningOpRef<ModuleOp> two = parseSourceString<ModuleOp>(kTwoUpdates, &context);
   ASSERT_TRUE(two);
-  mlir::off::PlanOptions options;
-  options.optimizerStream = true;
-  FailureOr<plan::Plan> plan =
-      mlir::off::lowerToPlan(*two->getOps<func::FuncOp>().begin(), options);
+  FailureOr<plan::Plan> plan = lowerToPlan(*two, {}, {"optimizer=host"});
   ASSERT_TRUE(succeeded(plan));
   EXPECT_TRUE(plan::validatePlan(*plan).empty());
-  ASSERT_EQ(plan->streams_size(), 2);
-  EXPECT_EQ(plan->streams(1).kind(), plan::HOST_OPTIMIZER);
-  auto describe = [&](const plan::Instruction &inst) -> std::string {
-    if (inst.has_record_event()) return "record " + std::to_string(inst.record_event());
-    if (inst.has_wait_event()) return "wait " + std::to_string(inst.wait_event());
-    const auto &k = inst.kernel();
-    return k.op() == "adam_step" ? "adam " + plan->tensors(k.inputs(0)).name() : k.op();
+  std::vector<std::string> order = plan::verifyPlanOrder(*plan);
+  EXPECT_TRUE(order.empty()) << order.front();
+  auto tierOf = [&](uint32_t id) {
+    return plan->tiers(int(plan->arenas(int(plan->tensors(int(id)).arena())).tier())).kind();
   };
-  std::vector<std::string> compute, optimizer;
-  for (const auto &inst : plan->streams(0).instructions()) compute.push_back(describe(inst));
-  for (const auto &inst : plan->streams(1).instructions()) optimizer.push_back(describe(inst));
-  // w2 is free once dh (its last reader) ran; w1 once g1 is written. Without
-  // clipping neither waits for the norm, which global_norm only reads.
-  EXPECT_EQ(compute, (std::vector<std::string>{"matmul", "matmul", "matmul", "matmul",
-                                               "record 0", "matmul", "record 1",
-                                               "global_norm"}));
-  EXPECT_EQ(optimizer, (std::vector<std::string>{"wait 0", "adam w2", "wait 1", "adam w1"}));
-  // Unclipped updates do not read the norm, and the gradients they read
-  // asynchronously are never reused by later compute kernels.
-  for (const auto &inst : plan->streams(1).instructions())
-    if (inst.has_kernel())
-      EXPECT_EQ(inst.kernel().inputs_size(), 4);
-  const auto &g1 = plan->tensors(plan->streams(1).instructions(3).kernel().inputs(1));
-  const auto &g2 = plan->tensors(plan->streams(1).instructions(1).kernel().inputs(1));
-  const auto &norm = plan->tensors(plan->streams(0).instructions(7).kernel().outputs(0));
-  auto disjoint = [](const plan::Tensor &a, const plan::Tensor &b) {
-    return a.offset() + a.size_bytes() <= b.offset() || b.offset() + b.size_bytes() <= a.offset();
-  };
-  const auto &dhOut = plan->tensors(plan->streams(0).instructions(3).kernel().outputs(0));
-  const auto &g1Out = plan->tensors(plan->streams(0).instructions(5).kernel().outputs(0));
-  EXPECT_TRUE(disjoint(g2, dhOut));
-  EXPECT_TRUE(disjoint(g2, g1Out));
-  EXPECT_TRUE(disjoint(g2, norm));
-  EXPECT_TRUE(disjoint(g1, norm));
+  std::map<plan::StreamKind, std::vector<const plan::Instruction *>> streams;
+  for (const auto &stream : plan->streams())
+    for (const auto &inst : stream.instructions())
+      streams[stream.kind()].push_back(&inst);
+  // Both updates run on the host-optimizer stream on host copies, w2's first
+  // (its gradient is final before w1's); without clipping neither reads the
+  // norm.
+  std::vector<std::string> updated;
+  for (const plan::Instruction *inst : streams[plan::HOST_OPTIMIZER]) {
+    if (!inst->has_kernel())
+      continue;
+    const auto &k = inst->kernel();
+    ASSERT_EQ(k.op(), "adam_step");
+    EXPECT_EQ(k.inputs_size(), 4);
+    for (uint32_t id : k.inputs())
+      EXPECT_EQ(tierOf(id), plan::TIER_HOST) << plan->tensors(int(id)).name();
+    EXPECT_EQ(plan->tensors(int(k.inputs(1))).role(), plan::GRAD);
+    updated.push_back(plan->tensors(int(k.inputs(0))).name());
+  }
+  EXPECT_EQ(updated, (std::vector<std::string>{"w2@host", "w1@host"}));
+  // The updated params are copied back into the device params themselves.
+  std::vector<std::string> writtenBack;
+  for (const plan::Instruction *inst : streams[plan::H2D])
+    if (inst->has_copy())
+      writtenBack.push_back(plan->tensors(int(inst->copy().dst())).name());
+  EXPECT_EQ(writtenBack, (std::vector<std::string>{"w2", "w1"}));
+  for (const auto &t : plan->tensors())
+    if (t.role() == plan::PARAM)
+      EXPECT_EQ(plan->tiers(int(plan->arenas(int(t.arena())).tier())).kind(), plan::TIER_DEVICE);
+    else if (t.role() == plan::OPTIMIZER_STATE)
+      EXPECT_EQ(plan->tiers(int(plan->arenas(int(t.arena())).tier())).kind(), plan::TIER_HOST);
+  // No adam_step is left on the compute stream.
+  for (const plan::Instruction *inst : streams[plan::COMPUTE])
+    if (inst->has_kernel())
+      EXPECT_NE(inst->kernel().op(), "adam_step");
 }
 
 TEST_F(LowerToPlan, OverBudgetIsAClearError) {
-  mlir::off::PlanOptions options;
-  options.deviceBudget = 256;
   std::string message;
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
     message = diag.str();
     return success();
   });
-  EXPECT_TRUE(failed(mlir::off::lowerToPlan(step(), options)));
-  EXPECT_NE(message.find("over the budget of 256 bytes"), std::string::npos) << message;
+  EXPECT_TRUE(failed(lowerToPlan(*module, {}, {}, /*deviceBudget=*/256)));
+  EXPECT_NE(message.find("the device arena needs"), std::string::npos) << message;
+  EXPECT_NE(message.find("over its budget of 256 by"), std::string::npos) << message;
 }
 
 } // namespace

@@ -1,0 +1,56 @@
+//===- Pipeline.cpp - the off-compile pipeline ----------------------------===//
+//
+// What `offc compile` runs and `off-opt --off-compile` reproduces: the
+// training step (off-autodiff, unless `forward`), then the memory level in
+// order: off-place, off-remat, off-lower-recompute, off-insert-transfers,
+// off-schedule, off-assign-buffers. offc then serializes the plan
+// (off-serialize-plan does the same inside off-opt).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/off/Transforms/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+using namespace mlir::off;
+
+void mlir::off::buildOffCompilePipeline(OpPassManager &pm,
+                                        const OffCompileOptions &options) {
+  if (!options.forward) {
+    AutodiffPassOptions autodiff;
+    autodiff.gradAccum = options.gradAccum;
+    autodiff.lr = options.lr;
+    autodiff.beta1 = options.beta1;
+    autodiff.beta2 = options.beta2;
+    autodiff.eps = options.eps;
+    autodiff.weightDecay = options.weightDecay;
+    autodiff.clip = options.clip;
+    pm.addPass(createAutodiffPass(autodiff));
+  }
+  OpPassManager &step = pm.nest<func::FuncOp>();
+  PlacePassOptions place;
+  place.rules.assign(options.place.begin(), options.place.end());
+  step.addPass(createPlacePass(place));
+  RematPassOptions remat;
+  remat.remat = options.remat;
+  step.addPass(createRematPass(remat));
+  step.addPass(createLowerRecomputePass());
+  step.addPass(createInsertTransfersPass());
+  step.addPass(createSchedulePass());
+  AssignBuffersPassOptions buffers;
+  buffers.deviceBudget = options.vram;
+  buffers.hostBudget = options.hostRam;
+  buffers.nvmeBudget = options.nvmeSize;
+  step.addPass(createAssignBuffersPass(buffers));
+}
+
+void mlir::off::registerOffCompilePipeline() {
+  PassPipelineRegistration<OffCompileOptions>(
+      "off-compile",
+      "the whole of offc compile up to serialization: off-autodiff (unless "
+      "forward), off-place, off-remat, off-lower-recompute, "
+      "off-insert-transfers, off-schedule, off-assign-buffers",
+      buildOffCompilePipeline);
+}

@@ -2,6 +2,7 @@
 
 #include "runtime/backend/HostBackend.h"
 #include "runtime/cpu/OpsCommon.h"
+#include "runtime/optim/HostOptimizerKernels.h"
 
 namespace off::cpu {
 
@@ -10,6 +11,9 @@ const backend::KernelTable &cpuKernels() {
     backend::KernelTable t("cpu");
     detail::registerGenericOps(t);
     detail::registerFusedOps(t);
+    // The host optimizer's kernels (adam_step): on the CPU the compute
+    // stream's memory is host memory too, so one table serves every stream.
+    t.addAll(optim::hostOptimizerKernels());
     return t;
   }();
   return table;

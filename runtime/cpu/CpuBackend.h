@@ -8,7 +8,8 @@
 
 namespace off::cpu {
 
-/// The CPU kernels by op name (built once, on first use).
+/// The CPU kernels by op name (built once, on first use), runtime/optim's
+/// host optimizer kernels (adam_step) included.
 const backend::KernelTable &cpuKernels();
 
 /// The CPU backend (one per process).

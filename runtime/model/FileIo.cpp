@@ -1,5 +1,6 @@
 #include "runtime/model/FileIo.h"
 
+#include "runtime/common/FileChecks.h"
 #include "runtime/model/ModelError.h"
 
 #include <algorithm>
@@ -57,7 +58,8 @@ std::string parentDirectory(const std::string &path) {
 // ---------------------------------------------------------------- MappedFile
 
 MappedFile MappedFile::open(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat refuses it.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     throwSystemError(path, "cannot open", errno);
   struct stat info{};
@@ -68,8 +70,11 @@ MappedFile MappedFile::open(const std::string &path) {
   }
   if (!S_ISREG(info.st_mode)) {
     ::close(fd);
-    throwFileError(path, S_ISDIR(info.st_mode) ? "is a directory, not a file"
-                                               : "is not a regular file");
+    throwFileError(path, S_ISDIR(info.st_mode)    ? "is a directory, not a file"
+                         : S_ISFIFO(info.st_mode) ? "is a FIFO, not a regular file"
+                         : S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode)
+                             ? "is a device, not a regular file"
+                             : "is not a regular file");
   }
   MappedFile file;
   file.path_ = path;
@@ -128,8 +133,19 @@ MappedFile::~MappedFile() {
 // ---------------------------------------------------------- AtomicFileWriter
 
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
-  tempPath_ = parentDirectory(path_) + "/." + baseName(path_) + ".tmp-" +
+  OutputTarget target = outputTarget(path_);
+  if (!target.error.empty())
+    throwFileError(path_, target.error.substr(target.error.find(": ") + 2));
+  if (target.direct) { // a device or FIFO: written in place, never replaced
+    direct_ = true;
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0)
+      throwSystemError(path_, "cannot open for writing", errno);
+    return;
+  }
+  tempPath_ = parentDirectory(target.path) + "/." + baseName(target.path) + ".tmp-" +
               std::to_string(::getpid()) + "-" + std::to_string(gTempCounter++);
+  finalPath_ = target.path;
   fd_ = ::open(tempPath_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0)
     throwSystemError(path_, "cannot create temporary file " + tempPath_, errno);
@@ -138,7 +154,7 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
 AtomicFileWriter::~AtomicFileWriter() {
   if (fd_ >= 0)
     ::close(fd_);
-  if (!committed_)
+  if (!committed_ && !direct_)
     ::unlink(tempPath_.c_str());
 }
 
@@ -173,16 +189,30 @@ void AtomicFileWriter::write(const void *data, size_t size) {
 void AtomicFileWriter::commit() {
   if (fd_ < 0)
     throwFileError(path_, "commit called twice");
+  if (direct_) {
+    int fd = fd_;
+    fd_ = -1;
+    committed_ = true;
+    // Devices and pipes may refuse fsync (EINVAL, EROFS): nothing to make durable.
+    if (::fsync(fd) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP) {
+      int err = errno;
+      ::close(fd);
+      throwSystemError(path_, "fsync failed", err);
+    }
+    if (::close(fd) != 0)
+      throwSystemError(path_, "close failed", errno);
+    return;
+  }
   if (::fsync(fd_) != 0)
     throwSystemError(path_, "fsync failed", errno);
   int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) // NFS and friends report write errors here
     throwSystemError(path_, "close failed", errno);
-  if (::rename(tempPath_.c_str(), path_.c_str()) != 0)
+  if (::rename(tempPath_.c_str(), finalPath_.c_str()) != 0)
     throwSystemError(path_, "cannot rename " + tempPath_ + " into place", errno);
   committed_ = true;
-  fsyncDirectory(parentDirectory(path_));
+  fsyncDirectory(parentDirectory(finalPath_));
 }
 
 void writeFileAtomically(const std::string &path, std::string_view contents) {

@@ -45,7 +45,10 @@ private:
 
 /// Writes a file under a temporary name next to `path` and renames it over
 /// `path` on commit(). Destroying it without commit() (an exception on the
-/// way) removes the temporary file and leaves `path` as it was.
+/// way) removes the temporary file and leaves `path` as it was. Only regular
+/// files are replaced: a device, FIFO or socket (`-o /dev/null`) is opened
+/// and written in place; a directory is refused; a symlink to a regular
+/// file is resolved, so the link stays.
 class AtomicFileWriter {
 public:
   explicit AtomicFileWriter(std::string path); // throws ModelIoError
@@ -67,7 +70,9 @@ public:
 private:
   std::string path_;
   std::string tempPath_;
+  std::string finalPath_; // path_ with a symlink resolved
   int fd_ = -1;
+  bool direct_ = false;   // a device or FIFO, written in place
   uint64_t bytesWritten_ = 0;
   bool committed_ = false;
 };

@@ -1,6 +1,7 @@
 #include "runtime/model/Tokenizer.h"
 
 #include "runtime/common/CliCommand.h"
+#include "runtime/common/FileChecks.h"
 #include "runtime/model/FileIo.h"
 #include "runtime/model/ModelError.h"
 #include "runtime/model/TokenData.h"
@@ -68,6 +69,8 @@ uint64_t tokenizeBytes(const std::vector<std::string> &inputs, const std::string
   uint64_t total = 0;
   for (const std::string &input : inputs)
     total += regularFileSize(input);
+  if (std::string problem = outputIsInputProblem(output, inputs); !problem.empty())
+    throw ModelIoError(problem);
   if (total == 0)
     throwFileError(output, "the input files are empty: nothing to tokenize");
   if (total > uint64_t(std::numeric_limits<int32_t>::max()))

@@ -81,6 +81,12 @@ constexpr size_t kThreadGrain = 4096;
 
 } // namespace
 
+float clipCoefficient(float totalNorm, double maxNorm) {
+  float denominator = totalNorm + float(1e-6);
+  float coefficient = (1.0f / denominator) * float(maxNorm);
+  return coefficient > 1.0f ? 1.0f : coefficient;
+}
+
 AdamWStepScalars adamwStepScalars(const AdamWHyper &h, int64_t step) {
   // The same checks as torch.optim.AdamW's constructor.
   requireHyper(h.lr >= 0.0, "learning rate", h.lr);

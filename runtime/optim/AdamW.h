@@ -64,7 +64,17 @@ struct AdamWTensor {
   OutDtype outDtype = OutDtype::None;
   size_t count = 0;
   std::string_view name = "";   // for error messages
+  /// The update uses g = grad * gradScale (one fp32 multiply, first): the
+  /// clip coefficient, applied as it is read, so the gradient itself is
+  /// never written. 1 multiplies exactly (the same bits as no scaling).
+  float gradScale = 1.0f;
 };
+
+/// The fp32 factor torch.nn.utils.clip_grad_norm_ multiplies every gradient
+/// by: clamp(max_norm / (total_norm + 1e-6), max=1), evaluated as torch does
+/// on fp32 tensors (the Python float added and divided in fp32; the division
+/// of a number by a tensor is reciprocal() * number).
+float clipCoefficient(float totalNorm, double maxNorm);
 
 const char *adamIsaName(AdamIsa isa);
 std::optional<AdamIsa> parseAdamIsa(std::string_view text); // scalar|avx2|avx512

@@ -4,7 +4,7 @@
 //
 // Legend: N elements of one parameter tensor.
 //   param[N] f32, expAvg[N] f32, expAvgSq[N] f32   read and written in place
-//   grad[N]  f32 or bf16                          read
+//   grad[N]  f32 or bf16                          read (g = grad * gradScale)
 //   out[N]   f32 or bf16 (optional)               written
 //
 // Per element, in this order (torch 2.15 AdamW, single-tensor CPU path, whose
@@ -73,7 +73,8 @@ inline void adamwElementsScalar(const AdamWTensor &t, const AdamWStepScalars &s,
   float *outF32 = static_cast<float *>(t.paramOut);
   uint16_t *outBf16 = static_cast<uint16_t *>(t.paramOut);
   for (size_t i = begin; i < end; ++i) {
-    float g = t.gradDtype == GradDtype::F32 ? gradF32[i] : bf16ToFloat(gradBf16[i]);
+    float g = (t.gradDtype == GradDtype::F32 ? gradF32[i] : bf16ToFloat(gradBf16[i])) *
+              t.gradScale;
     adamwElement(s, t.param[i], t.expAvg[i], t.expAvgSq[i], g);
     if (t.outDtype == OutDtype::F32)
       outF32[i] = t.param[i];

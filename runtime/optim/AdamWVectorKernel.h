@@ -39,6 +39,7 @@ void adamwVectorLoop(const AdamWTensor &t, const AdamWStepScalars &s, size_t beg
   const Vec bias2Sqrt = Lanes::splat(s.bias2Sqrt);
   const Vec eps = Lanes::splat(s.eps);
   const Vec negStepSize = Lanes::splat(s.negStepSize);
+  const Vec gradScale = Lanes::splat(t.gradScale);
 
   size_t i = begin;
   for (; i + Lanes::kWidth <= end; i += Lanes::kWidth) {
@@ -47,6 +48,7 @@ void adamwVectorLoop(const AdamWTensor &t, const AdamWStepScalars &s, size_t beg
       g = Lanes::load(static_cast<const float *>(t.grad) + i);
     else
       g = Lanes::loadBf16(static_cast<const uint16_t *>(t.grad) + i);
+    g = Lanes::mul(g, gradScale); // the clip coefficient, as grad is read
     Vec p = Lanes::load(t.param + i);
     Vec m = Lanes::load(t.expAvg + i);
     Vec v = Lanes::load(t.expAvgSq + i);

@@ -1,6 +1,8 @@
 #include "runtime/plan/Plan.h"
 #include "runtime/plan/PlanVocabulary.h"
 
+#include "runtime/common/FileChecks.h"
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/stubs/logging.h>
@@ -83,7 +85,35 @@ bool writePlanFile(const Plan &plan, const std::string &path, std::string &error
   bytes += payload;
   putLE(bytes, crc32(payload.data(), payload.size()), 4);
 
-  std::string tmp = path + ".tmp";
+  OutputTarget target = outputTarget(path);
+  if (!target.error.empty()) {
+    error = target.error;
+    return false;
+  }
+  if (target.direct) { // a device or FIFO (-o /dev/null): written in place, never replaced
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      error = path + ": cannot open for writing: " + errnoText();
+      return false;
+    }
+    for (size_t done = 0; done < bytes.size();) {
+      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        error = path + ": write failed at byte " + std::to_string(done) + ": " + errnoText();
+        ::close(fd);
+        return false;
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::close(fd) != 0) {
+      error = path + ": close failed: " + errnoText();
+      return false;
+    }
+    return true;
+  }
+  std::string tmp = target.path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     error = tmp + ": cannot create: " + errnoText();
@@ -107,7 +137,7 @@ bool writePlanFile(const Plan &plan, const std::string &path, std::string &error
     ::unlink(tmp.c_str());
     return false;
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::rename(tmp.c_str(), target.path.c_str()) != 0) {
     error = path + ": cannot rename " + tmp + " into place: " + errnoText();
     ::unlink(tmp.c_str());
     return false;
@@ -116,6 +146,11 @@ bool writePlanFile(const Plan &plan, const std::string &path, std::string &error
 }
 
 std::optional<Plan> readPlanFile(const std::string &path, std::string &error) {
+  // A directory, FIFO or device is refused before opening (a FIFO would block).
+  if (std::string problem = inputFileProblem(path); !problem.empty()) {
+    error = problem;
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = path + ": cannot open: " + errnoText();

@@ -94,6 +94,39 @@ void checkArenas(const Plan &plan, Problems &problems) {
   }
 }
 
+// Kernels that update their operands in place (their outputs are their
+// inputs by design); every other kernel reads its inputs whole while it
+// writes its outputs, so an output over an input computes something else.
+bool updatesInPlace(const std::string &op) { return op == "adam_step"; }
+
+bool overlap(const Tensor &a, const Tensor &b) {
+  return a.arena() == b.arena() && a.size_bytes() && b.size_bytes() &&
+         a.offset() < b.offset() + b.size_bytes() && b.offset() < a.offset() + a.size_bytes();
+}
+
+void checkNoAliasing(const Plan &plan, const Kernel &k, const std::string &where,
+                     Problems &problems) {
+  if (updatesInPlace(k.op()))
+    return;
+  auto valid = [&](uint32_t id) { return id < static_cast<uint32_t>(plan.tensors_size()); };
+  for (uint32_t out : k.outputs())
+    for (uint32_t in : k.inputs())
+      if (valid(out) && valid(in) && overlap(plan.tensors(out), plan.tensors(in))) {
+        problems.add(where + " (" + k.op() + "): writes its output " + tensorLabel(plan, out) +
+                     " over its input " + tensorLabel(plan, in) + " (arena " +
+                     std::to_string(plan.tensors(out).arena()) + ")");
+        return;
+      }
+  for (int a = 0; a < k.outputs_size(); ++a)
+    for (int b = a + 1; b < k.outputs_size(); ++b)
+      if (valid(k.outputs(a)) && valid(k.outputs(b)) &&
+          overlap(plan.tensors(k.outputs(a)), plan.tensors(k.outputs(b)))) {
+        problems.add(where + " (" + k.op() + "): outputs " + tensorLabel(plan, k.outputs(a)) +
+                     " and " + tensorLabel(plan, k.outputs(b)) + " overlap");
+        return;
+      }
+}
+
 void checkStreams(const Plan &plan, Problems &problems) {
   auto tensorOk = [&](uint32_t id) { return id < static_cast<uint32_t>(plan.tensors_size()); };
   std::set<uint32_t> recorded;
@@ -113,6 +146,7 @@ void checkStreams(const Plan &plan, Problems &problems) {
         for (uint32_t id : k.outputs())
           if (!tensorOk(id))
             problems.add(where + " (" + k.op() + "): output tensor " + std::to_string(id) + " does not exist");
+        checkNoAliasing(plan, k, where, problems);
         break;
       }
       case Instruction::kCopy: {

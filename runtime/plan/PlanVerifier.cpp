@@ -275,8 +275,6 @@ std::vector<std::string> Verifier::run() {
         touch(id, false);
       for (uint32_t id : k.outputs())
         touch(id, true);
-      if (k.op() == "adam_step" && k.attrs().count("max_grad_norm") && k.inputs_size() > 1)
-        touch(k.inputs(1), true); // clipping scales the gradient in place
     } else if (inst.has_copy()) {
       touch(inst.copy().src(), false);
       touch(inst.copy().dst(), true);

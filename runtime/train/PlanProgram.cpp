@@ -3,7 +3,6 @@
 #include "runtime/train/PlanProgram.h"
 
 #include "runtime/common/HumanSize.h"
-#include "runtime/optim/AdamW.h"
 #include "runtime/plan/PlanVocabulary.h"
 
 #include <cstring>
@@ -53,24 +52,12 @@ KernelAttrs kernelAttrs(const plan::Kernel &kernel) {
   return attrs;
 }
 
-/// The fp32 factor torch.nn.utils.clip_grad_norm_ multiplies every gradient
-/// by: clamp(max_norm / (total_norm + 1e-6), max=1), evaluated as torch does
-/// on fp32 tensors (the Python float added and divided in fp32; the division
-/// of a number by a tensor is reciprocal() * number).
-float torchClipCoefficient(float totalNorm, double maxNorm) {
-  float denominator = totalNorm + float(1e-6);
-  float coefficient = (1.0f / denominator) * float(maxNorm);
-  return coefficient > 1.0f ? 1.0f : coefficient;
-}
-
 /// Binds one plan instruction list; shared state lives in the PlanProgram.
 class Binder {
 public:
   Binder(backend::Backend &backend, const plan::Plan &plan,
-         const std::vector<exec::Slice> &slices, const std::vector<Tier> &tensorTiers,
-         OptimizerControl &optimizer)
-      : backend_(backend), plan_(plan), slices_(slices), tiers_(tensorTiers),
-        optimizer_(optimizer) {}
+         const std::vector<exec::Slice> &slices, const std::vector<Tier> &tensorTiers)
+      : backend_(backend), plan_(plan), slices_(slices), tiers_(tensorTiers) {}
 
   /// Kernels of the compute stream read and write the device tier; those of
   /// the host-optimizer stream work where their tensors are (host memory, or
@@ -81,8 +68,7 @@ public:
   exec::Instruction bind(const plan::Instruction &instruction) const {
     switch (instruction.kind_case()) {
     case plan::Instruction::kKernel:
-      return instruction.kernel().op() == "adam_step" ? bindAdam(instruction.kernel())
-                                                      : bindKernel(instruction.kernel());
+      return bindKernel(instruction.kernel());
     case plan::Instruction::kCopy:
       return bindCopy(instruction.copy());
     case plan::Instruction::kRecordEvent:
@@ -125,6 +111,17 @@ private:
     return exec::KernelArg{slices_[id], tier, access};
   }
 
+  /// "inputs 'x', 'w'; outputs 'y'": for messages about a kernel's operands.
+  std::string operandNames(const plan::Kernel &kernel) const {
+    auto names = [&](const auto &ids) {
+      std::string text;
+      for (uint32_t id : ids)
+        text += (text.empty() ? "'" : ", '") + plan_.tensors(int(id)).name() + "'";
+      return text;
+    };
+    return "inputs " + names(kernel.inputs()) + "; outputs " + names(kernel.outputs());
+  }
+
   exec::KernelInstr bindKernel(const plan::Kernel &kernel) const {
     std::vector<TensorArg> inputs, outputs;
     std::vector<exec::KernelArg> args;
@@ -139,89 +136,21 @@ private:
     // Looked up and validated now; a bad plan never starts running.
     exec::KernelInstr instr;
     instr.name = kernel.op();
-    instr.kernel = std::make_shared<backend::BoundKernel>(
-        backend_.kernels(stream_), kernel.op(), std::move(inputs), std::move(outputs),
-        kernelAttrs(kernel));
+    try {
+      instr.kernel = std::make_shared<backend::BoundKernel>(
+          backend_.kernels(stream_), kernel.op(), std::move(inputs), std::move(outputs),
+          kernelAttrs(kernel));
+    } catch (const std::invalid_argument &error) {
+      throw std::invalid_argument(std::string(error.what()) + " (" + operandNames(kernel) + ")");
+    }
     instr.args = std::move(args);
     return instr;
-  }
-
-  exec::KernelInstr bindAdam(const plan::Kernel &kernel) const {
-    auto fail = [](const std::string &message) {
-      throw std::invalid_argument("adam_step: " + message);
-    };
-    if (kernel.inputs_size() != 4 && kernel.inputs_size() != 5)
-      fail("needs inputs param, grad, exp_avg, exp_avg_sq[, norm]");
-    if (kernel.outputs_size() != 3 || kernel.outputs(0) != kernel.inputs(0) ||
-        kernel.outputs(1) != kernel.inputs(2) || kernel.outputs(2) != kernel.inputs(3))
-      fail("its outputs must be its param, exp_avg and exp_avg_sq (it updates in place)");
-    const plan::Tensor &param = plan_.tensors(int(kernel.inputs(0)));
-    for (int i = 0; i < 4; ++i) {
-      const plan::Tensor &t = plan_.tensors(int(kernel.inputs(i)));
-      if (t.dtype() != plan::F32 || t.size_bytes() != param.size_bytes())
-        fail("'" + t.name() + "' must be f32 with the shape of '" + param.name() + "'");
-    }
-    KernelAttrs attrs = kernelAttrs(kernel);
-    optim::AdamWHyper hyper;
-    hyper.lr = attrs.getFloat("lr");
-    hyper.beta1 = attrs.getFloat("beta1");
-    hyper.beta2 = attrs.getFloat("beta2");
-    hyper.eps = attrs.getFloat("eps");
-    hyper.weightDecay = attrs.getFloat("weight_decay");
-    optim::adamwStepScalars(hyper, 1); // torch's range checks, at load time
-    std::optional<double> maxNorm;
-    if (attrs.has("max_grad_norm")) {
-      if (kernel.inputs_size() != 5)
-        fail("max_grad_norm needs the norm operand");
-      maxNorm = attrs.getFloat("max_grad_norm");
-    }
-    if (kernel.inputs_size() == 5) { // the kernel reads one float from it
-      const plan::Tensor &norm = plan_.tensors(int(kernel.inputs(4)));
-      if (norm.dtype() != plan::F32 || norm.size_bytes() != sizeof(float))
-        fail("the norm operand '" + norm.name() + "' must be one f32 value");
-    }
-    // Clipping scales the gradient in place; otherwise it is only read.
-    exec::Access gradAccess = maxNorm ? exec::Access::ReadWrite : exec::Access::Read;
-    std::vector<exec::KernelArg> args = {arg(kernel.inputs(0), exec::Access::ReadWrite),
-                                         arg(kernel.inputs(1), gradAccess),
-                                         arg(kernel.inputs(2), exec::Access::ReadWrite),
-                                         arg(kernel.inputs(3), exec::Access::ReadWrite)};
-    if (kernel.inputs_size() == 5)
-      args.push_back(arg(kernel.inputs(4), exec::Access::Read));
-    std::string name = param.name();
-    size_t count = param.size_bytes() / sizeof(float);
-    OptimizerControl *control = &optimizer_;
-    exec::KernelFn fn = [=](const exec::KernelCall &call) {
-      float *grad = call.arg<float>(1);
-      if (control->captureGrad)
-        control->captureGrad(name, grad, count);
-      if (maxNorm) {
-        float coefficient = torchClipCoefficient(*call.arg<float>(4), *maxNorm);
-        for (size_t i = 0; i < count; ++i) // in place, as torch's _foreach_mul_
-          grad[i] *= coefficient;
-      }
-      optim::AdamWHyper stepHyper = hyper;
-      if (control->lr)
-        stepHyper.lr = *control->lr;
-      optim::AdamWTensor tensor;
-      tensor.param = call.arg<float>(0);
-      tensor.grad = grad;
-      tensor.expAvg = call.arg<float>(2);
-      tensor.expAvgSq = call.arg<float>(3);
-      tensor.count = count;
-      tensor.name = name;
-      optim::AdamWRun run;
-      run.pool = control->pool;
-      optim::adamwStep(tensor, stepHyper, control->step, run);
-    };
-    return exec::KernelInstr{"adam_step", std::move(args), std::move(fn)};
   }
 
   backend::Backend &backend_;
   const plan::Plan &plan_;
   const std::vector<exec::Slice> &slices_;
   const std::vector<Tier> &tiers_;
-  OptimizerControl &optimizer_;
   StreamKind stream_ = StreamKind::Compute;
 };
 
@@ -235,7 +164,7 @@ bool residentAtStart(plan::Role role) {
 PlanProgram::PlanProgram(backend::Backend &backend, plan::Plan plan, std::string path,
                          PlanProgramOptions options)
     : plan_(std::move(plan)), path_(std::move(path)),
-      optimizer_(std::make_unique<OptimizerControl>()) {
+      step_(std::make_unique<backend::StepContext>()) {
   if (std::vector<std::string> problems = plan::validatePlan(plan_); !problems.empty())
     throw PlanError(path_ + ": invalid plan: " + problems.front());
 
@@ -260,7 +189,7 @@ PlanProgram::PlanProgram(backend::Backend &backend, plan::Plan plan, std::string
     if (residentAtStart(tensor.role()) && tensor.size_bytes() > 0)
       program.residentAtStart.push_back(slices_.back());
   }
-  Binder binder(backend, plan_, slices_, tensorTiers, *optimizer_);
+  Binder binder(backend, plan_, slices_, tensorTiers);
   for (int s = 0; s < plan_.streams_size(); ++s) {
     const plan::Stream &planStream = plan_.streams(s);
     exec::Stream stream;
@@ -297,6 +226,14 @@ PlanProgram::PlanProgram(backend::Backend &backend, plan::Plan plan, std::string
     }
     options.executor.nvme = nvme_.get();
   }
+  // setBeforeKernel's hook, after the caller's own.
+  options.executor.beforeInstruction =
+      [this, outer = std::move(options.executor.beforeInstruction)](uint32_t stream,
+                                                                     uint32_t index) {
+        if (outer)
+          outer(stream, index);
+        beforeInstruction(stream, index);
+      };
   try {
     executor_ = std::make_unique<exec::Executor>(backend, std::move(program), options.executor);
   } catch (const backend::PinningError &) {
@@ -341,6 +278,14 @@ std::vector<uint32_t> PlanProgram::withRole(plan::Role role) const {
   return ids;
 }
 
-void PlanProgram::run() { executor_->run(); }
+void PlanProgram::run() { executor_->run(*step_); }
+
+void PlanProgram::beforeInstruction(uint32_t stream, uint32_t index) const {
+  if (!beforeKernel_)
+    return;
+  const plan::Instruction &instruction = plan_.streams(int(stream)).instructions(int(index));
+  if (instruction.has_kernel())
+    beforeKernel_(instruction.kernel());
+}
 
 } // namespace off::train

@@ -1,12 +1,12 @@
 // plan.bin -> an executable program on a backend: the plan's arenas, tensors
 // as slices, and every instruction bound to what runs it (the backend's
-// kernel for the stream's kind, looked up and validated once; the CPU AdamW
-// for `adam_step`; exec's copies and events).
+// kernel for the stream's kind, looked up and validated once, `adam_step`
+// included; exec's copies and events).
 //
 // Everything a plan can get wrong is found here, before any step runs, and
 // reported naming the plan file and the instruction: an op without a
-// kernel, shapes a kernel refuses, an adam_step whose operands are not a
-// parameter and its two moments.
+// kernel, shapes, dtypes or attributes a kernel refuses (an adam_step's
+// operands of other shapes, hyper-parameters torch rejects).
 #pragma once
 #include "runtime/backend/Backend.h"
 #include "runtime/common/Parallel.h"
@@ -30,18 +30,6 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-/// What the optimizer kernels read at run time (set between steps).
-struct OptimizerControl {
-  int64_t step = 1;               // 1-based AdamW step count
-  std::optional<double> lr;       // overrides each adam_step's lr attribute
-  /// Called with (param name, grad data, element count) before a param is
-  /// updated, i.e. with the summed, unclipped gradient (--save-grads).
-  std::function<void(const std::string &, const float *, size_t)> captureGrad;
-  /// The threads AdamW uses (nullptr: the default pool, shared with the
-  /// compute kernels; a plan with a host-optimizer stream gets its own).
-  ThreadPool *pool = nullptr;
-};
-
 struct PlanProgramOptions {
   exec::ExecutorOptions executor;
   /// Where a plan with NVMe arenas keeps them (offrt --nvme DIR): the
@@ -59,6 +47,8 @@ public:
   /// Throws PlanError. `backend` must outlive the program.
   PlanProgram(backend::Backend &backend, plan::Plan plan, std::string path,
               PlanProgramOptions options = {});
+  PlanProgram(const PlanProgram &) = delete; // its executor calls back into it
+  PlanProgram &operator=(const PlanProgram &) = delete;
 
   const plan::Plan &plan() const { return plan_; }
   const std::string &path() const { return path_; }
@@ -80,7 +70,19 @@ public:
   /// Ids of the tensors with `role`, in plan order.
   std::vector<uint32_t> withRole(plan::Role role) const;
 
-  OptimizerControl &optimizer() { return *optimizer_; }
+  /// What the step's kernels read that changes between runs: the AdamW step
+  /// count, a learning-rate override, the host optimizer's thread pool
+  /// (nullptr: the default pool, shared with the compute kernels; a plan
+  /// with a host-optimizer stream gets its own). Set between runs.
+  backend::StepContext &step() { return *step_; }
+
+  /// Called with each kernel instruction of the plan just before it runs
+  /// (from the stream's thread; several streams may call at once), e.g. to
+  /// copy the gradient an adam_step is about to read (--save-grads). Set
+  /// between runs; an empty function removes it.
+  void setBeforeKernel(std::function<void(const plan::Kernel &)> hook) {
+    beforeKernel_ = std::move(hook);
+  }
 
   /// Runs every stream of the plan once. Throws exec::ExecError.
   void run();
@@ -97,7 +99,10 @@ private:
   std::string path_;
   std::map<std::string, uint32_t> byName_;
   std::vector<exec::Slice> slices_;
-  std::unique_ptr<OptimizerControl> optimizer_;
+  void beforeInstruction(uint32_t stream, uint32_t index) const;
+
+  std::unique_ptr<backend::StepContext> step_;
+  std::function<void(const plan::Kernel &)> beforeKernel_;
   std::unique_ptr<exec::NvmeBackend> nvme_; // owned when made from options.nvme
   std::unique_ptr<exec::Executor> executor_;
 };

@@ -7,6 +7,7 @@
 #include "runtime/model/WeightInit.h"
 
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -90,6 +91,33 @@ void Session::initFromFile(const std::string &path) {
   for (size_t i = 0; i < params_.size(); ++i)
     file.readFloat32(params_[i].name, program_->dataAs<float>(paramId(i)),
                      model::elementCount(params_[i].shape));
+  checkFiniteParams(path);
+}
+
+void Session::checkFiniteParams(const std::string &source) const {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const float *data = program_->dataAs<float>(paramId(i));
+    uint64_t count = model::elementCount(params_[i].shape);
+    for (uint64_t k = 0; k < count; ++k)
+      if (!std::isfinite(data[k]))
+        throw TrainError(source + ": tensor '" + params_[i].name + "' holds " +
+                         (std::isnan(data[k]) ? "NaN" : data[k] > 0 ? "+inf" : "-inf") +
+                         " at element " + std::to_string(k) + " (of " + std::to_string(count) +
+                         "); training from non-finite weights gives a non-finite loss");
+  }
+}
+
+std::string Session::configJson() const {
+  return plan().model().config_json().empty() ? "{}" : plan().model().config_json();
+}
+
+uint64_t Session::checkpointBytes() const {
+  uint64_t bytes = 64 * 1024 + configJson().size(); // headers, trainer state, config
+  for (const model::ExpectedTensor &param : params_)
+    bytes += 4 * model::elementCount(param.shape) + 256;
+  for (const model::ExpectedTensor &param : trainable_)
+    bytes += 8 * model::elementCount(param.shape) + 512;
+  return bytes;
 }
 
 void Session::zeroOptimizerState() {
@@ -108,8 +136,7 @@ Session::checkpointContents(const model::TrainerState &state) const {
     contents.optimizer.push_back(
         {moment.name, DType::F32, moment.shape, program_->data(id)});
   }
-  contents.configJson =
-      plan().model().config_json().empty() ? "{}" : plan().model().config_json();
+  contents.configJson = configJson();
   contents.state = state;
   return contents;
 }
@@ -134,6 +161,7 @@ void Session::restore(const model::Checkpoint &checkpoint) {
     checkpoint.optimizer().copyTo(moment.name, DType::F32, program_->data(id),
                                   program_->tensor(id).size_bytes());
   }
+  checkFiniteParams(checkpoint.model().path());
 }
 
 } // namespace off::train

@@ -60,6 +60,15 @@ public:
   /// converted); extra tensors are ignored, missing ones or other shapes
   /// are one error listing every problem.
   void initFromFile(const std::string &path);
+  /// The Hugging Face config.json checkpoints carry (the plan's, or "{}").
+  std::string configJson() const;
+  /// Bytes of one checkpoint: weights, moments and a little for the JSON files.
+  uint64_t checkpointBytes() const;
+
+  /// Throws TrainError naming `source`, the tensor and the element when a
+  /// parameter holds NaN or an infinity.
+  void checkFiniteParams(const std::string &source) const;
+
   /// Zeroes the AdamW moments (a fresh start).
   void zeroOptimizerState();
 

@@ -5,6 +5,7 @@
 #include "runtime/model/Checkpoint.h"
 #include "runtime/model/Safetensors.h"
 #include "runtime/model/TrainingLog.h"
+#include "runtime/train/RunFiles.h"
 #include "runtime/train/Session.h"
 
 #include <chrono>
@@ -32,9 +33,14 @@ std::string shapeText(const std::vector<int64_t> &shape) {
 uint32_t inputTensor(const Session &session, PlanProgram &program, const std::string &name,
                      const std::vector<int64_t> &shape) {
   for (int64_t dim : shape)
-    if (dim <= 0)
-      throw TrainError(session.planPath() + ": the plan's model has batch, sequence and "
-                       "micro-batch counts " + shapeText(shape) + "; each must be positive");
+    if (dim <= 0) {
+      const plan::Model &m = session.plan().model();
+      throw TrainError(session.planPath() + ": the plan's model has grad-accum " +
+                       std::to_string(m.grad_accum()) + ", batch " + std::to_string(m.batch()) +
+                       " and sequence " + std::to_string(m.seq()) +
+                       "; each must be positive (input '" + name + "' would be " +
+                       shapeText(shape) + ")");
+    }
   uint32_t id = program.get(name);
   const plan::Tensor &tensor = program.tensor(id);
   std::vector<int64_t> actual(tensor.shape().begin(), tensor.shape().end());
@@ -54,6 +60,33 @@ uint32_t scalarOutput(const Session &session, PlanProgram &program, const std::s
   return id;
 }
 
+/// The AdamW hyper-parameters the plan states (what the log reports and a
+/// resumed run keeps): each must be a number the fp32 optimizer can use
+/// (torch's ranges; eps > 0 so that a zero second moment cannot divide by
+/// zero). The adam_step kernels' own attributes are checked when bound.
+void checkPlanHyper(const Session &session) {
+  const plan::Hyper &h = session.plan().hyper();
+  auto finite32 = [](double v) { return std::isfinite(float(v)); };
+  auto refuse = [&](const char *name, double value, const char *need) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", value);
+    throw TrainError(session.planPath() + ": the plan's AdamW " + name + " is " + text +
+                     "; it must be " + need);
+  };
+  if (!finite32(h.lr()) || !(float(h.lr()) > 0))
+    refuse("lr", h.lr(), "a positive number finite in fp32");
+  if (!finite32(h.eps()) || !(float(h.eps()) > 0))
+    refuse("eps", h.eps(), "a positive number finite in fp32");
+  if (!(h.beta1() >= 0 && h.beta1() < 1))
+    refuse("beta1", h.beta1(), "in [0, 1)");
+  if (!(h.beta2() >= 0 && h.beta2() < 1))
+    refuse("beta2", h.beta2(), "in [0, 1)");
+  if (!finite32(h.weight_decay()) || !(h.weight_decay() >= 0))
+    refuse("weight_decay", h.weight_decay(), "a non-negative number finite in fp32");
+  if (!finite32(h.max_grad_norm()) || !(h.max_grad_norm() >= 0))
+    refuse("max_grad_norm", h.max_grad_norm(), "non-negative and finite in fp32 (0: no clipping)");
+}
+
 model::BatchLoader openData(const Session &session, const std::string &path,
                             model::TokenFileFormat format) {
   const plan::Model &m = session.plan().model();
@@ -71,7 +104,7 @@ void initWeights(Session &session, const std::string &initPath, uint64_t seed) {
 /// Saves the gradients handed to the optimizer in the first step run.
 class GradCapture {
 public:
-  /// Called by adam_step kernels, which may run on several streams at once.
+  /// Called before adam_step kernels, which may run on several streams at once.
   void add(const std::string &name, const float *data, size_t count) {
     std::lock_guard lock(mutex_);
     grads_[name].assign(data, data + count);
@@ -96,6 +129,10 @@ private:
 } // namespace
 
 TrainResult train(const TrainOptions &options) {
+  const std::vector<std::string> inputs = {options.planPath, options.dataPath,
+                                           options.initPath};
+  checkInputFiles(inputs);
+  checkOutputFiles({options.logPath, options.saveGradsPath}, inputs);
   Session session({options.backend, options.planPath, "train_step", options.threads,
                    options.checkResidency, options.nvmeDirectories,
                    options.allowUnpinned});
@@ -106,6 +143,7 @@ TrainResult train(const TrainOptions &options) {
   const int64_t K = m.grad_accum(), B = m.batch(), T = m.seq();
   uint32_t ids = inputTensor(session, program, "input_ids", {K, B, T});
   uint32_t targets = inputTensor(session, program, "targets", {K, B, T});
+  checkPlanHyper(session);
   uint32_t lossId = scalarOutput(session, program, "loss");
   uint32_t normId = scalarOutput(session, program, "grad_norm");
   model::BatchLoader loader = openData(session, options.dataPath, options.dataFormat);
@@ -115,9 +153,15 @@ TrainResult train(const TrainOptions &options) {
   state.rng.seed = options.seed;
   state.planHash = hash;
   state.planFormatVersion = plan::kFormatVersion;
+  // The config goes into every checkpoint: a broken one is found now, not
+  // at the first save after hours of training.
+  if (!options.saveDir.empty())
+    model::parseJsonObject(session.configJson(), session.planPath(), "the model's config");
   std::optional<double> checkpointLr; // the lr the resumed run was trained with
+  std::string resumedFrom;
   if (!options.resumeDir.empty()) {
     model::Checkpoint checkpoint = model::Checkpoint::open(options.resumeDir);
+    resumedFrom = checkpoint.dir();
     const model::Json &extra = checkpoint.state().extra;
     const model::Json *batch = jsonMember(extra, "batch");
     const model::Json *seq = jsonMember(extra, "seq");
@@ -143,6 +187,19 @@ TrainResult train(const TrainOptions &options) {
   }
   state.extra = {{"batch", int64_t(B)}, {"seq", int64_t(T)}, {"grad_accum", int64_t(K)}};
 
+  std::unique_ptr<SaveDirLock> saveDirLock;
+  if (!options.saveDir.empty()) {
+    saveDirLock = std::make_unique<SaveDirLock>(
+        SaveDirOptions{options.saveDir, session.checkpointBytes(), resumedFrom,
+                       options.overwrite});
+    if (saveDirLock->removed() && !options.quiet)
+      std::fprintf(stderr, "offrt train: --overwrite: removed %zu checkpoint(s) of an earlier "
+                   "run from %s\n", saveDirLock->removed(), options.saveDir.c_str());
+  } else if (!options.quiet) {
+    std::fprintf(stderr, "offrt train: note: no --save-dir: the trained weights will not be "
+                 "saved\n");
+  }
+
   uint64_t lastStep = options.steps;
   if (lastStep == 0) // one pass over the data
     lastStep = std::max<uint64_t>(1, loader.windowsPerEpoch() / uint64_t(K));
@@ -153,21 +210,25 @@ TrainResult train(const TrainOptions &options) {
   for (const plan::Stream &stream : session.plan().streams())
     if (stream.kind() == plan::HOST_OPTIMIZER && !optimizerPool)
       optimizerPool = std::make_unique<ThreadPool>(std::max(1u, options.optimizerThreads));
-  program.optimizer().pool = optimizerPool.get();
+  program.step().optimizerPool = optimizerPool.get();
   // A resumed run keeps the lr it was trained with unless --lr says
   // otherwise: the same command minus --lr must continue bit for bit.
   const std::optional<double> lrOverride = options.lr ? options.lr : checkpointLr;
   double lr = lrOverride.value_or(session.plan().hyper().lr());
-  program.optimizer().lr = lrOverride;
+  program.step().lr = lrOverride;
   state.extra["lr"] = lr;
 
   std::unique_ptr<model::JsonlLogWriter> log;
   if (!options.logPath.empty())
     log = std::make_unique<model::JsonlLogWriter>(options.logPath, !options.resumeDir.empty());
   GradCapture capture;
-  if (!options.saveGradsPath.empty())
-    program.optimizer().captureGrad = [&](const std::string &name, const float *data,
-                                          size_t count) { capture.add(name, data, count); };
+  if (!options.saveGradsPath.empty()) // the gradient each adam_step is about to read
+    program.setBeforeKernel([&](const plan::Kernel &kernel) {
+      if (kernel.op() == "adam_step" && kernel.inputs_size() >= 2)
+        capture.add(program.tensor(kernel.inputs(0)).name(),
+                    program.dataAs<float>(kernel.inputs(1)),
+                    program.tensor(kernel.inputs(1)).size_bytes() / sizeof(float));
+    });
   model::ProgressPrinter progress(state.step + 1, lastStep, stderr,
                                   std::max<uint64_t>(1, options.progressEvery));
   if (!options.quiet)
@@ -188,6 +249,7 @@ TrainResult train(const TrainOptions &options) {
   };
   const auto runStart = Clock::now();
   const int64_t tokensPerMicroBatch = B * T;
+  const uint64_t firstStep = state.step;
   while (state.step < lastStep) {
     const auto stepStart = Clock::now();
     int32_t *idData = program.dataAs<int32_t>(ids);
@@ -195,11 +257,11 @@ TrainResult train(const TrainOptions &options) {
     for (int64_t k = 0; k < K; ++k)
       loader.load(state.microBatch + uint64_t(k), idData + k * tokensPerMicroBatch,
                   targetData + k * tokensPerMicroBatch);
-    program.optimizer().step = int64_t(state.optimizerStep) + 1;
+    program.step().optimizerStep = int64_t(state.optimizerStep) + 1;
     program.run();
-    if (program.optimizer().captureGrad) {
+    if (!options.saveGradsPath.empty() && state.step == firstStep) {
       capture.write(options.saveGradsPath, session);
-      program.optimizer().captureGrad = nullptr;
+      program.setBeforeKernel(nullptr);
     }
     state.microBatch += uint64_t(K);
     state.optimizerStep += 1;
@@ -217,7 +279,9 @@ TrainResult train(const TrainOptions &options) {
     if (!std::isfinite(loss))
       throw TrainError("the loss is " + std::to_string(loss) + " at step " +
                        std::to_string(state.step) + "; stopping (the last checkpoint is " +
-                       (result.lastCheckpoint.empty() ? "none" : result.lastCheckpoint) + ")");
+                       (!result.lastCheckpoint.empty() ? result.lastCheckpoint
+                        : !resumedFrom.empty()         ? resumedFrom
+                                                       : std::string("none")) + ")");
     if (!options.saveDir.empty() && options.saveEvery && state.step % options.saveEvery == 0)
       save();
   }
@@ -227,7 +291,11 @@ TrainResult train(const TrainOptions &options) {
   return result;
 }
 
-void forward(const ForwardOptions &options) {
+std::string forward(const ForwardOptions &options) {
+  const std::vector<std::string> inputs = {options.planPath, options.dataPath,
+                                           options.initPath};
+  checkInputFiles(inputs);
+  checkOutputFiles({options.outputPath}, inputs);
   Session session({options.backend, options.planPath, "forward", options.threads,
                    options.checkResidency, options.nvmeDirectories,
                    options.allowUnpinned});
@@ -253,6 +321,11 @@ void forward(const ForwardOptions &options) {
        {"input_ids", DType::I32,
         model::Shape(idsTensor.shape().begin(), idsTensor.shape().end()), program.data(ids)}},
       {{"plan", options.planPath}, {"micro_batch", std::to_string(options.microBatch)}});
+  return options.outputPath + " (logits f32 " +
+         shapeText(std::vector<int64_t>(logitsTensor.shape().begin(), logitsTensor.shape().end())) +
+         ", input_ids i32 " +
+         shapeText(std::vector<int64_t>(idsTensor.shape().begin(), idsTensor.shape().end())) +
+         ", micro-batch " + std::to_string(options.microBatch) + " of " + options.dataPath + ")";
 }
 
 } // namespace off::train

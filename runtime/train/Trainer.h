@@ -26,6 +26,7 @@ struct TrainOptions {
   uint64_t steps = 0;             // total optimizer steps (0: one pass over the data)
   std::optional<double> lr;       // overrides the plan's learning rate
   std::string saveDir;
+  bool overwrite = false;         // --overwrite: replace another run's checkpoints in saveDir
   uint64_t saveEvery = 0;         // 0: only at the end (when saveDir is set)
   size_t keepLast = 0;            // checkpoints kept (0: all)
   std::string resumeDir;
@@ -67,6 +68,7 @@ struct ForwardOptions {
   bool allowUnpinned = false;     // host arenas may stay pageable
 };
 
-void forward(const ForwardOptions &options);
+/// Returns what it wrote, for the command to say ("OUT (logits f32 [...], ...)").
+std::string forward(const ForwardOptions &options);
 
 } // namespace off::train

@@ -2,6 +2,8 @@
 
 #include "tools/offc/CliSupport.h"
 
+#include "runtime/common/FileChecks.h"
+
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Signals.h"
@@ -40,18 +42,28 @@ llvm::Error writeOutputsAtomically(const std::vector<PendingOutput> &outputs) {
       llvm::sys::DontRemoveFileOnSignal(temp);
     }
   };
+  std::vector<const PendingOutput *> direct; // devices and FIFOs, written in place
   for (const PendingOutput &output : outputs) {
     if (output.path == "-")
       continue;
+    OutputTarget target = outputTarget(output.path);
+    if (!target.error.empty()) {
+      removeTemps();
+      return makeError(target.error);
+    }
+    if (target.direct) {
+      direct.push_back(&output);
+      continue;
+    }
     int fd = -1;
     llvm::SmallString<256> temp;
     if (std::error_code ec = llvm::sys::fs::createUniqueFile(
-            output.path + ".tmp-%%%%%%", fd, temp)) {
+            target.path + ".tmp-%%%%%%", fd, temp)) {
       removeTemps();
       return makeError("cannot write " + output.path + ": " + ec.message());
     }
     llvm::sys::RemoveFileOnSignal(temp);
-    written.emplace_back(temp.str().str(), output.path);
+    written.emplace_back(temp.str().str(), target.path);
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     output.write(os);
     os.close();
@@ -68,6 +80,19 @@ llvm::Error writeOutputsAtomically(const std::vector<PendingOutput> &outputs) {
       return makeError("cannot write " + final + ": " + ec.message());
     }
     llvm::sys::DontRemoveFileOnSignal(temp);
+  }
+  for (const PendingOutput *output : direct) { // never replaced, only written
+    std::error_code ec;
+    llvm::raw_fd_ostream os(output->path, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return makeError("cannot write " + output->path + ": " + ec.message());
+    output->write(os);
+    os.close();
+    if (os.has_error()) {
+      std::string message = os.error().message();
+      os.clear_error();
+      return makeError("cannot write " + output->path + ": " + message);
+    }
   }
   for (const PendingOutput &output : outputs) {
     if (output.path != "-")

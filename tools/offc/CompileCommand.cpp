@@ -34,6 +34,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <map>
 
 using llvm::StringRef;
@@ -134,6 +135,18 @@ void addCompileOptions(cli::Command &cmd, CompileArgs &out) {
 std::string checkHyper(const CompileArgs &args) {
   if (args.lr <= 0)
     return "--lr must be > 0";
+  // AdamW runs in fp32: values that overflow (or vanish) there are refused.
+  for (auto [option, value] : {std::pair<const char *, double>{"--lr", args.lr},
+                               {"--eps", args.eps},
+                               {"--weight-decay", args.weightDecay},
+                               {"--clip", args.clip}})
+    if (!std::isfinite(float(value)) || (value != 0 && float(value) == 0.0f)) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%g", value);
+      return std::string(option) + " " + text + " is " +
+             (std::isfinite(float(value)) ? "zero" : "infinite") +
+             " in 32-bit floating point, which the optimizer computes in";
+    }
   if (args.beta1 < 0 || args.beta1 >= 1 || args.beta2 < 0 || args.beta2 >= 1)
     return "betas must be in [0, 1)";
   if (args.eps <= 0)
@@ -211,6 +224,12 @@ int runCompile(const std::vector<std::string> &argv) {
                       "options (--grad-accum, --lr, --betas, ...)");
   if (std::string error = checkHyper(args); !error.empty())
     return usageError(error);
+  if (std::string problem = checkModelSourceFiles(
+          args.source, {args.output, args.irOutput, args.source.weightsOut});
+      !problem.empty()) {
+    llvm::errs() << kCommand << ": error: " << problem << "\n";
+    return 1;
+  }
 
   auto start = std::chrono::steady_clock::now();
   mlir::MLIRContext context;

@@ -27,6 +27,7 @@
 #include "compiler/Import/LlamaBuilder.h"
 #include "compiler/Import/LlamaConfig.h"
 #include "compiler/Import/ModelStats.h"
+#include "runtime/common/FileChecks.h"
 #include "tools/offc/CliSupport.h"
 #include "tools/offc/Commands.h"
 
@@ -200,6 +201,22 @@ loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source,
 #endif
 }
 
+std::string checkModelSourceFiles(const ModelSourceArgs &source,
+                                  const std::vector<std::string> &outputs) {
+  std::vector<std::string> inputs;
+  for (const std::string *path : {&source.onnxPath, &source.configPath})
+    if (!path->empty()) {
+      if (std::string problem = inputFileProblem(*path); !problem.empty())
+        return problem;
+      inputs.push_back(*path);
+    }
+  for (const std::string &output : outputs)
+    if (output != "-")
+      if (std::string problem = outputIsInputProblem(output, inputs); !problem.empty())
+        return problem;
+  return "";
+}
+
 int runImport(const std::vector<std::string> &args) {
   ModelSourceArgs source;
   std::string output, statsPath;
@@ -228,6 +245,13 @@ int runImport(const std::vector<std::string> &args) {
       (source.weightsOut == output || source.weightsOut == statsPath))
     return usageError("--weights-out names the same file as -o or --stats ('" +
                       source.weightsOut + "')");
+
+  if (std::string problem =
+          checkModelSourceFiles(source, {output, statsPath, source.weightsOut});
+      !problem.empty()) {
+    llvm::errs() << kCommand << ": error: " << problem << "\n";
+    return 1;
+  }
 
   auto start = std::chrono::steady_clock::now();
   mlir::MLIRContext context;

@@ -38,6 +38,13 @@ std::string builtinSizesHelp();
 /// a usage error message, or "" when the options are complete.
 std::string checkModelSourceArgs(const ModelSourceArgs &source);
 
+/// Checks the files before anything is read or written: the model and
+/// --config must be regular files (a FIFO would block, a directory is not a
+/// model) and no output may be one of them. Returns the message ("<path>:
+/// ..."), or "" when all is well.
+std::string checkModelSourceFiles(const ModelSourceArgs &source,
+                                  const std::vector<std::string> &outputs);
+
 /// What a plan records about its model besides the graph.
 struct ModelInfo {
   std::string name;              // "llama" or "onnx"

@@ -8,6 +8,7 @@
 #include "runtime/train/Session.h"
 #include "runtime/train/Trainer.h"
 
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -118,6 +119,9 @@ int runTrain(const std::vector<std::string> &args) {
              cli::positive);
   cmd.option("--keep-last", options.keepLast, "N", "keep the newest N checkpoints (default: all)",
              cli::positive);
+  cmd.flag("--overwrite", options.overwrite,
+           "replace the checkpoints of another run in\n--save-dir (without it such a directory "
+           "is\nrefused)");
   cmd.option("--log", options.logPath, "FILE",
              "one JSON object per step (step, loss, grad_norm,\nlr, tokens_per_s, ms)");
   cmd.option("--save-grads", options.saveGradsPath, "FILE",
@@ -128,8 +132,14 @@ int runTrain(const std::vector<std::string> &args) {
   cmd.flag("--quiet", options.quiet, "no progress lines");
   if (std::optional<int> exit = cmd.parse(args))
     return *exit;
-  if (cmd.given("--lr"))
+  if (cmd.given("--lr")) {
+    // AdamW computes in fp32: a value that is infinite or zero there is refused.
+    if (!std::isfinite(float(lr)) || float(lr) == 0.0f)
+      return cmd.usageError("--lr " + cmd.value("--lr") + " is " +
+                            (float(lr) == 0.0f ? "zero" : "infinite") +
+                            " in 32-bit floating point, which the optimizer computes in");
     options.lr = lr;
+  }
   return runReporting(cmd, [&] {
     requirePlanAndData(options.planPath, options.dataPath);
     if (!options.initPath.empty() && !options.resumeDir.empty())
@@ -138,6 +148,10 @@ int runTrain(const std::vector<std::string> &args) {
       throw UsageError("--seed initialises weights; with --init or --resume it would be ignored");
     if (options.saveEvery && options.saveDir.empty())
       throw UsageError("--save-every needs --save-dir");
+    if (options.overwrite && options.saveDir.empty())
+      throw UsageError("--overwrite needs --save-dir");
+    if (options.keepLast && options.saveDir.empty())
+      throw UsageError("--keep-last needs --save-dir");
     train::TrainResult result = train::train(options);
     if (!options.quiet && !result.losses.empty())
       std::fprintf(stderr, "offrt train: done: step %llu, loss %.4f%s%s\n",
@@ -180,7 +194,8 @@ int runForward(const std::vector<std::string> &args) {
       throw UsageError("no -o OUT.safetensors given");
     if (cmd.given("--seed") && !options.initPath.empty())
       throw UsageError("--seed initialises weights; with --init or --resume it would be ignored");
-    train::forward(options);
+    std::string wrote = train::forward(options);
+    std::fprintf(stderr, "offrt forward: wrote %s\n", wrote.c_str());
   });
 }
 

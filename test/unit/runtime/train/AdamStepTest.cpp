@@ -3,8 +3,9 @@
 // torch's algorithm), the step count and lr the trainer sets, and
 // clip_grad_norm_'s scaling: the clipped step equals runtime/optim's AdamW
 // called directly on gradients multiplied by the coefficient torch 2.15
-// computes (its bits written down here, taken from torch), and the gradient
-// handed to --save-grads is the one before clipping.
+// computes (its bits written down here, taken from torch), the gradient is
+// never written, and the one a hook sees before the kernel (--save-grads)
+// is the one before clipping.
 
 #include "PlanBuilder.h"
 
@@ -108,12 +109,12 @@ TEST_P(AdamStepSizes, UpdatesInPlaceAsTorchWithTheTrainersStepAndLr) {
   write(program, "g", g);
   std::vector<double> rp(p.begin(), p.end()), rm(n, 0), rv(n, 0), rg(g.begin(), g.end());
 
-  program.optimizer().step = 1;
+  program.step().optimizerStep = 1;
   program.run();
   referenceAdamW(rp, rm, rv, rg, h, 1);
   // Step 2 with the trainer's lr (offrt train --lr) in place of the plan's.
-  program.optimizer().step = 2;
-  program.optimizer().lr = 3e-2;
+  program.step().optimizerStep = 2;
+  program.step().lr = 3e-2;
   program.run();
   Hyper second = h;
   second.lr = 3e-2;
@@ -137,7 +138,7 @@ void expectClippedStep(float norm, double maxNorm, float torchCoefficient) {
   write(program, "p", p);
   write(program, "g", g);
   write(program, "norm", {norm});
-  program.optimizer().step = 1;
+  program.step().optimizerStep = 1;
   program.run();
 
   std::vector<float> rp = p, rm(n, 0.0f), rv(n, 0.0f), rg(n);
@@ -175,15 +176,19 @@ TEST(AdamStep, HandsOverTheGradientBeforeClipping) {
   write(program, "g", {3.0f, 4.0f});
   std::vector<float> captured;
   std::string capturedName;
-  program.optimizer().captureGrad = [&](const std::string &name, const float *grad,
-                                        size_t count) {
-    capturedName = name;
-    captured.assign(grad, grad + count);
-  };
+  program.setBeforeKernel([&](const plan::Kernel &kernel) {
+    if (kernel.op() != "adam_step")
+      return;
+    capturedName = program.tensor(kernel.inputs(0)).name();
+    captured = read(program, program.tensor(kernel.inputs(1)).name().c_str());
+  });
   program.run();
   EXPECT_EQ(capturedName, "p");
   EXPECT_EQ(captured, (std::vector<float>{3.0f, 4.0f}));
   EXPECT_EQ(read(program, "norm"), std::vector<float>{5.0f});
+  // The clip scales the gradient as the update reads it; the op's operand
+  // is only read, as the IR says.
+  EXPECT_EQ(read(program, "g"), (std::vector<float>{3.0f, 4.0f}));
 
   const double coefficient = 0.3 / (5.0 + 1e-6);
   std::vector<double> rp = {1.0, -2.0}, rm(2, 0), rv(2, 0);

@@ -109,12 +109,12 @@ struct AdamTensors {
   }
 };
 
-TEST(PlanProgramErrors, AdamStepThatDoesNotUpdateInPlace) {
+TEST(PlanProgramErrors, AdamStepWithAResultOfAnotherShape) {
   AdamTensors t;
-  uint32_t other = t.b.tensor("q", {4}, plan::ACTIVATION);
+  uint32_t other = t.b.tensor("q", {3}, plan::ACTIVATION);
   t.adam({t.p, t.g, t.m, t.v}, {other, t.m, t.v});
   expectContains(loadError(t.b.plan()),
-                 {"bad.plan: stream 0 instruction #0", "adam_step", "in place"});
+                 {"bad.plan: stream 0 instruction #0", "adam_step", "new_param", "'q'"});
 }
 
 TEST(PlanProgramErrors, AdamStepWithTooFewOperands) {

@@ -66,6 +66,14 @@ if ((fio_huge)); then
     exit 2
   fi
 fi
+# The disk's request counters (/sys/class/block/DEV/stat), to show the
+# request sizes the device saw: the block layer splits and merges requests.
+dev_stat="/sys/class/block/$(basename "$(df --output=source "$dir" | tail -1)")/stat"
+[[ -r "$dev_stat" ]] || dev_stat=""
+disk_counters() { # write|read -> "ios sectors"
+  if [[ -z "$dev_stat" ]]; then echo "0 0"; return; fi
+  if [[ $1 == write ]]; then awk '{print $5, $7}' "$dev_stat"; else awk '{print $1, $3}' "$dev_stat"; fi
+}
 fio_file="$dir/fio-bench-io.bin"
 trap 'rm -f "$fio_file" "$dir/offrt-bench-io.bin"' EXIT
 
@@ -92,14 +100,20 @@ for ((i = 1; i <= repeat; i++)); do
   order=("${tools[@]:k}" "${tools[@]:0:k}")
   for phase in write read; do # the writes, then the reads: each group adjacent in time
     for who in "${order[@]}"; do
+      read -r ios0 sectors0 < <(disk_counters "$phase")
       case "$who" in
         ours) read -r g mode fixed pages < <(run_ours "$phase") ;;
         fio) [[ $phase == write ]] && rm -f "$fio_file"; g=$(run_fio "$phase") ;;
         fio-huge) [[ $phase == write ]] && rm -f "$fio_file"
                   g=$(run_fio "$phase" --iomem=mmaphuge --hugepage-size=2M) ;;
       esac
+      read -r ios1 sectors1 < <(disk_counters "$phase")
+      requests=""
+      if (( ios1 > ios0 )); then
+        requests=" ($((ios1 - ios0)) disk requests, $(( (sectors1 - sectors0) / 2 / (ios1 - ios0) )) KiB each on average)"
+      fi
       results+=("$i $who $phase $g")
-      echo "  run $i $phase $who: $g GB/s"
+      echo "  run $i $phase $who: $g GB/s$requests"
     done
   done
 done

@@ -157,28 +157,22 @@ void AssignBuffersPass::runOnOperation() {
   for (Tier tier : {Tier::device, Tier::host, Tier::nvme}) {
     std::vector<const Buffer *> members;
     std::vector<BufferRequest> requests;
-    for (const Buffer &b : all)
-      if (b.tier == tier) {
-        members.push_back(&b);
-        requests.push_back({b.size, b.first, b.persistent ? end : b.last});
+    for (const Buffer &b : all) {
+      if (b.tier != tier)
+        continue;
+      members.push_back(&b);
+      BufferRequest request{b.size, b.first, b.persistent ? end : b.last};
+      if (!b.persistent && b.writer) {
+        request.stream = int(getStream(b.writer));
+        const HappensBefore::Clock &clock = order.clock(b.writer);
+        std::copy(clock.begin(), clock.end(), request.writerClock.begin());
+        std::copy(b.lastOnStream.begin(), b.lastOnStream.end(), request.lastOnStream.begin());
       }
+      requests.push_back(request);
+    }
     if (members.empty() && tier != Tier::device)
       continue;
-    auto mayShare = [&](size_t i, size_t j) {
-      const Buffer &a = *members[i], &b = *members[j];
-      if (a.persistent || b.persistent)
-        return false;
-      const Buffer &earlier = a.last < b.first ? a : b;
-      const Buffer &later = a.last < b.first ? b : a;
-      if (!later.writer)
-        return false;
-      const HappensBefore::Clock &clock = order.clock(later.writer);
-      for (unsigned s = 0; s < kStreams; ++s)
-        if (earlier.lastOnStream[s] > clock[s])
-          return false;
-      return true;
-    };
-    BufferLayout layout = assignBuffers(requests, alignment, mayShare);
+    BufferLayout layout = assignBuffers(requests, alignment);
     for (size_t i = 0; i < members.size(); ++i)
       offsets[members[i]->root] = layout.offsets[i];
     sizes.push_back(NamedAttribute(StringAttr::get(context, stringifyTier(tier)),

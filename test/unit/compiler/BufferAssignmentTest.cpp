@@ -84,12 +84,23 @@ TEST(BufferAssignment, StaggersLargeBuffersAliveTogether) {
   EXPECT_EQ(assignBuffers(small, 64).arenaSize, 4u * 4096);
 }
 
-// The caller's order: buffers whose intervals do not overlap share bytes
-// only when mayShare says so (the streams order one before the other).
-TEST(BufferAssignment, AsksBeforeSharingDisjointLifetimes) {
-  std::vector<BufferRequest> reqs = {{256, 0, 1}, {256, 2, 3}};
-  EXPECT_EQ(assignBuffers(reqs, 64, [](size_t, size_t) { return true; }).arenaSize, 256u);
-  EXPECT_EQ(assignBuffers(reqs, 64, [](size_t, size_t) { return false; }).arenaSize, 512u);
+// With streams, disjoint lifetimes share bytes only when the earlier
+// buffer's last access (here on stream 2, at its 3rd op) happens before the
+// later one's first write (on stream 0): its clock must count it.
+TEST(BufferAssignment, SharesAcrossStreamsOnlyWhenOrdered) {
+  BufferRequest copied{256, 0, 1};
+  copied.stream = 0;
+  copied.writerClock = {1, 0, 0, 0, 0, 0};
+  copied.lastOnStream = {1, 0, 3, 0, 0, 0}; // read by stream 2 (a d2h copy)
+  BufferRequest later{256, 2, 3};
+  later.stream = 0;
+  later.writerClock = {2, 0, 2, 0, 0, 0}; // has waited for 2 of stream 2's ops
+  EXPECT_EQ(assignBuffers({copied, later}, 64).arenaSize, 512u);
+  later.writerClock = {2, 0, 3, 0, 0, 0}; // has waited for the copy
+  EXPECT_EQ(assignBuffers({copied, later}, 64).arenaSize, 256u);
+  // On one stream, times alone decide.
+  std::vector<BufferRequest> plain = {{256, 0, 1}, {256, 2, 3}};
+  EXPECT_EQ(assignBuffers(plain, 64).arenaSize, 256u);
 }
 
 } // namespace

@@ -25,6 +25,7 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/GlobPattern.h"
 
 #include <optional>
 #include <string>
@@ -110,13 +111,41 @@ struct InitializerPlan {
   bool isParam = false;        ///< off.param, else off.constant
   std::string paramName;       ///< the name in checkpoints
   bool transposed = false;     ///< declared [N, K]: the ONNX tensor is its W^T
+  /// Merged by the exporter and split back: the param of each use's module
+  /// (a module not listed reads `paramName`).
+  llvm::StringMap<std::string> byScope;
+  std::string why;             ///< the rule that made it a weight
 };
 
-/// Decides, for every initializer, whether it is a trainable parameter or a
-/// constant, and which checkpoint name it gets (Hugging Face names recovered
-/// from the exporter's scope names for pre-transposed Linear weights).
-llvm::StringMap<InitializerPlan> planInitializers(const OnnxModelFile &file,
-                                                  const llvm::StringMap<OpHandler> &handlers);
+/// An Identity(initializer) output that is a weight of its own (TorchScript
+/// records merged weights so).
+struct AliasPlan {
+  std::string initializer;
+  std::string paramName;
+};
+
+struct ImportPlan {
+  llvm::StringMap<InitializerPlan> initializers;
+  llvm::StringMap<AliasPlan> aliases;
+  OnnxImportSummary summary; ///< constants and notes (weights: GraphImporter)
+};
+
+/// Decides, for every initializer, whether it is a weight or a constant and
+/// which checkpoint name(s) it gets (see OnnxParams.cpp for the rule).
+llvm::Expected<ImportPlan> planInitializers(OnnxModelFile &file,
+                                            const OnnxImportOptions &options,
+                                            MLIRContext &context);
+
+/// The innermost module a node belongs to (its dotted path, and its class
+/// when the exporter records it), from dynamo's `namespace` metadata or the
+/// TorchScript node name; nullopt when the node carries neither.
+struct ModuleScope {
+  std::string path, kind;
+};
+std::optional<ModuleScope> moduleScope(const onnx::NodeProto &node);
+
+/// The Linear module a MatMul/Gemm node belongs to; empty when unknown.
+std::string linearScope(const onnx::NodeProto &node);
 
 class GraphImporter {
 public:
@@ -124,18 +153,22 @@ public:
                 const OnnxImportOptions &options);
   llvm::Expected<OwningOpRef<ModuleOp>> run();
 
-  /// The initializer behind each param name materialised, and its plan.
+  /// The initializer behind each param name materialised.
   struct ParamSource {
     const onnx::TensorProto *tensor = nullptr;
-    InitializerPlan plan;
+    bool transposed = false;
   };
   const llvm::StringMap<ParamSource> &paramSources() const { return params; }
+  /// The plan's summary with one entry per param added.
+  OnnxImportSummary takeSummary() { return std::move(plan.summary); }
 
 private:
   friend class NodeContext;
   llvm::Error declareInputs(func::FuncOp func, SmallVectorImpl<Type> &types);
   Value lookup(llvm::StringRef name, bool asIndices);
   Value materializeInitializer(llvm::StringRef name);
+  Value materializeParam(llvm::StringRef paramName, const onnx::TensorProto &tensor,
+                         bool transposed, llvm::StringRef why);
   llvm::Error finishOutputs(func::FuncOp func);
 
   MLIRContext &context;
@@ -146,8 +179,13 @@ private:
   ConstantEvaluator evaluator;
   llvm::StringMap<Value> values;
   llvm::StringMap<const onnx::TensorProto *> initializers;
-  llvm::StringMap<InitializerPlan> plans;
+  ImportPlan plan;
   llvm::StringMap<ParamSource> params;
+  llvm::StringMap<Value> paramValues;     // param name -> its off.param
+  llvm::StringMap<Value> transposedViews; // param name -> its off.transpose
+  const onnx::NodeProto *currentNode = nullptr;
+  std::vector<llvm::GlobPattern> frozen;
+  std::vector<bool> frozenUsed;
   llvm::StringSet<> narrowedInputs;
   llvm::StringMap<Value> widenedInputs;
   llvm::StringMap<std::string> deferredIsNan; // IsNaN output -> tested value

@@ -8,11 +8,8 @@
 
 #include "compiler/Import/OnnxGraph.h"
 
-#include "dialects/off/Transforms/Passes.h"
-
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
@@ -180,8 +177,19 @@ GraphImporter::GraphImporter(MLIRContext &context, OnnxModelFile &file,
 Value GraphImporter::lookup(llvm::StringRef name, bool asIndices) {
   auto found = values.find(name);
   Value value = found == values.end() ? nullptr : found->second;
-  if (!value && initializers.count(name))
-    value = values[name] = materializeInitializer(name);
+  if (!value) {
+    if (auto alias = plan.aliases.find(name); alias != plan.aliases.end()) {
+      const InitializerPlan &source = plan.initializers[alias->second.initializer];
+      value = values[name] =
+          materializeParam(alias->second.paramName, *initializers[alias->second.initializer],
+                           source.transposed, source.why);
+    } else if (initializers.count(name)) {
+      value = materializeInitializer(name);
+      // A split initializer is a different param in each module.
+      if (plan.initializers[name].byScope.empty())
+        values[name] = value;
+    }
+  }
   if (!value || asIndices || !narrowedInputs.contains(name))
     return value;
   // A narrowed i32 input used as data: widen it back once, as ONNX sees it.
@@ -195,25 +203,53 @@ Value GraphImporter::lookup(llvm::StringRef name, bool asIndices) {
   return wide;
 }
 
-Value GraphImporter::materializeInitializer(llvm::StringRef name) {
-  const onnx::TensorProto &tensor = *initializers[name];
-  const InitializerPlan &plan = plans[name];
-  Location at = NameLoc::get(builder.getStringAttr(plan.isParam ? plan.paramName : name));
-  if (plan.isParam) {
+Value GraphImporter::materializeParam(llvm::StringRef paramName,
+                                      const onnx::TensorProto &tensor, bool transposed,
+                                      llvm::StringRef why) {
+  Value &param = paramValues[paramName];
+  if (!param) {
+    Location at = NameLoc::get(builder.getStringAttr(paramName));
     SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
-    if (plan.transposed)
+    if (transposed)
       std::swap(shape[0], shape[1]);
     auto type = RankedTensorType::get(shape, elementTypeOf(tensor.data_type(), context));
-    auto param = ParamOp::create(builder, at, type, plan.paramName, /*trainable=*/true);
-    params[plan.paramName] = {&tensor, plan};
-    if (plan.paramName != name)
-      param->setAttr("onnx_name", builder.getStringAttr(name));
-    if (!plan.transposed)
-      return param;
-    // The ONNX graph multiplies by W^T; off-fuse-llm folds this transpose
-    // into the matmul's transpose_rhs.
-    return TransposeOp::create(builder, at, param, ArrayRef<int64_t>{1, 0});
+    bool trainable = true;
+    for (size_t i = 0; i < frozen.size(); ++i)
+      if (frozen[i].match(paramName) || frozen[i].match(tensor.name())) {
+        frozenUsed[i] = true;
+        trainable = false;
+      }
+    auto op = ParamOp::create(builder, at, type, paramName, trainable);
+    if (paramName != tensor.name())
+      op->setAttr("onnx_name", builder.getStringAttr(tensor.name()));
+    params[paramName] = {&tensor, transposed};
+    plan.summary.weights.push_back(
+        {tensor.name(), paramName.str(), type.getNumElements(),
+         trainable ? why.str() : "--frozen", trainable});
+    param = op;
   }
+  if (!transposed)
+    return param;
+  // The ONNX graph multiplies by W^T; off-fuse-llm folds this transpose
+  // into the matmul's transpose_rhs.
+  Value &view = transposedViews[paramName];
+  if (!view)
+    view = TransposeOp::create(builder, param.getLoc(), param, ArrayRef<int64_t>{1, 0});
+  return view;
+}
+
+Value GraphImporter::materializeInitializer(llvm::StringRef name) {
+  const onnx::TensorProto &tensor = *initializers[name];
+  const InitializerPlan &planned = plan.initializers[name];
+  if (planned.isParam) {
+    llvm::StringRef paramName = planned.paramName;
+    if (!planned.byScope.empty() && currentNode)
+      if (auto scope = moduleScope(*currentNode))
+        if (auto own = planned.byScope.find(scope->path); own != planned.byScope.end())
+          paramName = own->second;
+    return materializeParam(paramName, tensor, planned.transposed, planned.why);
+  }
+  Location at = NameLoc::get(builder.getStringAttr(name));
   auto value = file.readTensor(tensor, context);
   if (!value) {
     if (failure.empty())
@@ -339,7 +375,17 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
   const llvm::StringMap<OpHandler> &handlers = allHandlers();
   for (const auto &init : file.graph().initializer())
     initializers[init.name()] = &init;
-  plans = planInitializers(file, handlers);
+  auto planned = planInitializers(file, options, context);
+  if (!planned)
+    return planned.takeError();
+  plan = std::move(*planned);
+  for (const std::string &pattern : options.frozen) {
+    auto glob = llvm::GlobPattern::create(pattern);
+    if (!glob)
+      return file.error("--frozen '" + pattern + "': " + llvm::toString(glob.takeError()));
+    frozen.push_back(std::move(*glob));
+  }
+  frozenUsed.assign(frozen.size(), false);
 
   Location top = NameLoc::get(builder.getStringAttr(file.path()));
   OwningOpRef<ModuleOp> module = ModuleOp::create(top);
@@ -363,6 +409,11 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
     std::string label = node.name().empty() ? (node.output_size() ? node.output(0) : "")
                                             : node.name();
     currentLoc = NameLoc::get(builder.getStringAttr(label));
+    currentNode = &node;
+    // Identity copies that are weights of their own are declared on use.
+    if (node.op_type() == "Identity" && node.output_size() == 1 &&
+        plan.aliases.count(node.output(0)))
+      continue;
     NodeContext ctx(*this, node);
     bool onnxDomain = node.domain().empty() || node.domain() == "ai.onnx";
     auto handler = handlers.find(node.op_type());
@@ -398,8 +449,13 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
       return llvm::createStringError(llvm::inconvertibleErrorCode(), failure);
     }
   }
+  currentNode = nullptr;
   if (llvm::Error error = finishOutputs(func))
     return std::move(error);
+  for (size_t i = 0; i < frozen.size(); ++i)
+    if (!frozenUsed[i])
+      return file.error("--frozen '" + options.frozen[i] +
+                        "' matches no weight of the model");
   if (failed(verify(*module)))
     return file.error("internal error: the imported graph does not verify (diagnostics "
                       "above); please report it with the model");
@@ -457,7 +513,7 @@ collectWeights(ModuleOp module, const GraphImporter &importer,
     entry.onnxName = tensor.name();
     entry.shape.assign(param.getType().getShape().begin(),
                        param.getType().getShape().end());
-    entry.transposed = source->second.plan.transposed;
+    entry.transposed = source->second.transposed;
     entry.tensor = &tensor;
     entry.raw = *raw;
     entries.push_back(std::move(entry));
@@ -470,7 +526,8 @@ collectWeights(ModuleOp module, const GraphImporter &importer,
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::off::importOnnxModel(MLIRContext &context, const OnnxImportOptions &options,
-                           std::shared_ptr<OnnxWeights> *weights) {
+                           std::shared_ptr<OnnxWeights> *weights,
+                           OnnxImportSummary *summary) {
   context.loadDialect<OffDialect, func::FuncDialect>();
   std::string notes;
   auto file = OnnxModelFile::load(options.modelPath, notes, options.modelContents);
@@ -481,13 +538,8 @@ mlir::off::importOnnxModel(MLIRContext &context, const OnnxImportOptions &option
   auto module = importer.run();
   if (!module)
     return module.takeError();
-  if (options.foldAndFuse) {
-    PassManager pm(&context);
-    pm.addPass(createFoldShapesPass());
-    pm.addPass(createFuseLlmPass());
-    if (failed(pm.run(**module)))
-      return (*file)->error("folding shapes or fusing failed (diagnostics above)");
-  }
+  if (summary)
+    *summary = importer.takeSummary();
   // Every param's bytes are checked (a missing external data file is an
   // error here, not when offrt starts), and kept for --weights-out.
   auto collected = collectWeights(**module, importer, std::move(*file));

@@ -7,9 +7,12 @@
 //       -> (tensor<BxTxVxf32> {off.name = "logits"})
 //
 // with static shapes (dynamic input dimensions come from `inputShapes`),
-// initializers as `off.param` (trainable; Hugging Face names where the export
-// keeps them, see docs/frontends.md), then runs off-fold-shapes and
-// off-fuse-llm so the result has the fused ops the built-in Llama has.
+// weights as `off.param` (Hugging Face names where the export keeps them) and
+// every other initializer as `off.constant` (see docs/frontends.md, "Weights
+// and constants"). The graph is the exporter's, translated op by op: the
+// import passes of the registered pipeline (off-fold-shapes, off-fuse-llm;
+// dialects/off/Transforms/Passes.h) turn it into the built-in Llama's fused
+// graph.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,15 +35,24 @@
 
 namespace mlir::off {
 
+/// How initializers that the exporter merged are taken (--shared-weights).
+enum class SharedWeights {
+  Auto,  ///< one weight per module when all elements are equal, else tied
+  Split, ///< one weight per module always
+  Tied,  ///< one weight per initializer always
+};
+
 struct OnnxImportOptions {
   /// The .onnx file; external data files are read relative to its folder.
   std::string modelPath;
   /// Static shapes of graph inputs by name (`--shape input_ids=2x128`): needed
   /// for every input with a dynamic dimension, checked against static ones.
   llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
-  /// Run off-fold-shapes and off-fuse-llm after the translation. Off gives
-  /// the graph as the exporter wrote it (with static shapes), for debugging.
-  bool foldAndFuse = true;
+  /// --trainable GLOB: initializers (ONNX or param name) taken as trainable
+  /// weights whatever the rule says; --frozen GLOB: weights that get no
+  /// gradient and no optimizer step.
+  std::vector<std::string> trainable, frozen;
+  SharedWeights sharedWeights = SharedWeights::Auto;
   /// Largest tensor (in elements) evaluated while importing (masks, tables).
   int64_t maxConstantElements = int64_t{1} << 26;
   /// When set, the model's bytes (modelPath only names it and locates its
@@ -51,6 +63,26 @@ struct OnnxImportOptions {
 namespace onnx_import {
 class OnnxModelFile;
 }
+
+/// What the importer made of the model's initializers (printed by `offc
+/// import`, listed by --stats).
+struct OnnxImportSummary {
+  struct Initializer {
+    std::string name;     ///< ONNX name
+    std::string param;    ///< the param's name (weights)
+    int64_t elements = 0;
+    std::string why;      ///< the rule that decided
+    bool trainable = true;
+  };
+  /// One per param (a split initializer gives several).
+  std::vector<Initializer> weights;
+  /// Floating-point initializers with >= 2 elements taken as constants.
+  std::vector<Initializer> constants;
+  /// Scalars and integer or boolean initializers (always constants).
+  int64_t smallConstants = 0;
+  /// Merged initializers split or kept tied, one line each.
+  std::vector<std::string> notes;
+};
 
 /// The initializer values behind the `off.param`s of an imported module, in
 /// the layout and under the names the IR declares (a pre-transposed Linear
@@ -85,15 +117,16 @@ private:
 };
 
 /// Parses, checks (libonnx's checker when the opset allows it, see
-/// docs/frontends.md), translates, folds shapes and fuses. Errors name the
+/// docs/frontends.md), decides weights and constants, translates. Errors name the
 /// file and, where one is at fault, the node: `model.onnx: node 'n' (Op,
 /// opset N) ...`. A note on which validation ran is emitted as a remark on
-/// `context`; diagnostics of the passes go to `context` as well. When
+/// `context`. When
 /// `weights` is given it receives the values of the module's params
 /// (`offc import --weights-out`).
 llvm::Expected<OwningOpRef<ModuleOp>>
 importOnnxModel(MLIRContext &context, const OnnxImportOptions &options,
-                std::shared_ptr<OnnxWeights> *weights = nullptr);
+                std::shared_ptr<OnnxWeights> *weights = nullptr,
+                OnnxImportSummary *summary = nullptr);
 
 /// The ONNX op types the importer translates, sorted.
 llvm::SmallVector<std::string> supportedOnnxOps();

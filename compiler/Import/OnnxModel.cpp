@@ -12,6 +12,7 @@
 #include "llvm/Support/Path.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/unknown_field_set.h>
 
 #include <climits>
 #include <cstring>
@@ -260,6 +261,77 @@ OnnxModelFile::rawBytes(const onnx::TensorProto &tensor) {
                  llvm::Twine(tensor.raw_data().size()) + " bytes of data, its shape needs " +
                  llvm::Twine(bytes));
   return std::optional<llvm::StringRef>(tensor.raw_data());
+}
+
+std::vector<std::pair<std::string, std::string>>
+onnx_import::unknownMetadataOf(const google::protobuf::UnknownFieldSet &unknown,
+                               int field) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (int f = 0; f < unknown.field_count(); ++f) {
+    const auto &item = unknown.field(f);
+    onnx::StringStringEntryProto entry;
+    if (item.number() == field &&
+        item.type() == google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED &&
+        entry.ParseFromString(item.length_delimited()))
+      entries.emplace_back(entry.key(), entry.value());
+  }
+  return entries;
+}
+
+llvm::Expected<FloatElements>
+OnnxModelFile::floatElements(const onnx::TensorProto &tensor, MLIRContext &context) {
+  FloatElements elements;
+  elements.dataType = tensor.data_type();
+  auto count = elementCount(tensor);
+  if (!count)
+    return count.takeError();
+  elements.count = *count;
+  auto bytes = rawBytes(tensor);
+  if (!bytes)
+    return bytes.takeError();
+  if (bytes->has_value()) {
+    elements.raw = **bytes;
+    return elements;
+  }
+  auto value = readTensor(tensor, context);
+  if (!value)
+    return value.takeError();
+  elements.typed = std::make_shared<HostTensor>(std::move(*value));
+  return elements;
+}
+
+double FloatElements::operator[](int64_t i) const {
+  if (typed)
+    return typed->getFloat(i);
+  auto bits16 = [&] {
+    uint16_t bits;
+    std::memcpy(&bits, raw.data() + i * 2, 2);
+    return llvm::APInt(16, bits);
+  };
+  switch (dataType) {
+  case onnx::TensorProto::FLOAT: {
+    float v;
+    std::memcpy(&v, raw.data() + i * 4, 4);
+    return v;
+  }
+  case onnx::TensorProto::DOUBLE: {
+    double v;
+    std::memcpy(&v, raw.data() + i * 8, 8);
+    return v;
+  }
+  case onnx::TensorProto::FLOAT16:
+  case onnx::TensorProto::BFLOAT16: {
+    llvm::APFloat value(dataType == onnx::TensorProto::FLOAT16 ? llvm::APFloat::IEEEhalf()
+                                                                : llvm::APFloat::BFloat(),
+                        bits16());
+    bool losesInfo = false;
+    value.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
+                  &losesInfo);
+    return value.convertToDouble();
+  }
+  default:
+    return 0.0; // not a floating-point tensor: callers check the type first
+  }
 }
 
 llvm::Expected<HostTensor> OnnxModelFile::readTensor(const onnx::TensorProto &tensor,

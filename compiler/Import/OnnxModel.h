@@ -18,9 +18,13 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <google/protobuf/unknown_field_set.h>
+
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mlir::off::onnx_import {
 
@@ -29,6 +33,22 @@ namespace mlir::off::onnx_import {
 /// these versions are handled per version.
 constexpr int64_t kMinOpset = 13;
 constexpr int64_t kMaxOpset = 25;
+
+/// The elements of a floating-point tensor as doubles, decoded one at a time
+/// on demand: a check that stops at the first element that fails reads a
+/// few bytes of a large weight, not the weight.
+class FloatElements {
+public:
+  int64_t size() const { return count; }
+  double operator[](int64_t i) const;
+
+private:
+  friend class OnnxModelFile;
+  int32_t dataType = 0;
+  int64_t count = 0;
+  llvm::StringRef raw;                // raw_data or external data
+  std::shared_ptr<HostTensor> typed;  // typed fields (small tensors)
+};
 
 class OnnxModelFile {
 public:
@@ -56,6 +76,9 @@ public:
   /// The little-endian bytes of a tensor stored as raw_data or external data
   /// (checked against its shape); nullopt when it uses the typed fields.
   llvm::Expected<std::optional<llvm::StringRef>> rawBytes(const onnx::TensorProto &tensor);
+  /// A floating-point tensor's elements, decoded lazily (see FloatElements).
+  llvm::Expected<FloatElements> floatElements(const onnx::TensorProto &tensor,
+                                              MLIRContext &context);
   /// The number of elements of a tensor's shape (an error when invalid).
   llvm::Expected<int64_t> elementCount(const onnx::TensorProto &tensor) const;
 
@@ -72,6 +95,17 @@ private:
   int64_t onnxOpset = 0;
   llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> externalFiles;
 };
+
+/// The metadata_props (key, value) entries of a message whose field
+/// `field` is newer than this libonnx's schema, so that protobuf keeps it
+/// among the unknown fields (NodeProto 9, ValueInfoProto 4).
+std::vector<std::pair<std::string, std::string>>
+unknownMetadataOf(const google::protobuf::UnknownFieldSet &unknown, int field);
+template <typename Proto>
+std::vector<std::pair<std::string, std::string>> unknownMetadata(const Proto &message,
+                                                                 int field) {
+  return unknownMetadataOf(message.unknown_fields(), field);
+}
 
 /// `text` for a message: invalid UTF-8 replaced, control characters as \xNN.
 std::string printable(llvm::StringRef text);

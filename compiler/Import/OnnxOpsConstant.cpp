@@ -1,7 +1,7 @@
 //===- OnnxOpsConstant.cpp - ONNX ops evaluated while importing -----------===//
 //
 // Ops that off has no equivalent for: comparisons and logic (masks), Range,
-// CumSum, GatherND (position ids), Cos and Sin (rotary tables), Trilu, Where,
+// CumSum, GatherND (position ids; `table[ids]` becomes off.gather), Cos and Sin (rotary tables), Trilu, Where,
 // IsNaN, Max, Min, ... Their inputs must be constants once shapes are static;
 // they are computed here and become off.constant. One exception: the guard
 // Where(IsNaN(p), 0, p) that exporters add after attention's softmax, which
@@ -186,9 +186,39 @@ LogicalResult softmaxNanGuard(NodeContext &ctx, llvm::StringRef tested) {
   return success();
 }
 
+/// Where(cond, x, fill) or Where(cond, fill, x) with a computed x, a
+/// constant condition and a constant scalar fill of -inf or the float
+/// minimum (PyTorch's `scores.masked_fill(mask, -inf)`): x + m, with m the
+/// constant fill where x is not picked and 0 where it is. Exact for finite
+/// x: x + (-inf) = -inf, and x + lowest rounds to lowest for |x| < 2^103.
+LogicalResult maskFill(NodeContext &ctx, unsigned dataSlot) {
+  const HostTensor *cond = ctx.constantInput(0);
+  const HostTensor *fill = ctx.constantInput(3 - dataSlot);
+  double value = fill && fill->isFloat() && fill->size() == 1 ? fill->getFloat(0) : 0.0;
+  if (!cond || !fill || !(value <= -std::numeric_limits<float>::max()))
+    return ctx.fail("off has no Where op: a Where of a computed value is taken only as "
+                    "a mask fill, with a constant condition and a constant scalar "
+                    "-inf (or the float minimum) as the other branch");
+  RankedTensorType data = ctx.inputType(dataSlot);
+  SmallVector<int64_t> shape;
+  if (!broadcastShapes(cond->getShape(), fill->getShape(), shape))
+    return ctx.fail("the condition and the fill do not broadcast");
+  HostTensor mask(RankedTensorType::get(shape, data.getElementType()));
+  forEachBroadcast(shape, {cond->getShape(), fill->getShape()},
+                   [&](int64_t i, ArrayRef<int64_t> at) {
+    bool picksData = (cond->getInt(at[0]) != 0) == (dataSlot == 1);
+    mask.setFloat(i, picksData ? 0.0 : value);
+  });
+  Value additive = ConstantOp::create(ctx.builder(), ctx.loc(), mask.toAttr());
+  ctx.setOutput(0, AddOp::create(ctx.builder(), ctx.loc(), ctx.input(dataSlot), additive));
+  return success();
+}
+
 LogicalResult where(NodeContext &ctx) {
   if (llvm::StringRef tested = ctx.isNanSubject(0); !tested.empty())
     return softmaxNanGuard(ctx, tested);
+  if (ctx.constantInput(0) && !ctx.constantInput(1) != !ctx.constantInput(2))
+    return maskFill(ctx, ctx.constantInput(1) ? 2 : 1);
   if (failed(ctx.requireConstantInputs()))
     return failure();
   Type element = ctx.constantInput(1)->getElementType();
@@ -274,10 +304,23 @@ LogicalResult cumSum(NodeContext &ctx) {
 }
 
 LogicalResult gatherNd(NodeContext &ctx) {
-  if (failed(ctx.requireConstantInputs()))
-    return failure();
   if (ctx.intAttr("batch_dims", 0) != 0)
     return ctx.fail("batch_dims other than 0 is not supported");
+  RankedTensorType indicesType = ctx.inputType(1);
+  if ((!ctx.constantInput(0) || !ctx.constantInput(1)) && indicesType.getRank() >= 1 &&
+      indicesType.getShape().back() == 1) {
+    // Rows of the data picked by [..., 1] index tuples: `table[ids]` in
+    // PyTorch (a hand-written embedding). A gather on axis 0.
+    Value indices = ReshapeOp::create(
+        ctx.builder(), ctx.loc(),
+        RankedTensorType::get(indicesType.getShape().drop_back(),
+                              indicesType.getElementType()),
+        ctx.input(1));
+    ctx.setOutput(0, GatherOp::create(ctx.builder(), ctx.loc(), ctx.input(0), indices, 0));
+    return success();
+  }
+  if (failed(ctx.requireConstantInputs()))
+    return failure();
   const HostTensor &data = *ctx.constantInput(0), &indices = *ctx.constantInput(1);
   if (indices.getRank() < 1)
     return ctx.fail("indices must have rank >= 1");

@@ -15,12 +15,32 @@ exported by both torch exporters:
 * dynamo23 (only when asked): dynamo at opset 23, where the exporter writes
   RMSNormalization, RotaryEmbedding and Attention.
 
-Input ids are int64 [batch, seq] with both dimensions dynamic. The cache key
+Input ids are int64 [batch, seq] with both dimensions dynamic.
+
+Models as users have them (the same exporters, fresh weights):
+
+* fresh_torchscript, fresh_dynamo: a transformers LlamaForCausalLM fresh from
+  tiny.json with transformers' own initialisation from a fixed seed (so its
+  RMSNorm weights are all ones and the exporters merge them into one
+  initializer), dynamic [batch, seq];
+* fresh_torchscript_static, fresh_dynamo_static, fresh_dynamo23_static: the
+  same model exported at the static shape STATIC_SHAPE, where the exporters
+  fold the RoPE tables and the causal mask into initializers;
+* fresh_tied_torchscript, fresh_tied_dynamo: the same with
+  tie_word_embeddings (one weight used by the embedding and the LM head;
+  TorchScript stores the head's as a transposed copy), dynamic shapes;
+* handwritten_dynamo_static: handwritten_llama.py (its own module names,
+  `x @ W.T`, RoPE and an additive -inf mask computed in the forward),
+  dynamo at STATIC_SHAPE.
+
+Their folders also hold weights.safetensors (the source module's
+named_parameters(), a tied weight once) and, for the transformers models,
+config.json. The cache key
 is the torch/transformers/onnx versions plus this file's hash; a fixture is
 exported into a temporary folder and renamed into place, so concurrent tests
 never see half a fixture.
 
-    python onnx_fixtures.py OUT_DIR [torchscript|dynamo|dynamo23]...
+    python onnx_fixtures.py OUT_DIR [EXPORTER]...
 """
 
 import hashlib
@@ -35,7 +55,10 @@ SOURCE_DIR = os.environ.get("OFF_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 TINY_CONFIG = os.path.join(SOURCE_DIR, "models", "llama", "tiny.json")
 SEED = 1234
-EXPORTERS = ("torchscript", "dynamo", "dynamo23")
+EXPORTERS = ("torchscript", "dynamo", "dynamo23", "fresh_torchscript", "fresh_dynamo",
+             "fresh_torchscript_static", "fresh_dynamo_static", "fresh_dynamo23_static",
+             "fresh_tied_torchscript", "fresh_tied_dynamo", "handwritten_dynamo_static")
+STATIC_SHAPE = (2, 16)
 
 
 def tiny_model():
@@ -57,12 +80,53 @@ def tiny_model():
     return model
 
 
+def fresh_model(tied=False):
+    """The tiny Llama as transformers initialises it (norm weights all ones)."""
+    import torch
+    import transformers
+
+    with open(TINY_CONFIG) as f:
+        config = transformers.LlamaConfig(**json.load(f))
+    config.use_cache = False
+    config.tie_word_embeddings = tied
+    torch.manual_seed(SEED)
+    return transformers.LlamaForCausalLM(config).eval()
+
+
+def _export_handwritten(path):
+    import torch
+    from safetensors.torch import save_file
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import handwritten_llama
+
+    model = handwritten_llama.build(SEED).eval()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              os.path.join(os.path.dirname(path), "weights.safetensors"))
+    ids = torch.zeros(*STATIC_SHAPE, dtype=torch.int64)
+    torch.onnx.export(model, (ids,), path, dynamo=True, input_names=["input_ids"],
+                      output_names=["logits"], external_data=True)
+
+
 def _export(exporter, path):
     import torch
     import transformers
 
-    base = tiny_model()
-    with_mask = exporter == "torchscript"
+    if exporter.startswith("handwritten"):
+        return _export_handwritten(path)
+    fresh = exporter.startswith("fresh_")
+    static = exporter.endswith("_static")
+    tied = exporter.startswith("fresh_tied_")
+    kind = exporter.removeprefix("fresh_").removeprefix("tied_").removesuffix("_static")
+    base = fresh_model(tied) if fresh else tiny_model()
+    if fresh:
+        from safetensors.torch import save_file
+        folder = os.path.dirname(path)
+        # named_parameters: a tied weight once, under its first name.
+        save_file({k: v.detach().contiguous() for k, v in base.named_parameters()},
+                  os.path.join(folder, "weights.safetensors"))
+        base.config.to_json_file(os.path.join(folder, "config.json"))
+    with_mask = kind == "torchscript"
 
     class Exportable(transformers.LlamaForCausalLM):
         """forward(input_ids) -> logits, keeping Hugging Face's param names."""
@@ -74,18 +138,19 @@ def _export(exporter, path):
 
     model = Exportable(base.config).eval()
     model.load_state_dict(base.state_dict())
-    ids = torch.zeros(2, 8, dtype=torch.int64)
+    ids = torch.zeros(*(STATIC_SHAPE if static else (2, 8)), dtype=torch.int64)
     common = dict(input_names=["input_ids"], output_names=["logits"])
-    if exporter == "torchscript":
+    if kind == "torchscript":
+        dynamic = {} if static else {
+            "dynamic_axes": {"input_ids": {0: "batch", 1: "seq"}}}
         torch.onnx.export(model, (ids,), path, dynamo=False, opset_version=17,
-                          dynamic_axes={"input_ids": {0: "batch", 1: "seq"}},
-                          **common)
+                          **dynamic, **common)
     else:
         dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("seq")}
-        extra = {"opset_version": 23} if exporter == "dynamo23" else {}
-        torch.onnx.export(model, (ids,), path, dynamo=True,
-                          dynamic_shapes={"input_ids": dims},
-                          external_data=True, **common, **extra)
+        dynamic = {} if static else {"dynamic_shapes": {"input_ids": dims}}
+        extra = {"opset_version": 23} if kind == "dynamo23" else {}
+        torch.onnx.export(model, (ids,), path, dynamo=True, external_data=True,
+                          **dynamic, **common, **extra)
 
 
 def _stamp():
@@ -93,8 +158,12 @@ def _stamp():
     import torch
     import transformers
 
-    with open(__file__, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    digest = hashlib.sha256()
+    for source in (__file__, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          "handwritten_llama.py")):
+        with open(source, "rb") as f:
+            digest.update(f.read())
+    digest = digest.hexdigest()[:12]
     return f"torch{torch.__version__}-tf{transformers.__version__}-onnx{onnx.__version__}-{digest}"
 
 

@@ -82,8 +82,10 @@ def logits_of(model, inputs):
         return model(input_ids=inputs).logits.float()
 
 
-def train(model, tokens, batch, seq, accum, steps, hyper):
+def train(model, tokens, batch, seq, accum, steps, hyper, logits_of=None):
     """`steps` optimizer steps of `accum` micro-batches each, in llm.c's order.
+    `logits_of(model, inputs)` gives the logits (default: a transformers
+    model's `.logits`).
 
     Returns the per-step mean loss, the per-step pre-clipping global norm (as
     clip_grad_norm_ returns it) and the summed gradients of step 1 (before
@@ -92,7 +94,7 @@ def train(model, tokens, batch, seq, accum, steps, hyper):
     optimizer = torch.optim.AdamW(
         params, lr=hyper["lr"], betas=(hyper["beta1"], hyper["beta2"]),
         eps=hyper["eps"], weight_decay=hyper["weight_decay"], foreach=False)
-    vocab = model.config.vocab_size
+    logits_of = logits_of or (lambda m, ids: m(input_ids=ids).logits)
     losses, norms, first_grads = [], [], None
     index = 0
     for step in range(steps):
@@ -100,8 +102,9 @@ def train(model, tokens, batch, seq, accum, steps, hyper):
         for _ in range(accum):
             inputs, targets = micro_batch(tokens, index, batch, seq)
             index += 1
-            logits = model(input_ids=inputs).logits
-            loss = F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1))
+            logits = logits_of(model, inputs)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                   targets.reshape(-1))
             (loss / accum).backward()
             total += loss.item()
         if step == 0:

@@ -18,6 +18,7 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   mlir::off::registerOffPasses();
   mlir::off::registerOffCompilePipeline();
+  mlir::off::registerOffImportPipeline();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "off optimizer driver: the off dialect and its passes\n",
       registry));

@@ -8,9 +8,10 @@
 //                [--nvme DIR [--nvme-size SIZE]] [--place C=T]... [--remat R]
 //                [--report FILE] -o PLAN.bin
 //
-// Pipeline: import (the ONNX importer folds shapes and fuses on its own) ->
-// off-compile (dialects/off/Transforms/Pipeline.cpp: off-autodiff unless
-// --forward, then the memory level) -> serializePlan -> writePlanFile. The
+// Pipeline: a frontend (ONNX importer or Llama builder; no passes) ->
+// off-compile (dialects/off/Transforms/Pipeline.cpp: off-fold-shapes,
+// off-fuse-llm, off-autodiff unless --forward, then the memory level) ->
+// serializePlan -> writePlanFile. The
 // memory decisions are MemoryPolicy.h's: the forcing options, or the greedy
 // ladder tried until the budgets hold.
 
@@ -261,6 +262,9 @@ int runCompile(const std::vector<std::string> &argv) {
   options.model.set_vocab_size(vocab);
   options.model.set_initializer_range(info.initializerRange);
   options.model.set_entry(args.forward ? "forward" : "train_step");
+  for (const std::string &note : info.importNotes)
+    if (!llvm::StringRef(note).starts_with(" "))
+      llvm::errs() << kCommand << ": " << note << "\n";
   options.inputNames = args.forward ? std::vector<std::string>{"input_ids"}
                                     : std::vector<std::string>{"input_ids", "targets"};
   options.outputNames = args.forward ? std::vector<std::string>{"logits"}

@@ -8,25 +8,16 @@
 // Outputs are written to a temporary file beside the target and renamed into
 // place once complete, so an error never leaves a partial model.mlir.
 //
-// The ONNX branch calls the importer of compiler/Import/OnnxImporter.h as
-// soon as that header exists. The contract it is written against:
-//
-//   namespace mlir::off {
-//   struct OnnxImportOptions {
-//     std::string modelPath;                                   // MODEL.onnx
-//     llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes; // --shape
-//   };
-//   // Parses, checks, folds shapes and fuses; errors name the file (and the
-//   // node), diagnostics emitted on `context` are printed as they come.
-//   llvm::Expected<OwningOpRef<ModuleOp>>
-//   importOnnxModel(MLIRContext &context, const OnnxImportOptions &options);
-//   }
+// The frontends run no passes: the registered off-import pipeline
+// (dialects/off/Transforms/Passes.h) folds shapes and fuses here, as
+// `off-opt --off-import` does.
 
 #include "tools/offc/ImportCommand.h"
 
 #include "compiler/Import/LlamaBuilder.h"
 #include "compiler/Import/LlamaConfig.h"
 #include "compiler/Import/ModelStats.h"
+#include "dialects/off/Transforms/Passes.h"
 #include "runtime/common/FileChecks.h"
 #include "tools/offc/CliSupport.h"
 #include "tools/offc/Commands.h"
@@ -39,6 +30,7 @@
 #endif
 
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -81,7 +73,52 @@ std::string parseShapeSpec(StringRef spec, std::string &name,
   return "";
 }
 
+/// The summary lines and the --stats "initializers" object of an ONNX import.
+[[maybe_unused]] void describeImport(const mlir::off::OnnxImportSummary &summary,
+                                     ModelInfo &info) {
+  int64_t frozen = 0, elements = 0;
+  llvm::json::Array weights, constants;
+  for (const auto &weight : summary.weights) {
+    frozen += weight.trainable ? 0 : 1;
+    elements += weight.elements;
+    weights.push_back(llvm::json::Object{{"name", weight.param},
+                                         {"onnx_name", weight.name},
+                                         {"elements", weight.elements},
+                                         {"trainable", weight.trainable},
+                                         {"why", weight.why}});
+  }
+  for (const auto &constant : summary.constants)
+    constants.push_back(llvm::json::Object{{"name", constant.name},
+                                           {"elements", constant.elements},
+                                           {"why", constant.why}});
+  info.importNotes.push_back(llvm::formatv(
+      "initializers: {0} weight(s) ({1} elements{2}), {3} floating-point "
+      "constant(s) (tables, masks), {4} scalar or integer constant(s)",
+      summary.weights.size(), elements,
+      frozen ? llvm::formatv(", {0} frozen", frozen).str() : std::string(),
+      summary.constants.size(), summary.smallConstants));
+  for (const auto &constant : summary.constants)
+    info.importNotes.push_back("  constant '" + constant.name + "': " + constant.why);
+  for (const std::string &note : summary.notes)
+    info.importNotes.push_back("  " + note);
+  llvm::json::Array notes;
+  for (const std::string &note : summary.notes)
+    notes.push_back(note);
+  info.importJson = llvm::json::Object{{"weights", std::move(weights)},
+                                       {"constants", std::move(constants)},
+                                       {"small_constants", summary.smallConstants},
+                                       {"shared", std::move(notes)}};
+}
+
 } // namespace
+
+llvm::Error runImportPipeline(mlir::ModuleOp module) {
+  mlir::PassManager passes(module.getContext());
+  mlir::off::buildImportPipeline(passes);
+  if (mlir::failed(passes.run(module)))
+    return makeError("folding shapes or fusing failed (diagnostics above)");
+  return llvm::Error::success();
+}
 
 void addModelSourceOptions(cli::Command &cmd, ModelSourceArgs &source) {
   cmd.positional("MODEL.onnx", source.onnxPath, "an ONNX model (torch.onnx export of a Llama)");
@@ -91,6 +128,15 @@ void addModelSourceOptions(cli::Command &cmd, ModelSourceArgs &source) {
   cmd.option("--weights-out", source.weightsOut, "FILE",
              "write the ONNX model's weights as F32\nsafetensors under the IR's param names "
              "(for\noffrt --init)");
+  cmd.option("--trainable", source.trainable, "GLOB",
+             "ONNX initializers (ONNX or param name) taken\nas trainable weights whatever "
+             "the rule decides");
+  cmd.option("--frozen", source.frozen, "GLOB",
+             "ONNX weights that get no gradient and no\noptimizer step");
+  cmd.choice("--shared-weights", source.sharedWeights, {"auto", "split", "tied"},
+             "an ONNX initializer the exporter shares\nbetween modules: one weight per "
+             "module\n(split), one tied weight (tied), or split\nwhen all its elements "
+             "are equal (auto, the\ndefault: merged by the exporter)");
   cmd.option("--model", source.model, "llama",
              "the built-in Llama (Hugging Face\nLlamaForCausalLM)");
   cmd.option("--config", source.configPath, "FILE", "... from a Hugging Face config.json");
@@ -140,6 +186,9 @@ std::string checkModelSourceArgs(const ModelSourceArgs &source) {
       return "--weights-out is for ONNX models: the built-in Llama has no "
              "weights to write (offrt initialises them, or loads a Hugging "
              "Face checkpoint)";
+    if (!source.trainable.empty() || !source.frozen.empty() ||
+        !source.sharedWeights.empty())
+      return "--trainable, --frozen and --shared-weights are for ONNX models";
     return "";
   }
   if (!source.configPath.empty() || !source.size.empty() || source.batch ||
@@ -184,13 +233,21 @@ loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source,
     parseShapeSpec(spec, name, dims); // checked by checkModelSourceArgs
     options.inputShapes[name] = dims;
   }
+  options.trainable = source.trainable;
+  options.frozen = source.frozen;
+  options.sharedWeights = source.sharedWeights == "split" ? mlir::off::SharedWeights::Split
+                          : source.sharedWeights == "tied"
+                              ? mlir::off::SharedWeights::Tied
+                              : mlir::off::SharedWeights::Auto;
   std::shared_ptr<mlir::off::OnnxWeights> weights;
-  auto module = mlir::off::importOnnxModel(context, options, &weights);
+  mlir::off::OnnxImportSummary summary;
+  auto module = mlir::off::importOnnxModel(context, options, &weights, &summary);
   if (module && info) {
-    *info = {"onnx", "", 0.02, nullptr};
+    *info = ModelInfo{"onnx", "", 0.02, nullptr, {}, {}};
     info->writeWeights = [weights](llvm::raw_ostream &os) {
       weights->writeSafetensors(os);
     };
+    describeImport(summary, *info);
   }
   return module;
 #else
@@ -221,7 +278,8 @@ int runImport(const std::vector<std::string> &args) {
   ModelSourceArgs source;
   std::string output, statsPath;
   cli::Command cmd(kCommand,
-                   "(MODEL.onnx [--shape NAME=DxD...] [--weights-out FILE] | --model llama "
+                   "(MODEL.onnx [--shape NAME=DxD...] [--weights-out FILE] [--trainable GLOB] "
+                   "[--frozen GLOB] [--shared-weights auto|split|tied] | --model llama "
                    "(--config FILE | --size NAME) --batch B --seq T) -o OUT.mlir "
                    "[--stats STATS.json]",
                    "Imports a model into graph-level off IR.");
@@ -263,6 +321,10 @@ int runImport(const std::vector<std::string> &args) {
                  << "\n";
     return 1;
   }
+  if (llvm::Error error = runImportPipeline(**module)) {
+    llvm::errs() << kCommand << ": error: " << llvm::toString(std::move(error)) << "\n";
+    return 1;
+  }
   mlir::off::ModelStats stats = mlir::off::computeModelStats(**module);
 
   std::vector<PendingOutput> outputs;
@@ -275,6 +337,8 @@ int runImport(const std::vector<std::string> &args) {
   if (!statsPath.empty()) {
     llvm::json::Object json = mlir::off::modelStatsToJson(stats);
     json["model"] = source.model.empty() ? "onnx" : source.model;
+    if (source.model.empty())
+      json["initializers"] = llvm::json::Value(llvm::json::Object(info.importJson));
     json["source"] = !source.onnxPath.empty()     ? source.onnxPath
                      : !source.configPath.empty() ? source.configPath
                                                   : source.size;
@@ -288,6 +352,8 @@ int runImport(const std::vector<std::string> &args) {
                  << "\n";
     return 1;
   }
+  for (const std::string &note : info.importNotes)
+    llvm::errs() << kCommand << ": " << note << "\n";
   if (output != "-" && statsPath != "-") {
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - start)

@@ -8,6 +8,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
@@ -25,6 +26,8 @@ struct ModelSourceArgs {
   int64_t batch = 0, seq = 0;      // --batch, --seq (0: not given)
   std::vector<std::string> shapes; // --shape NAME=DxD..., ONNX only
   std::string weightsOut;          // --weights-out FILE, ONNX only
+  std::vector<std::string> trainable, frozen; // --trainable/--frozen GLOB, ONNX only
+  std::string sharedWeights;       // --shared-weights auto|split|tied, ONNX only
 };
 
 /// Adds these options (and the positional MODEL.onnx) to `cmd`, under the
@@ -53,12 +56,21 @@ struct ModelInfo {
   /// ONNX: streams the model's weights as F32 safetensors under the IR's
   /// param names (for --weights-out); empty for the built-in Llama.
   std::function<void(llvm::raw_ostream &)> writeWeights;
+  /// ONNX: how many initializers became weights and constants, and which
+  /// merged ones were split or kept tied (one line each), for the summary.
+  std::vector<std::string> importNotes;
+  /// ONNX: the same as JSON for --stats ("initializers").
+  llvm::json::Object importJson;
 };
 
-/// Builds (Llama) or imports (ONNX) the graph-level module; fills `info`
-/// when given.
+/// Builds (Llama) or imports (ONNX) the graph-level module as the frontend
+/// makes it (the off-import passes have not run); fills `info` when given.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source,
                 ModelInfo *info = nullptr);
+
+/// Runs the registered off-import pipeline (off-fold-shapes, off-fuse-llm)
+/// on a frontend's module.
+llvm::Error runImportPipeline(mlir::ModuleOp module);
 
 } // namespace off::offc

@@ -2,7 +2,8 @@
 //
 // Feeds each input, as the bytes of an .onnx file, through the whole import
 // (reader, libonnx's checker where it applies, graph translation with a
-// fixed --shape for every input, fold-shapes, fuse-llm, the weights check).
+// fixed --shape for every input, the weights check, then the off-import
+// pipeline: fold-shapes, fuse-llm).
 // Any outcome but a crash, a sanitizer report or a hang is fine: errors are
 // the expected answer to most inputs. Built with -DOFF_BUILD_ONNX_FUZZER=ON
 // (clang only); see compiler/Import/README.md.
@@ -10,9 +11,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Import/OnnxImporter.h"
+#include "dialects/off/Transforms/Passes.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -34,6 +37,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     llvm::consumeError(module.takeError());
     return 0;
   }
+  mlir::PassManager passes(&context);
+  mlir::off::buildImportPipeline(passes);
+  (void)passes.run(**module);
   llvm::raw_null_ostream sink;
   weights->writeSafetensors(sink);
   return 0;

@@ -4,6 +4,8 @@
 
 #include "llvm/ADT/SmallVector.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -65,6 +67,73 @@ AttentionMaskKind mlir::off::classifyBooleanMask(const HostTensor &mask,
   if (allTrue)
     return AttentionMaskKind::None;
   return causal ? AttentionMaskKind::Causal : AttentionMaskKind::Other;
+}
+
+bool mlir::off::isAdditiveMaskValues(ArrayRef<int64_t> shape,
+                                     llvm::function_ref<double(int64_t)> at) {
+  if (shape.size() < 2)
+    return false;
+  int64_t count = 1;
+  for (int64_t dim : shape)
+    count *= dim;
+  bool masked = false;
+  for (int64_t i = 0; i < count; ++i) {
+    double v = at(i);
+    if (v <= -1e9)
+      masked = true;
+    else if (v != 0.0)
+      return false;
+  }
+  return masked;
+}
+
+bool mlir::off::isRotaryTableValues(ArrayRef<int64_t> shape,
+                                    llvm::function_ref<double(int64_t)> at) {
+  if (shape.size() < 2)
+    return false;
+  int64_t t = shape[shape.size() - 2], d = shape.back();
+  if (t < 2 || d < 2 || d % 2 != 0)
+    return false;
+  int64_t slices = 1;
+  for (int64_t dim : shape.drop_back(2))
+    slices *= dim;
+  // Row 0 decides: cos (all ones) or sin (all zeros).
+  double first = at(0);
+  if (first != 1.0 && first != 0.0)
+    return false;
+  bool isCos = first == 1.0;
+  for (int64_t j = 0; j < d; ++j)
+    if (at(j) != first)
+      return false;
+  int64_t half = d / 2;
+  bool anyFrequency = false;
+  for (int64_t j = 0; j < half; ++j) {
+    double c1 = at(d + j);
+    if (!(c1 >= -1.0 && c1 <= 1.0))
+      return false;
+    // cos(f) from row 1: f in (0, pi/2] means cos(f) in [0, 1).
+    double cosF = isCos ? c1 : std::sqrt(std::max(0.0, 1.0 - c1 * c1));
+    if (!(c1 >= 0.0))
+      return false;
+    anyFrequency |= isCos ? c1 != 1.0 : c1 != 0.0;
+    for (int64_t row = 0; row < t; ++row) {
+      double v = at(row * d + j);
+      if (v != at(row * d + j + half) || !(v >= -1.0 && v <= 1.0))
+        return false;
+      if (row >= 2) {
+        double predicted = 2.0 * cosF * at((row - 1) * d + j) - at((row - 2) * d + j);
+        if (std::abs(v - predicted) > 1e-6 + 1e-6 * static_cast<double>(row))
+          return false;
+      }
+    }
+  }
+  if (!anyFrequency)
+    return false;
+  for (int64_t s = 1; s < slices; ++s)
+    for (int64_t i = 0; i < t * d; ++i)
+      if (at(s * t * d + i) != at(i))
+        return false;
+  return true;
 }
 
 double mlir::off::shortestF32Decimal(double value) {

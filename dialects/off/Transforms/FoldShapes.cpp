@@ -180,6 +180,47 @@ struct ReshapeTransposeReshapeToTranspose : OpRewritePattern<ReshapeOp> {
   }
 };
 
+/// reshape - transpose - reshape where the transpose swaps the last two
+/// dims and the reshapes only regroup the leading (batch) dims is a reshape
+/// of x's leading dims, then the swap: the static dynamo export writes k^T
+/// of repeated key heads as reshape([B, Hkv, n, S, D] -> [B*H, S, D]),
+/// transpose, reshape to [B, H, D, S].
+struct SwapLastTwoThroughBatchReshapes : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReshapeOp op, PatternRewriter &rewriter) const override {
+    auto transpose = op.getInput().getDefiningOp<TransposeOp>();
+    if (!transpose)
+      return failure();
+    auto first = transpose.getInput().getDefiningOp<ReshapeOp>();
+    if (!first)
+      return failure();
+    ArrayRef<int64_t> perm = transpose.getPerm();
+    int64_t rank = perm.size();
+    if (rank < 2 || perm[rank - 1] != rank - 2 || perm[rank - 2] != rank - 1)
+      return failure();
+    for (int64_t d = 0; d + 2 < rank; ++d)
+      if (perm[d] != d)
+        return failure();
+    auto in = cast<RankedTensorType>(first.getInput().getType());
+    ArrayRef<int64_t> mid = first.getType().getShape(), out = op.getType().getShape();
+    if (in.getRank() < 2 || out.size() < 2 ||
+        in.getShape().take_back(2) != mid.take_back(2) ||
+        out.take_back(2) != transpose.getType().getShape().take_back(2))
+      return failure();
+    SmallVector<int64_t> regrouped(out.drop_back(2));
+    llvm::append_range(regrouped, in.getShape().take_back(2));
+    Value reshaped = ReshapeOp::create(
+        rewriter, op.getLoc(), RankedTensorType::get(regrouped, in.getElementType()),
+        first.getInput());
+    SmallVector<int64_t> swap;
+    for (int64_t d = 0; d < static_cast<int64_t>(out.size()); ++d)
+      swap.push_back(d);
+    std::swap(swap[out.size() - 1], swap[out.size() - 2]);
+    rewriter.replaceOpWithNewOp<TransposeOp>(op, reshaped, swap);
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
@@ -245,7 +286,8 @@ struct FoldShapesPass : impl::FoldShapesPassBase<FoldShapesPass> {
     patterns.add<RemoveSameType<ReshapeOp>, RemoveSameType<BroadcastToOp>,
                  RemoveSameType<CastOp>, MergeReshapes, SimplifyTranspose,
                  RemoveFullSlice, RemoveSingleConcat,
-                 ReshapeTransposeReshapeToTranspose>(&getContext());
+                 ReshapeTransposeReshapeToTranspose,
+                 SwapLastTwoThroughBatchReshapes>(&getContext());
     // Folding off: constants stay where they are (the driver would hoist and
     // unique them); the driver still erases ops left without users.
     GreedyRewriteConfig config;

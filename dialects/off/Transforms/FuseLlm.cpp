@@ -210,7 +210,9 @@ struct FuseSwiglu : OpRewritePattern<MulOp> {
   llvm::Statistic *counter;
 };
 
-/// gather(table [V, C], integer ids) {axis = 0} is an embedding lookup.
+/// gather(table [V, C], integer ids) {axis = 0} is an embedding lookup. Ids
+/// widened by a cast (i32 model input ids read as ONNX's i64) are read
+/// before the cast: widening does not change an index.
 struct FuseEmbedding : OpRewritePattern<GatherOp> {
   FuseEmbedding(MLIRContext *context, llvm::Statistic *counter)
       : OpRewritePattern(context), counter(counter) {}
@@ -219,7 +221,17 @@ struct FuseEmbedding : OpRewritePattern<GatherOp> {
     if (op.getAxis() != 0 || table.getRank() != 2 ||
         !isa<FloatType>(table.getElementType()))
       return failure();
-    rewriter.replaceOpWithNewOp<EmbeddingOp>(op, op.getData(), op.getIndices());
+    Value ids = op.getIndices();
+    if (auto widen = ids.getDefiningOp<CastOp>()) {
+      auto from = dyn_cast<IntegerType>(
+          cast<RankedTensorType>(widen.getInput().getType()).getElementType());
+      auto to = dyn_cast<IntegerType>(
+          cast<RankedTensorType>(widen.getResult().getType()).getElementType());
+      if (from && to && from.getWidth() > 1 && from.getWidth() <= to.getWidth() &&
+          !from.isUnsigned() && !to.isUnsigned())
+        ids = widen.getInput();
+    }
+    rewriter.replaceOpWithNewOp<EmbeddingOp>(op, op.getData(), ids);
     if (counter)
       ++*counter;
     return success();

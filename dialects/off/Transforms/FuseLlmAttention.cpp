@@ -219,15 +219,31 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
       return failure();
     Value q = peelScale(qk.getLhs(), scale);
     Value keys = peelScale(qk.getRhs(), scale);
+    // k^T as a transpose of some [.., .., .., ..] value x: k is x permuted
+    // by the same perm with its last two entries swapped (a new transpose
+    // unless that is the identity, as for transpose(k) {0, 1, 3, 2}). The
+    // SDPA decomposition writes k^T = transpose(k [B, S, H, D]) {0, 2, 3, 1}.
+    SmallVector<int64_t> keyPerm{0, 1, 2, 3};
     if (!qk.getTransposeRhs()) {
       auto transpose = keys.getDefiningOp<TransposeOp>();
-      if (!transpose || transpose.getPerm() != ArrayRef<int64_t>{0, 1, 3, 2})
+      if (!transpose || transpose.getPerm().size() != 4)
         return failure();
+      ArrayRef<int64_t> perm = transpose.getPerm();
+      keyPerm = {perm[0], perm[1], perm[3], perm[2]};
       keys = peelScale(transpose.getInput(), scale);
     }
+    bool permuteKeys = keyPerm != ArrayRef<int64_t>{0, 1, 2, 3};
     Value values = op.getRhs();
     auto qType = cast<RankedTensorType>(q.getType());
     auto kType = cast<RankedTensorType>(keys.getType());
+    if (permuteKeys) {
+      if (kType.getRank() != 4)
+        return failure();
+      SmallVector<int64_t> shape;
+      for (int64_t d : keyPerm)
+        shape.push_back(kType.getDimSize(d));
+      kType = RankedTensorType::get(shape, kType.getElementType());
+    }
     auto vType = cast<RankedTensorType>(values.getType());
     // Before the repeats are dropped every operand has the query's heads.
     if (qType.getRank() != 4 || kType.getRank() != 4 || vType.getRank() != 4 ||
@@ -235,15 +251,20 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
         vType.getShape().take_front(3) != kType.getShape().take_front(3) ||
         kType.getDimSize(3) != qType.getDimSize(3))
       return failure();
-    Value k = peelHeadRepeat(keys), v = peelHeadRepeat(values);
-    auto kvHeads = [](Value x) { return cast<RankedTensorType>(x.getType()).getDimSize(1); };
-    if (kvHeads(k) != kvHeads(v) || qType.getDimSize(1) % kvHeads(k) != 0)
+    Value k = permuteKeys ? keys : peelHeadRepeat(keys), v = peelHeadRepeat(values);
+    auto kvHeadsOf = [&](Value x) {
+      return x == keys && permuteKeys ? kType.getDimSize(1)
+                                      : cast<RankedTensorType>(x.getType()).getDimSize(1);
+    };
+    if (kvHeadsOf(k) != kvHeadsOf(v) || qType.getDimSize(1) % kvHeadsOf(k) != 0)
       return failure();
     double headDim = static_cast<double>(qType.getDimSize(3));
     double defaultScale = 1.0 / std::sqrt(headDim);
     FloatAttr scaleAttr;
     if (std::abs(scale - defaultScale) > 1e-6 * defaultScale)
       scaleAttr = rewriter.getF64FloatAttr(scale);
+    if (permuteKeys)
+      k = TransposeOp::create(rewriter, op.getLoc(), keys, keyPerm);
     // Types were checked above: the fused op's inferred result is op's type.
     rewriter.replaceOpWithNewOp<AttentionOp>(op, q, k, v, mask == AttentionMaskKind::Causal,
                                              scaleAttr);

@@ -52,7 +52,15 @@ struct OffCompileOptions : public PassPipelineOptions<OffCompileOptions> {
                                          llvm::cl::init(0)};
 };
 
-/// Adds the off-compile pipeline to `pm` (a pass manager on the module).
+/// `off-import` (Pipeline.cpp): what offc runs on a frontend's module (the
+/// ONNX importer and the Llama builder run no passes of their own), in order
+/// off-fold-shapes, off-fuse-llm. `offc import` writes its result.
+void buildImportPipeline(OpPassManager &pm);
+/// Registers `off-import` for off-opt.
+void registerOffImportPipeline();
+
+/// Adds the off-compile pipeline to `pm` (a pass manager on the module):
+/// the off-import passes, then the step and the memory level.
 void buildOffCompilePipeline(OpPassManager &pm, const OffCompileOptions &options);
 /// Registers `off-compile` for off-opt.
 void registerOffCompilePipeline();

@@ -1,8 +1,9 @@
 //===- Passes.td - graph-level passes of the off dialect ------*- tablegen -*-===//
 //
 // In pipeline order: an imported graph runs off-fold-shapes, then
-// off-fuse-llm, then off-autodiff. Each pass states what it expects and what
-// it guarantees.
+// off-fuse-llm (the registered `off-import` pipeline), then off-autodiff
+// (`off-compile` adds it; see Passes.h). Each pass states what it expects
+// and what it guarantees.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,8 +26,11 @@ def FoldShapesPass : Pass<"off-fold-shapes", "ModuleOp"> {
     2. removes layout ops that do nothing for these static shapes (a reshape
        or cast to the same type, an identity transpose, a full slice, a
        one-input concat) and merges chains: reshape of reshape, transpose of
-       transpose, and reshape - transpose - reshape that only permutes whole
-       dimensions becomes one transpose;
+       transpose, reshape - transpose - reshape that only permutes whole
+       dimensions becomes one transpose, and reshape - swap of the last two
+       dims - reshape where the reshapes only regroup the leading dims
+       becomes a reshape, then the swap (k^T of repeated key heads through a
+       [B*H, S, D] view);
     3. erases the ops left without users.
 
     Pre: static shapes. Post: no op has only constant operands (except results
@@ -77,9 +81,12 @@ def FuseLlmPass : Pass<"off-fuse-llm", "ModuleOp"> {
       are constants that depend on (t, d) only, each frequency repeated in
       both halves; they become `[T, D]` tables.
     * `attention`: `softmax(scale * q k^T + mask) v` over the last axis, with
-      the scale split anywhere over q, k^T and the scores, k^T written as a
-      transpose (or `transpose_rhs`), grouped-query key/value heads repeated
-      by `reshape(broadcast_to(reshape(k)))` (the repeat is dropped: the fused
+      the scale split anywhere over q, k^T and the scores, k^T written as
+      `transpose_rhs` or a transpose of a rank-4 value (the keys are that
+      value with the same permutation but the last two entries swapped: a
+      new transpose unless that is the identity, as for PyTorch's SDPA
+      decomposition {0, 2, 3, 1} of [B, S, H, D] keys), grouped-query
+      key/value heads repeated by `reshape(broadcast_to(reshape(k)))` (the repeat is dropped: the fused
       op reads `Hkv` heads), and `mask` a constant that is 0 where `s <= t +
       (S - T)` and <= -1e9 elsewhere (`causal`) or absent / all zero.
       A scale other than 1/sqrt(D) is kept as `scale`.

@@ -1,6 +1,8 @@
 //===- Pipeline.cpp - the off-compile pipeline ----------------------------===//
 //
 // What `offc compile` runs and `off-opt --off-compile` reproduces: the
+// import passes (off-fold-shapes, off-fuse-llm: the `off-import` pipeline,
+// which `offc import` runs alone), the
 // training step (off-autodiff, unless `forward`), then the memory level in
 // order: off-place, off-remat, off-lower-recompute, off-insert-transfers,
 // off-schedule, off-assign-buffers. offc then serializes the plan
@@ -16,8 +18,21 @@
 using namespace mlir;
 using namespace mlir::off;
 
+void mlir::off::buildImportPipeline(OpPassManager &pm) {
+  pm.addPass(createFoldShapesPass());
+  pm.addPass(createFuseLlmPass());
+}
+
+void mlir::off::registerOffImportPipeline() {
+  PassPipelineRegistration<>(
+      "off-import",
+      "what offc runs on a frontend's module: off-fold-shapes, off-fuse-llm",
+      buildImportPipeline);
+}
+
 void mlir::off::buildOffCompilePipeline(OpPassManager &pm,
                                         const OffCompileOptions &options) {
+  buildImportPipeline(pm);
   if (!options.forward) {
     AutodiffPassOptions autodiff;
     autodiff.gradAccum = options.gradAccum;
@@ -49,8 +64,8 @@ void mlir::off::buildOffCompilePipeline(OpPassManager &pm,
 void mlir::off::registerOffCompilePipeline() {
   PassPipelineRegistration<OffCompileOptions>(
       "off-compile",
-      "the whole of offc compile up to serialization: off-autodiff (unless "
-      "forward), off-place, off-remat, off-lower-recompute, "
+      "the whole of offc compile up to serialization: off-fold-shapes, "
+      "off-fuse-llm, off-autodiff (unless forward), off-place, off-remat, off-lower-recompute, "
       "off-insert-transfers, off-schedule, off-assign-buffers",
       buildOffCompilePipeline);
 }

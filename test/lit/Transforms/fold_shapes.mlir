@@ -214,3 +214,37 @@ func.func @reshape_transpose_reshape_regroups(%k: tensor<2x4x8x16xf32>) -> tenso
   %b = off.reshape %t : tensor<8x16x8xf32> to tensor<2x4x8x16xf32>
   return %b : tensor<2x4x8x16xf32>
 }
+
+// -----
+
+// Tests k^T of repeated key heads as the static-shape dynamo export writes
+// it: the [B, Hkv, n, S, D] repeat viewed as [B*H, S, D], the last two dims
+// swapped, viewed back as [B, H, D, S]. The reshapes only regroup the
+// leading dims, so it becomes a reshape to [B, H, S, D] and the swap.
+// CHECK-LABEL: func.func @swap_through_batch_reshapes
+// CHECK-SAME: (%[[K:.+]]: tensor<2x2x2x16x8xf32>)
+// CHECK-NEXT: %[[R:.+]] = off.reshape %[[K]] : tensor<2x2x2x16x8xf32> to tensor<2x4x16x8xf32>
+// CHECK-NEXT: %[[T:.+]] = off.transpose %[[R]] {perm = array<i64: 0, 1, 3, 2>} : (tensor<2x4x16x8xf32>) -> tensor<2x4x8x16xf32>
+// CHECK-NEXT: return %[[T]]
+func.func @swap_through_batch_reshapes(%k: tensor<2x2x2x16x8xf32>) -> tensor<2x4x8x16xf32> {
+  %a = off.reshape %k : tensor<2x2x2x16x8xf32> to tensor<8x16x8xf32>
+  %t = off.transpose %a {perm = array<i64: 0, 2, 1>} : (tensor<8x16x8xf32>) -> tensor<8x8x16xf32>
+  %b = off.reshape %t : tensor<8x8x16xf32> to tensor<2x4x8x16xf32>
+  return %b : tensor<2x4x8x16xf32>
+}
+
+// -----
+
+// Tests a near miss: the first reshape also merges a dim into the last two
+// ([2, 4, 4, 8] -> [8, 16, 2] splits the rows), so the swap does not commute
+// with the reshapes and the chain stays.
+// CHECK-LABEL: func.func @swap_through_batch_reshapes_rows_regrouped
+// CHECK: off.reshape
+// CHECK-NEXT: off.transpose {{.*}} {perm = array<i64: 0, 2, 1>}
+// CHECK-NEXT: off.reshape
+func.func @swap_through_batch_reshapes_rows_regrouped(%k: tensor<2x4x4x8xf32>) -> tensor<2x4x2x16xf32> {
+  %a = off.reshape %k : tensor<2x4x4x8xf32> to tensor<8x16x2xf32>
+  %t = off.transpose %a {perm = array<i64: 0, 2, 1>} : (tensor<8x16x2xf32>) -> tensor<8x2x16xf32>
+  %b = off.reshape %t : tensor<8x2x16xf32> to tensor<2x4x2x16xf32>
+  return %b : tensor<2x4x2x16xf32>
+}

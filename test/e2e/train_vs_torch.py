@@ -8,11 +8,22 @@ file read in llm.c's order (torch_training.py). offc compiles the same model
 and hyper-parameters; offrt runs from the same weights and file. Checked:
 
 * step-0 logits of micro-batch 0 (`offrt forward`):  rel <= 1e-5
-* every parameter's step-1 gradient (`--save-grads`): rel <= 1e-4
-* all 20 losses (`--log`):                           rel <= 1e-5
+* every element of every parameter's step-1 gradient (`--save-grads`):
+  |ours - torch| <= 1e-5 * |torch| + GRAD_FLOOR, GRAD_FLOOR = 2e-5 * the
+  tensor's RMS (see below)
+* all 20 losses and all 20 global gradient norms (`--log`): rel <= 1e-5
 
-rel is max|ours - torch| / max|torch| over a tensor (for a loss, a scalar:
-|ours - torch| / |torch|). The worst of each kind is printed.
+For logits, rel is max|ours - torch| / max|torch| over the tensor (for a
+loss or a norm, a scalar: |ours - torch| / |torch|). The worst of each kind
+is printed.
+
+The gradient floor: a weight gradient element is an f32 sum over the B*T
+rows of a micro-batch (256 in the wide case) of products whose sizes are
+those of the tensor's typical element, so its rounding error is about
+sqrt(B*T) * 2^-24 of that size (measured: at most 3.7e-6 of the RMS).
+Elements far below the RMS, where the sum cancels, cannot hold 1e-5 of
+their own size; they are held to 2e-5 of the RMS instead. Measured worst
+(|ours - torch| / (1e-5 |torch| + floor)): about 0.1 tiny, 0.5 wide.
 
 Cases: `--case tiny` (models/llama/tiny.json) and `--case wide` (hidden 256,
 4 layers, 8 heads / 2 KV heads, intermediate 688, vocab 512: kernels at real
@@ -40,8 +51,10 @@ SOURCE_DIR = os.environ.get("OFF_SOURCE_DIR") or os.path.join(
 BUILD_DIR = os.environ.get("OFF_BUILD_DIR") or os.getcwd()
 
 LOGITS_RTOL = 1e-5
-GRAD_RTOL = 1e-4
+GRAD_RTOL = 1e-5
+GRAD_FLOOR_OF_RMS = 2e-5
 LOSS_RTOL = 1e-5
+NORM_RTOL = 1e-5
 STEPS = 20
 ACCUM = 2
 SEED = 1234
@@ -139,13 +152,19 @@ def check_gradients(grads_path, torch_grads, label):
             check(name in ours, f"{label}: gradient of {name} present, "
                   f"shape {tuple(theirs.shape)}")
             continue
-        rel = rel_error(ours[name], theirs.numpy())
-        if rel > GRAD_RTOL:
-            check(False, f"{label}: gradient of {name}: rel {rel:.2e}")
-        if rel >= worst:
-            worst, worst_name = rel, name
-    check(worst <= GRAD_RTOL, f"{label}: every step-1 gradient rel <= "
-          f"{GRAD_RTOL} (worst {worst:.2e}, {worst_name})")
+        t = theirs.numpy().astype(np.float64)
+        diff = np.abs(ours[name].astype(np.float64) - t)
+        floor = GRAD_FLOOR_OF_RMS * np.sqrt(np.mean(t * t))
+        ratio = float((diff / (GRAD_RTOL * np.abs(t) + floor)).max())
+        if ratio > 1.0:
+            at = np.unravel_index(np.argmax(diff / (GRAD_RTOL * np.abs(t) + floor)), t.shape)
+            check(False, f"{label}: gradient of {name} at {tuple(int(i) for i in at)}: "
+                  f"{ours[name][at]:.9g} vs torch {t[at]:.9g} (floor {floor:.2e})")
+        if ratio >= worst:
+            worst, worst_name = ratio, name
+    check(worst <= 1.0, f"{label}: every element of every step-1 gradient within "
+          f"{GRAD_RTOL} relative + {GRAD_FLOOR_OF_RMS} x RMS (worst at "
+          f"{worst:.2f} of the bound, {worst_name})")
 
 
 def check_losses(log, torch_losses, torch_norms, label):
@@ -165,9 +184,8 @@ def check_losses(log, torch_losses, torch_norms, label):
               f"{torch_norms[i]:>11.6f} {norm_rel:>9.2e}")
     check(worst_loss <= LOSS_RTOL,
           f"{label}: all {STEPS} losses rel <= {LOSS_RTOL} (worst {worst_loss:.2e})")
-    first_norm = rel_error(log[0]["grad_norm"], torch_norms[0])
-    check(first_norm <= GRAD_RTOL, f"{label}: step-1 grad norm rel "
-          f"{first_norm:.2e} (<= {GRAD_RTOL}); worst over the run {worst_norm:.2e}")
+    check(worst_norm <= NORM_RTOL, f"{label}: all {STEPS} global gradient norms rel "
+          f"<= {NORM_RTOL} (worst {worst_norm:.2e})")
     clipped = sum(norm > HYPER["clip"] for norm in torch_norms)
     print(f"  clipping was active in {clipped} of {STEPS} steps "
           f"(global norm > {HYPER['clip']})")

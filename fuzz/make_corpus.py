@@ -65,14 +65,16 @@ def f_packed(field, values):
     return f_bytes(field, b"".join(varint(v) for v in values))
 
 
-F32, BF16, F16, I32, I64 = 1, 2, 3, 4, 5
-PARAM, GRAD, OPT, ACT, INPUT, OUTPUT, CONST = 1, 2, 3, 4, 5, 6, 7
+PLAN_VERSION = 2  # kFormatVersion (runtime/plan/Plan.h)
+F32, BF16, F16, I32, I64, U8 = 1, 2, 3, 4, 5, 6
+PARAM, GRAD, OPT, ACT, INPUT, OUTPUT, CONST, WORKSPACE = 1, 2, 3, 4, 5, 6, 7, 8
+INIT_NORMAL, INIT_ONES, INIT_ZEROS = 1, 2, 3
 DEVICE, HOST, NVME = 1, 2, 3
 COMPUTE, H2D, D2H = 1, 2, 3
 
 
 def tensor(name, shape, dtype, role, arena, offset, size, hf_name="", trainable=False,
-           data=b""):
+           data=b"", init=None):
     out = f_str(1, name)
     if hf_name:
         out += f_str(2, hf_name)
@@ -82,6 +84,10 @@ def tensor(name, shape, dtype, role, arena, offset, size, hf_name="", trainable=
     out += f_varint(7, arena) + f_varint(8, offset) + f_varint(9, size)
     if data:
         out += f_bytes(10, data)
+    if init is None and role == PARAM:
+        init = INIT_NORMAL
+    if init:
+        out += f_varint(11, init)
     return out
 
 
@@ -109,7 +115,7 @@ def stream(kind, instructions):
     return f_varint(1, kind) + b"".join(f_bytes(2, i) for i in instructions)
 
 
-def plan(tiers, arenas, tensors, streams, events, version=1):
+def plan(tiers, arenas, tensors, streams, events, version=PLAN_VERSION):
     model = (f_str(1, "llama") + f_str(2, '{"model_type":"llama"}') + f_varint(3, 1) +
              f_varint(4, 4) + f_varint(5, 1) + f_varint(6, 256) + f_double(7, 0.02) +
              f_str(8, "train_step"))
@@ -146,7 +152,7 @@ def small_plan(**overrides):
         arenas=[arena(0, 1024, 64), arena(1, 512, 64)],
         tensors=[
             tensor("model.norm.weight", [8], F32, PARAM, 0, 0, 32,
-                   hf_name="model.norm.weight", trainable=True),
+                   hf_name="model.norm.weight", trainable=True, init=INIT_ONES),
             tensor("x", [4, 8], F32, INPUT, 0, 64, 128),
             tensor("y", [4, 8], F32, ACT, 0, 192, 128),
             tensor("input_ids", [1, 1, 4], I32, INPUT, 0, 320, 16),
@@ -181,7 +187,11 @@ def make_plan_corpus():
     write("plan", "bad-magic.plan", framed(good, magic=b"OFFPLAN\x02"))
     write("plan", "bad-length-huge.plan", framed(good, length=1 << 63))
     write("plan", "bad-too-short.plan", b"OFFPLAN\x01\x05")
-    write("plan", "bad-version-2.plan", framed(small_plan(version=2)))
+    write("plan", "bad-version-next.plan", framed(small_plan(version=PLAN_VERSION + 1)))
+    write("plan", "bad-version-1.plan", framed(small_plan(version=1)))
+    write("plan", "bad-param-without-init.pb", small_plan(tensors=[
+        tensor("w", [8], F32, PARAM, 0, 0, 32, init=0)], streams=[stream(COMPUTE, [])],
+        events=0))
     write("plan", "bad-empty-payload.pb", b"")
     write("plan", "bad-payload-garbage.pb", b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01")
     past = small_plan(tensors=[tensor("x", [4, 8], F32, ACT, 0, 960, 128)],
@@ -380,52 +390,12 @@ def make_trainer_state_corpus():
     write("trainer_state", "bad-truncated.json", json.dumps(state)[:70])
 
 
-# ------------------------------------------------------------------ config.json
-
-def make_llama_config_corpus():
-    for name in ["tiny.json", "llama3.1-8b.json"]:
-        with open(os.path.join(MODELS, name), "rb") as f:
-            write("llama_config", "ok-" + name, f.read())
-    with open(os.path.join(MODELS, "tiny.json")) as f:
-        tiny = json.load(f)
-
-    def variant(**changes):
-        out = dict(tiny)
-        for key, value in changes.items():
-            if value is None:
-                out.pop(key)
-            else:
-                out[key] = value
-        return json.dumps(out, indent=1)
-
-    write("llama_config", "ok-head-dim.json", variant(hidden_size=96, num_attention_heads=5,
-                                                       num_key_value_heads=1, head_dim=32))
-    write("llama_config", "ok-tied-biases.json",
-          variant(tie_word_embeddings=True, attention_bias=True, mlp_bias=True,
-                  num_key_value_heads=None, initializer_range=1e-3))
-    write("llama_config", "bad-missing-vocab.json", variant(vocab_size=None))
-    write("llama_config", "bad-zero-layers.json", variant(num_hidden_layers=0))
-    write("llama_config", "bad-negative-hidden.json", variant(hidden_size=-64))
-    write("llama_config", "bad-heads-not-dividing.json", variant(hidden_size=100, num_attention_heads=3))
-    write("llama_config", "bad-kv-not-dividing.json", variant(num_attention_heads=4, num_key_value_heads=3))
-    write("llama_config", "bad-tie-string.json", variant(tie_word_embeddings="true"))
-    write("llama_config", "bad-hidden-float.json", variant(hidden_size=64.5))
-    write("llama_config", "bad-init-range-string.json", variant(initializer_range="0.02"))
-    # Sizes a caller would overflow int64 with or materialise without bound.
-    write("llama_config", "bad-too-many-layers.json", variant(num_hidden_layers=4097))
-    write("llama_config", "bad-sizes-overflow.json",
-          variant(hidden_size=1 << 62, num_attention_heads=1, num_key_value_heads=1))
-    write("llama_config", "bad-not-object.json", "[64, 2]")
-    write("llama_config", "bad-invalid-json.json", variant()[:-5])
-
-
 def main():
     make_plan_corpus()
     make_safetensors_corpus()
     make_token_corpus()
     make_json_corpus()
     make_trainer_state_corpus()
-    make_llama_config_corpus()
     for target in sorted(os.listdir(CORPUS)):
         files = os.listdir(os.path.join(CORPUS, target))
         print("%-14s %2d seeds" % (target, len(files)))

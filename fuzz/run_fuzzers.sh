@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=${FUZZ_WORK:-/tmp/off-fuzz}
 parallel=${PARALLEL:-1}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(plan safetensors token_data json trainer_state llama_config)
+[ ${#targets[@]} -eq 0 ] && targets=(plan safetensors token_data json trainer_state)
 mkdir -p "$work/artifacts"
 
 run_one() {

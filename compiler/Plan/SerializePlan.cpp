@@ -2,6 +2,8 @@
 
 #include "compiler/Plan/SerializePlan.h"
 
+#include "compiler/Plan/PlanFacts.h"
+
 #include "dialects/off/IR/OffDialect.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -145,6 +147,22 @@ void Serializer::addKernel(Operation *op) {
       continue;
     (*kernel->mutable_attrs())[named.getName().str()] = attr;
   }
+  // Its workspace, placed by off-assign-buffers (off.workspace = [offset,
+  // bytes] in the tier of its operands), as a tensor of its own.
+  if (auto workspace = op->getAttrOfType<DenseI64ArrayAttr>("off.workspace");
+      workspace && workspace.size() == 2 && workspace[1] > 0) {
+    auto id = static_cast<uint32_t>(result.tensors_size());
+    plan::Tensor *tensor = result.add_tensors();
+    tensor->set_name("ws." + std::to_string(id));
+    tensor->set_role(plan::WORKSPACE);
+    tensor->set_dtype(plan::U8);
+    tensor->add_shape(workspace[1]);
+    tensor->set_size_bytes(uint64_t(workspace[1]));
+    Value first = op->getNumOperands() ? op->getOperand(0) : op->getResult(0);
+    tensor->set_arena(tierIndex.lookup(static_cast<unsigned>(getTier(first.getType()))));
+    tensor->set_offset(uint64_t(workspace[0]));
+    kernel->set_workspace(id);
+  }
 }
 
 LogicalResult Serializer::lowerOp(Operation *op) {
@@ -154,6 +172,7 @@ LogicalResult Serializer::lowerOp(Operation *op) {
       return failure();
     result.mutable_tensors(*id)->set_hf_name(param.getName().str());
     result.mutable_tensors(*id)->set_trainable(param.getTrainable());
+    result.mutable_tensors(*id)->set_init(paramInitKind(param));
     return success();
   }
   if (auto state = dyn_cast<StateOp>(op))

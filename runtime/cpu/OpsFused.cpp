@@ -4,6 +4,7 @@
 #include "runtime/cpu/CrossEntropy.h"
 #include "runtime/cpu/Embedding.h"
 #include "runtime/cpu/OpsCommon.h"
+#include "runtime/cpu/CpuWorkspace.h"
 #include "runtime/cpu/RmsNorm.h"
 #include "runtime/cpu/Rope.h"
 #include "runtime/cpu/Shape.h"
@@ -280,18 +281,18 @@ void runCrossEntropyGrad(const KernelCall &c) {
 } // namespace
 
 void registerFusedOps(KernelTable &table) {
-  table.add("rms_norm", {validateRmsNorm, runRmsNorm});
-  table.add("rms_norm_grad", {validateRmsNormGrad, runRmsNormGrad});
-  table.add("rope", {validateRope, runRope});
-  table.add("rope_grad", {validateRopeGrad, runRopeGrad});
-  table.add("attention", {validateAttention, runAttention});
-  table.add("attention_grad", {validateAttentionGrad, runAttentionGrad});
-  table.add("swiglu", {validateSwiglu, runSwiglu});
-  table.add("swiglu_grad", {validateSwigluGrad, runSwigluGrad});
-  table.add("embedding", {validateEmbedding, runEmbedding});
-  table.add("embedding_grad", {validateEmbeddingGrad, runEmbeddingGrad});
-  table.add("cross_entropy", {validateCrossEntropy, runCrossEntropy});
-  table.add("cross_entropy_grad", {validateCrossEntropyGrad, runCrossEntropyGrad});
+  table.add("rms_norm", {validateRmsNorm, runRmsNorm, cpuWorkspaceBytes});
+  table.add("rms_norm_grad", {validateRmsNormGrad, runRmsNormGrad, cpuWorkspaceBytes});
+  table.add("rope", {validateRope, runRope, cpuWorkspaceBytes});
+  table.add("rope_grad", {validateRopeGrad, runRopeGrad, cpuWorkspaceBytes});
+  table.add("attention", {validateAttention, runAttention, cpuWorkspaceBytes});
+  table.add("attention_grad", {validateAttentionGrad, runAttentionGrad, cpuWorkspaceBytes});
+  table.add("swiglu", {validateSwiglu, runSwiglu, cpuWorkspaceBytes});
+  table.add("swiglu_grad", {validateSwigluGrad, runSwigluGrad, cpuWorkspaceBytes});
+  table.add("embedding", {validateEmbedding, runEmbedding, cpuWorkspaceBytes});
+  table.add("embedding_grad", {validateEmbeddingGrad, runEmbeddingGrad, cpuWorkspaceBytes});
+  table.add("cross_entropy", {validateCrossEntropy, runCrossEntropy, cpuWorkspaceBytes});
+  table.add("cross_entropy_grad", {validateCrossEntropyGrad, runCrossEntropyGrad, cpuWorkspaceBytes});
 }
 
 } // namespace off::cpu::detail

@@ -7,6 +7,7 @@
 #include "runtime/cpu/Matmul.h"
 #include "runtime/cpu/Movement.h"
 #include "runtime/cpu/OpsCommon.h"
+#include "runtime/cpu/CpuWorkspace.h"
 #include "runtime/cpu/Reduce.h"
 #include "runtime/cpu/Shape.h"
 
@@ -381,32 +382,32 @@ void runCast(const KernelCall &c) {
 } // namespace
 
 void registerGenericOps(KernelTable &table) {
-  table.add("matmul", {validateMatmul, runMatmul});
-  table.add("add", {validateBinary, runBinary<BinaryOp::Add>});
-  table.add("sub", {validateBinary, runBinary<BinaryOp::Sub>});
-  table.add("mul", {validateBinary, runBinary<BinaryOp::Mul>});
-  table.add("div", {validateBinary, runBinary<BinaryOp::Div>});
-  table.add("neg", {validateUnary, runUnary<UnaryOp::Neg>});
-  table.add("exp", {validateUnary, runUnary<UnaryOp::Exp>});
-  table.add("sqrt", {validateUnary, runUnary<UnaryOp::Sqrt>});
-  table.add("rsqrt", {validateUnary, runUnary<UnaryOp::Rsqrt>});
-  table.add("silu", {validateUnary, runUnary<UnaryOp::Silu>});
-  table.add("sigmoid", {validateUnary, runUnary<UnaryOp::Sigmoid>});
-  table.add("broadcast_to", {validateBroadcastTo, runBroadcastTo});
-  table.add("reduce_sum", {validateReduce, runReduce<ReduceOp::Sum>});
-  table.add("reduce_mean", {validateReduce, runReduce<ReduceOp::Mean>});
-  table.add("reduce_max", {validateReduce, runReduce<ReduceOp::Max>});
-  table.add("softmax", {validateSoftmax, runSoftmax});
-  table.add("softmax_grad", {validateSoftmaxGrad, runSoftmaxGrad});
-  table.add("global_norm", {validateGlobalNorm, runGlobalNorm});
-  table.add("reshape", {validateReshape, runReshape});
-  table.add("transpose", {validateTranspose, runTranspose});
-  table.add("slice", {validateSlice, runSlice});
-  table.add("slice_grad", {validateSliceGrad, runSliceGrad});
-  table.add("concat", {validateConcat, runConcat});
-  table.add("gather", {validateGather, runGather});
-  table.add("gather_grad", {validateGatherGrad, runGatherGrad});
-  table.add("cast", {validateCast, runCast});
+  table.add("matmul", {validateMatmul, runMatmul, cpuWorkspaceBytes});
+  table.add("add", {validateBinary, runBinary<BinaryOp::Add>, cpuWorkspaceBytes});
+  table.add("sub", {validateBinary, runBinary<BinaryOp::Sub>, cpuWorkspaceBytes});
+  table.add("mul", {validateBinary, runBinary<BinaryOp::Mul>, cpuWorkspaceBytes});
+  table.add("div", {validateBinary, runBinary<BinaryOp::Div>, cpuWorkspaceBytes});
+  table.add("neg", {validateUnary, runUnary<UnaryOp::Neg>, cpuWorkspaceBytes});
+  table.add("exp", {validateUnary, runUnary<UnaryOp::Exp>, cpuWorkspaceBytes});
+  table.add("sqrt", {validateUnary, runUnary<UnaryOp::Sqrt>, cpuWorkspaceBytes});
+  table.add("rsqrt", {validateUnary, runUnary<UnaryOp::Rsqrt>, cpuWorkspaceBytes});
+  table.add("silu", {validateUnary, runUnary<UnaryOp::Silu>, cpuWorkspaceBytes});
+  table.add("sigmoid", {validateUnary, runUnary<UnaryOp::Sigmoid>, cpuWorkspaceBytes});
+  table.add("broadcast_to", {validateBroadcastTo, runBroadcastTo, cpuWorkspaceBytes});
+  table.add("reduce_sum", {validateReduce, runReduce<ReduceOp::Sum>, cpuWorkspaceBytes});
+  table.add("reduce_mean", {validateReduce, runReduce<ReduceOp::Mean>, cpuWorkspaceBytes});
+  table.add("reduce_max", {validateReduce, runReduce<ReduceOp::Max>, cpuWorkspaceBytes});
+  table.add("softmax", {validateSoftmax, runSoftmax, cpuWorkspaceBytes});
+  table.add("softmax_grad", {validateSoftmaxGrad, runSoftmaxGrad, cpuWorkspaceBytes});
+  table.add("global_norm", {validateGlobalNorm, runGlobalNorm, cpuWorkspaceBytes});
+  table.add("reshape", {validateReshape, runReshape, cpuWorkspaceBytes});
+  table.add("transpose", {validateTranspose, runTranspose, cpuWorkspaceBytes});
+  table.add("slice", {validateSlice, runSlice, cpuWorkspaceBytes});
+  table.add("slice_grad", {validateSliceGrad, runSliceGrad, cpuWorkspaceBytes});
+  table.add("concat", {validateConcat, runConcat, cpuWorkspaceBytes});
+  table.add("gather", {validateGather, runGather, cpuWorkspaceBytes});
+  table.add("gather_grad", {validateGatherGrad, runGatherGrad, cpuWorkspaceBytes});
+  table.add("cast", {validateCast, runCast, cpuWorkspaceBytes});
 }
 
 } // namespace off::cpu::detail

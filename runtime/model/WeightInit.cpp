@@ -7,18 +7,6 @@
 
 namespace off::model {
 
-InitKind hfLlamaInitKind(std::string_view name) {
-  auto endsWith = [&](std::string_view suffix) {
-    return name.size() >= suffix.size() &&
-           name.substr(name.size() - suffix.size()) == suffix;
-  };
-  if (endsWith("norm.weight"))
-    return InitKind::Ones;
-  if (endsWith(".bias"))
-    return InitKind::Zeros;
-  return InitKind::Normal;
-}
-
 void initWeights(const std::vector<InitTarget> &targets, uint64_t seed, double stddev) {
   for (const InitTarget &target : targets) {
     uint64_t total = elementCount(target.shape);

@@ -23,11 +23,6 @@ enum class InitKind : uint8_t {
   Zeros,  // biases
 };
 
-/// The kind HF gives a Llama tensor from its name: "...norm.weight" ->
-/// Ones, "....bias" -> Zeros, anything else (q/k/v/o/gate/up/down_proj,
-/// embed_tokens, lm_head) -> Normal.
-InitKind hfLlamaInitKind(std::string_view name);
-
 /// One tensor to initialise: `data` holds elementCount(shape) floats, or,
 /// for a shard, the elements [firstElement, firstElement + count) of the full
 /// tensor (count = 0 means the whole tensor).

@@ -68,6 +68,9 @@ void checkTensors(const Plan &plan, Problems &problems) {
                    " bytes of data for " + std::to_string(t.size_bytes()));
     if (!isConstant && !t.initial_data().empty())
       problems.add(label + " has initial data but is not a constant");
+    if ((t.role() == PARAM) != (t.init() != INIT_UNSPECIFIED))
+      problems.add(label + (t.role() == PARAM ? " is a parameter without an init kind"
+                                              : " has an init kind but is not a parameter"));
   }
 }
 
@@ -147,6 +150,21 @@ void checkStreams(const Plan &plan, Problems &problems) {
           if (!tensorOk(id))
             problems.add(where + " (" + k.op() + "): output tensor " + std::to_string(id) + " does not exist");
         checkNoAliasing(plan, k, where, problems);
+        if (k.has_workspace()) {
+          if (!tensorOk(k.workspace()))
+            problems.add(where + " (" + k.op() + "): workspace tensor " +
+                         std::to_string(k.workspace()) + " does not exist");
+          else if (plan.tensors(int(k.workspace())).role() != WORKSPACE)
+            problems.add(where + " (" + k.op() + "): its workspace " +
+                         tensorLabel(plan, k.workspace()) + " is not a WORKSPACE tensor");
+          else
+            for (const auto *ids : {&k.inputs(), &k.outputs()})
+              for (uint32_t id : *ids)
+                if (tensorOk(id) && overlap(plan.tensors(int(id)), plan.tensors(int(k.workspace()))))
+                  problems.add(where + " (" + k.op() + "): its workspace " +
+                               tensorLabel(plan, k.workspace()) + " overlaps its operand " +
+                               tensorLabel(plan, id));
+        }
         break;
       }
       case Instruction::kCopy: {

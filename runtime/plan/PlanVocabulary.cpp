@@ -9,6 +9,7 @@ std::optional<off::DType> toDType(DType dtype) {
   case F16: return off::DType::F16;
   case I32: return off::DType::I32;
   case I64: return off::DType::I64;
+  case U8: return off::DType::U8;
   default: return std::nullopt;
   }
 }
@@ -20,6 +21,7 @@ DType toPlanDType(off::DType dtype) {
   case off::DType::F16: return F16;
   case off::DType::I32: return I32;
   case off::DType::I64: return I64;
+  case off::DType::U8: return U8;
   default: return DTYPE_UNSPECIFIED;
   }
 }

@@ -3,6 +3,7 @@
 #include "runtime/train/PlanProgram.h"
 
 #include "runtime/common/HumanSize.h"
+#include "runtime/plan/PlanKernel.h"
 #include "runtime/plan/PlanVocabulary.h"
 
 #include <cstring>
@@ -12,15 +13,7 @@
 namespace off::train {
 namespace {
 
-using backend::AttrValue;
-using backend::KernelAttrs;
 using backend::TensorArg;
-
-DType kernelDType(plan::DType dtype) {
-  if (std::optional<DType> known = plan::toDType(dtype))
-    return *known;
-  throw std::invalid_argument("tensor without a dtype");
-}
 
 Tier execTier(plan::TierKind kind) {
   if (std::optional<Tier> known = plan::toTier(kind))
@@ -32,24 +25,6 @@ StreamKind execStreamKind(plan::StreamKind kind) {
   if (std::optional<StreamKind> known = plan::toStreamKind(kind))
     return *known;
   throw std::invalid_argument("stream without a kind");
-}
-
-KernelAttrs kernelAttrs(const plan::Kernel &kernel) {
-  KernelAttrs attrs;
-  for (const auto &[name, attr] : kernel.attrs()) {
-    switch (attr.value_case()) {
-    case plan::Attr::kI: attrs.set(name, AttrValue(int64_t(attr.i()))); break;
-    case plan::Attr::kF: attrs.set(name, AttrValue(attr.f())); break;
-    case plan::Attr::kB: attrs.set(name, AttrValue(attr.b())); break;
-    case plan::Attr::kS: attrs.set(name, AttrValue(attr.s())); break;
-    case plan::Attr::kInts:
-      attrs.set(name, AttrValue(std::vector<int64_t>(attr.ints().values().begin(),
-                                                     attr.ints().values().end())));
-      break;
-    default: throw std::invalid_argument("attribute '" + name + "' has no value");
-    }
-  }
-  return attrs;
 }
 
 /// Binds one plan instruction list; shared state lives in the PlanProgram.
@@ -101,11 +76,7 @@ private:
     return exec::CopyInstr{dst, src};
   }
 
-  TensorArg tensorArg(uint32_t id) const {
-    const plan::Tensor &tensor = plan_.tensors(int(id));
-    return TensorArg{nullptr, {tensor.shape().begin(), tensor.shape().end()},
-                     kernelDType(tensor.dtype())};
-  }
+  TensorArg tensorArg(uint32_t id) const { return plan::tensorArg(plan_.tensors(int(id))); }
   exec::KernelArg arg(uint32_t id, exec::Access access) const {
     Tier tier = stream_ == StreamKind::Compute ? Tier::Device : tiers_[id];
     return exec::KernelArg{slices_[id], tier, access};
@@ -139,9 +110,22 @@ private:
     try {
       instr.kernel = std::make_shared<backend::BoundKernel>(
           backend_.kernels(stream_), kernel.op(), std::move(inputs), std::move(outputs),
-          kernelAttrs(kernel));
+          plan::kernelAttrs(kernel));
     } catch (const std::invalid_argument &error) {
       throw std::invalid_argument(std::string(error.what()) + " (" + operandNames(kernel) + ")");
+    }
+    // The plan's workspace: at least what the kernel's rule asks for.
+    uint64_t given = kernel.has_workspace() ? slices_[kernel.workspace()].size : 0;
+    if (given < instr.kernel->workspaceBytes())
+      throw std::invalid_argument(
+          kernel.op() + " needs " + std::to_string(instr.kernel->workspaceBytes()) +
+          " bytes of workspace, the plan gives it " + std::to_string(given) +
+          (kernel.has_workspace() ? " ('" + plan_.tensors(int(kernel.workspace())).name() + "')"
+                                  : std::string(" (none)")) +
+          "; recompile the plan with this offc");
+    if (kernel.has_workspace()) {
+      args.push_back(arg(kernel.workspace(), exec::Access::Write));
+      instr.workspace = true;
     }
     instr.args = std::move(args);
     return instr;

@@ -19,6 +19,17 @@ model::ExpectedTensor expectedOf(const plan::Tensor &tensor) {
           model::Shape(tensor.shape().begin(), tensor.shape().end()), DType::F32};
 }
 
+/// The plan says how each parameter starts (the compiler knows what it feeds).
+model::InitKind initKind(const plan::Tensor &param) {
+  switch (param.init()) {
+  case plan::INIT_NORMAL: return model::InitKind::Normal;
+  case plan::INIT_ONES: return model::InitKind::Ones;
+  case plan::INIT_ZEROS: return model::InitKind::Zeros;
+  default: // validatePlan refuses a PARAM without one
+    throw TrainError("parameter '" + param.name() + "' has no init kind in the plan");
+  }
+}
+
 } // namespace
 
 plan::Plan loadPlanFile(const std::string &path) {
@@ -75,7 +86,7 @@ void Session::initFromSeed(uint64_t seed) {
     model::InitTarget target;
     target.name = params_[i].name;
     target.shape = params_[i].shape;
-    target.kind = model::hfLlamaInitKind(target.name);
+    target.kind = initKind(program_->tensor(paramId(i)));
     target.data = program_->dataAs<float>(paramId(i));
     targets.push_back(std::move(target));
   }

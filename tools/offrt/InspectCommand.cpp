@@ -102,13 +102,23 @@ void printSummary(const plan::Plan &plan, std::ostream &out) {
   out << "events: " << plan.num_events() << "\n";
 }
 
+std::string initText(plan::InitKind init) {
+  switch (init) {
+  case plan::INIT_NORMAL: return "normal";
+  case plan::INIT_ONES: return "ones";
+  case plan::INIT_ZEROS: return "zeros";
+  default: return "-";
+  }
+}
+
 void printTensors(const plan::Plan &plan, std::ostream &out) {
-  out << "id\trole\tdtype\tshape\tarena\toffset\tbytes\tname\n";
+  out << "id\trole\tdtype\tshape\tarena\toffset\tbytes\tinit\tname\n";
   for (int i = 0; i < plan.tensors_size(); ++i) {
     const plan::Tensor &t = plan.tensors(i);
     out << i << "\t" << roleText(t.role()) << (t.trainable() ? "*" : "") << "\t"
         << dtypeText(t.dtype()) << "\t" << shapeText(t) << "\t" << t.arena() << "\t"
-        << t.offset() << "\t" << t.size_bytes() << "\t" << t.name() << "\n";
+        << t.offset() << "\t" << t.size_bytes() << "\t" << initText(t.init()) << "\t"
+        << t.name() << "\n";
   }
 }
 
@@ -123,7 +133,7 @@ int runInspect(const std::vector<std::string> &args) {
   cmd.positional("PLAN.bin", path, "the plan");
   cmd.flag("--tensors", tensors,
            "also list every tensor (role, * = trainable,\ndtype, shape, arena, offset, "
-           "bytes, name)");
+           "bytes, init kind, name)");
   if (std::optional<int> exit = cmd.parse(args))
     return *exit;
   if (path.empty())

@@ -303,4 +303,49 @@ TEST_F(LowerToPlan, OverBudgetIsAClearError) {
   EXPECT_NE(message.find("over its budget of 256 by"), std::string::npos) << message;
 }
 
+// How each parameter starts comes from what it feeds, as Hugging Face's
+// _init_weights decides by module: an embedding table and a Linear weight
+// (here through a transpose) normal, an rms_norm weight and a scale only
+// ever multiplied in (an unfused norm) ones, a value only ever added (a
+// bias) zeros; a table also used as a Linear weight (tied) stays normal.
+constexpr const char *kInitKinds = R"mlir(
+func.func @forward(%ids: tensor<4xi32>) -> tensor<4x16xf32> {
+  %table = off.param "embed" : tensor<32x8xf32>
+  %norm = off.param "norm" : tensor<8xf32>
+  %scale = off.param "scale" : tensor<8xf32>
+  %w = off.param "w" : tensor<16x8xf32>
+  %bias = off.param "bias" : tensor<16xf32>
+  %tied = off.param "tied" : tensor<16x8xf32>
+  %e = off.embedding %table, %ids : (tensor<32x8xf32>, tensor<4xi32>) -> tensor<4x8xf32>
+  %n = off.rms_norm %e, %norm {eps = 1.0e-05 : f64} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %s = off.mul %n, %scale : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %wt = off.transpose %w {perm = array<i64: 1, 0>} : (tensor<16x8xf32>) -> tensor<8x16xf32>
+  %y = off.matmul %s, %wt : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %t = off.embedding %tied, %ids : (tensor<16x8xf32>, tensor<4xi32>) -> tensor<4x8xf32>
+  %u = off.matmul %t, %tied {transpose_rhs = true} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  %z = off.add %y, %bias : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %out = off.add %z, %u : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %out : tensor<4x16xf32>
+}
+)mlir";
+
+TEST_F(LowerToPlan, ParamsStartAsWhatTheyFeed) {
+  OwningOpRef<ModuleOp> forward = parseSourceString<ModuleOp>(kInitKinds, &context);
+  ASSERT_TRUE(forward);
+  FailureOr<plan::Plan> plan = lowerToPlan(*forward, {});
+  ASSERT_TRUE(succeeded(plan));
+  std::map<std::string, plan::InitKind> kinds;
+  for (const auto &t : plan->tensors())
+    if (t.role() == plan::PARAM)
+      kinds[t.name()] = t.init();
+    else
+      EXPECT_EQ(t.init(), plan::INIT_UNSPECIFIED) << t.name();
+  EXPECT_EQ(kinds, (std::map<std::string, plan::InitKind>{{"embed", plan::INIT_NORMAL},
+                                                           {"norm", plan::INIT_ONES},
+                                                           {"scale", plan::INIT_ONES},
+                                                           {"w", plan::INIT_NORMAL},
+                                                           {"bias", plan::INIT_ZEROS},
+                                                           {"tied", plan::INIT_NORMAL}}));
+}
+
 } // namespace

@@ -3,16 +3,18 @@
 //
 //   model_io_tool dump FILE OUTDIR        manifest.json + one raw file per tensor
 //   model_io_tool write-sample FILE       tensors of every dtype, known values
-//   model_io_tool save-llama CONFIG DIR SEED STEP
-//                                         HF-style init, checkpoint DIR/step-STEP
-//   model_io_tool check-model FILE CONFIG names/shapes/dtypes vs the HF Llama list
+//   model_io_tool save-llama PLAN CONFIG DIR SEED STEP
+//                                         the plan's params (names, shapes, init
+//                                         kinds) initialised, checkpoint
+//                                         DIR/step-STEP with CONFIG as config.json
+//   model_io_tool check-model FILE PLAN   names/shapes/dtypes vs the plan's params
 #include "runtime/common/Float16.h"
 #include "runtime/model/Checkpoint.h"
 #include "runtime/model/FileIo.h"
-#include "runtime/model/LlamaParams.h"
 #include "runtime/model/ModelError.h"
 #include "runtime/model/Safetensors.h"
 #include "runtime/model/WeightInit.h"
+#include "runtime/plan/Plan.h"
 
 #include <cstdio>
 #include <cstring>
@@ -75,19 +77,45 @@ int writeSample(const std::string &path) {
   return 0;
 }
 
-int saveLlama(const std::string &configPath, const std::string &saveDir, uint64_t seed,
-              uint64_t step) {
+/// The parameters of a plan (offc compile): names, shapes and how each starts.
+struct PlanParams {
+  std::vector<ExpectedTensor> params;
+  std::vector<InitKind> kinds;
+  double initializerRange = 0.02;
+};
+
+PlanParams planParams(const std::string &planPath) {
+  std::string error;
+  std::optional<off::plan::Plan> plan = off::plan::readPlanFile(planPath, error);
+  if (!plan)
+    throw ModelIoError(error);
+  PlanParams out;
+  out.initializerRange = plan->model().initializer_range();
+  for (const off::plan::Tensor &t : plan->tensors()) {
+    if (t.role() != off::plan::PARAM)
+      continue;
+    out.params.push_back({t.hf_name().empty() ? t.name() : t.hf_name(),
+                          Shape(t.shape().begin(), t.shape().end()), DType::F32});
+    out.kinds.push_back(t.init() == off::plan::INIT_ONES    ? InitKind::Ones
+                        : t.init() == off::plan::INIT_ZEROS ? InitKind::Zeros
+                                                            : InitKind::Normal);
+  }
+  return out;
+}
+
+int saveLlama(const std::string &planPath, const std::string &configPath,
+              const std::string &saveDir, uint64_t seed, uint64_t step) {
   std::string config = readTextFile(configPath);
-  LlamaShapes shapes = parseLlamaConfig(config, configPath);
-  std::vector<ExpectedTensor> params = hfLlamaParameters(shapes);
+  PlanParams fromPlan = planParams(planPath);
+  const std::vector<ExpectedTensor> &params = fromPlan.params;
   std::vector<std::vector<float>> weights, moments;
   std::vector<InitTarget> targets;
-  for (const ExpectedTensor &param : params) {
-    weights.emplace_back(elementCount(param.shape));
-    targets.push_back({param.name, param.shape, hfLlamaInitKind(param.name),
+  for (size_t p = 0; p < params.size(); ++p) {
+    weights.emplace_back(elementCount(params[p].shape));
+    targets.push_back({params[p].name, params[p].shape, fromPlan.kinds[p],
                        weights.back().data()});
   }
-  initWeights(targets, seed, shapes.initializerRange);
+  initWeights(targets, seed, fromPlan.initializerRange);
   CheckpointContents contents;
   for (size_t p = 0; p < params.size(); ++p) {
     // Moments with a known relation to the weights: m = w / 2, v = w * w.
@@ -120,9 +148,8 @@ int saveLlama(const std::string &configPath, const std::string &saveDir, uint64_
   return 0;
 }
 
-int checkModel(const std::string &path, const std::string &configPath) {
-  LlamaShapes shapes = parseLlamaConfig(readTextFile(configPath), configPath);
-  checkTensors(SafetensorsFile::open(path), hfLlamaParameters(shapes));
+int checkModel(const std::string &path, const std::string &planPath) {
+  checkTensors(SafetensorsFile::open(path), planParams(planPath).params);
   std::printf("ok\n");
   return 0;
 }
@@ -136,8 +163,8 @@ int main(int argc, char **argv) {
       return dump(args[1], args[2]);
     if (args.size() == 2 && args[0] == "write-sample")
       return writeSample(args[1]);
-    if (args.size() == 5 && args[0] == "save-llama")
-      return saveLlama(args[1], args[2], std::stoull(args[3]), std::stoull(args[4]));
+    if (args.size() == 6 && args[0] == "save-llama")
+      return saveLlama(args[1], args[2], args[3], std::stoull(args[4]), std::stoull(args[5]));
     if (args.size() == 3 && args[0] == "check-model")
       return checkModel(args[1], args[2]);
   } catch (const std::exception &error) {
@@ -145,6 +172,6 @@ int main(int argc, char **argv) {
     return 1;
   }
   std::fprintf(stderr, "usage: model_io_tool (dump FILE OUTDIR | write-sample FILE | "
-                       "save-llama CONFIG DIR SEED STEP | check-model FILE CONFIG)\n");
+                       "save-llama PLAN CONFIG DIR SEED STEP | check-model FILE PLAN)\n");
   return 2;
 }

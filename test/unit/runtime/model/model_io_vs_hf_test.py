@@ -5,16 +5,21 @@
 (b) a file written by our writer (model_io_tool write-sample) is read by the
     `safetensors` package, whose Rust parser validates the layout, and its
     values are checked against the formulas recomputed here;
-(c) a tiny Llama checkpoint saved by our checkpoint writer (HF-style init)
-    loads with transformers' LlamaForCausalLM.from_pretrained without
-    missing, unexpected or mismatched keys, equal to the file, in the order
-    and shapes of LlamaForCausalLM's own state_dict; its optimizer state and
-    trainer state are what was written;
+(c) a tiny Llama checkpoint saved by our checkpoint writer, of the
+    parameters of the plan `offc compile` makes (names, shapes, and the init
+    kind the compiler gives each: HF's _init_weights) loads with
+    transformers' LlamaForCausalLM.from_pretrained without missing,
+    unexpected or mismatched keys, equal to the file, with the names and
+    shapes of LlamaForCausalLM's own state_dict; every RMSNorm module's weight is
+    ones and every Linear/Embedding weight ~ N(0, initializer_range); its
+    optimizer state and trainer state are what was written;
 (d) a checkpoint written by transformers' save_pretrained passes our tensor
-    check, and a wrong one fails it naming every bad tensor;
+    check against the plan's parameters, and a wrong one fails it naming
+    every bad tensor;
 (e) `offrt tokenize` of several files gives the llm.c bytes numpy expects.
 
-Run by ctest (off_python_test) with --tool model_io_tool; HF_HUB_OFFLINE=1.
+Run by ctest (off_python_test) with --tool model_io_tool and offc on PATH;
+HF_HUB_OFFLINE=1.
 """
 
 import argparse
@@ -135,9 +140,17 @@ def test_python_reads_ours(tool, work):
           f"(b) metadata {metadata}")
 
 
-def test_llama_checkpoint(tool, work, config_path):
+def compile_plan(work, config_path):
+    plan = os.path.join(work, "tiny.plan")
+    run("offc", "compile", "--model", "llama", "--config", config_path, "--batch", "1",
+        "--seq", "8", "-o", plan)
+    return plan
+
+
+def test_llama_checkpoint(tool, work, config_path, plan):
     save_dir = os.path.join(work, "ckpt")
-    step_dir = run(tool, "save-llama", config_path, save_dir, "1234", "7").stdout.strip()
+    step_dir = run(tool, "save-llama", plan, config_path, save_dir, "1234",
+                   "7").stdout.strip()
     check(step_dir == os.path.join(save_dir, "step-7"), f"(c) step dir {step_dir}")
     with open(os.path.join(save_dir, "latest")) as f:
         check(f.read() == "step-7\n", "(c) latest does not name step-7")
@@ -160,23 +173,20 @@ def test_llama_checkpoint(tool, work, config_path):
     with safe_open(os.path.join(step_dir, "model.safetensors"), framework="pt") as f:
         header_names = list(f.keys())
         check(f.metadata() == {"format": "pt"}, f"(c) model metadata {f.metadata()}")
-    with open(os.path.join(step_dir, "model.safetensors"), "rb") as f:
-        header_len = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(header_len))
-    by_offset = sorted((v["data_offsets"][0], k) for k, v in header.items()
-                       if k != "__metadata__")
-    check([k for _, k in by_offset] == list(reference),
-          "(c) tensor order differs from LlamaForCausalLM.state_dict()")
     check(sorted(header_names) == sorted(reference), "(c) names differ from HF's")
     for name, tensor in reference.items():
         if name in ours:
             check(tuple(ours[name].shape) == tuple(tensor.shape),
                   f"(c) {name}: shape {tuple(ours[name].shape)} vs HF {tuple(tensor.shape)}")
 
-    # HF's init distribution: norms 1, every Linear/Embedding ~ N(0, 0.02).
+    # HF's _init_weights by module: RMSNorm weights 1, every Linear/Embedding
+    # weight ~ N(0, initializer_range) (the kinds come from the plan).
     std = config.initializer_range
+    norms = {f"{module_name}.weight" for module_name, module in model.named_modules()
+             if type(module).__name__.endswith("RMSNorm")}
+    check(len(norms) == 2 * config.num_hidden_layers + 1, f"(c) RMSNorm modules: {norms}")
     for name, tensor in ours.items():
-        if name.endswith("norm.weight"):
+        if name in norms:
             check(bool(torch.all(tensor == 1)), f"(c) {name} is not all ones")
         else:
             n = tensor.numel()
@@ -206,14 +216,14 @@ def test_llama_checkpoint(tool, work, config_path):
           f"(c) trainer_state.json: {state}")
 
 
-def test_hf_written_checkpoint(tool, work, config_path):
+def test_hf_written_checkpoint(tool, work, config_path, plan):
     with open(config_path) as f:
         config = LlamaConfig(**json.load(f))
     torch.manual_seed(1)
     hf_dir = os.path.join(work, "hf")
     LlamaForCausalLM(config).save_pretrained(hf_dir)
     model_file = os.path.join(hf_dir, "model.safetensors")
-    result = run(tool, "check-model", model_file, config_path, expect_ok=False)
+    result = run(tool, "check-model", model_file, plan, expect_ok=False)
     check(result.returncode == 0 and result.stdout.strip() == "ok",
           f"(d) save_pretrained's file fails our check: {result.stderr}")
 
@@ -224,7 +234,7 @@ def test_hf_written_checkpoint(tool, work, config_path):
     state["lm_head.weight"] = state["lm_head.weight"].to(torch.bfloat16)
     bad = os.path.join(work, "bad.safetensors")
     save_file(state, bad, metadata={"format": "pt"})
-    result = run(tool, "check-model", bad, config_path, expect_ok=False)
+    result = run(tool, "check-model", bad, plan, expect_ok=False)
     message = result.stderr
     check(result.returncode == 1, f"(d) wrong checkpoint accepted: {result.stdout}")
     for line in (
@@ -277,8 +287,9 @@ def main():
                 json.dump(FALLBACK_TINY, f)
         test_read_python_written(args.tool, work)
         test_python_reads_ours(args.tool, work)
-        test_llama_checkpoint(args.tool, work, config_path)
-        test_hf_written_checkpoint(args.tool, work, config_path)
+        plan = compile_plan(work, config_path)
+        test_llama_checkpoint(args.tool, work, config_path, plan)
+        test_hf_written_checkpoint(args.tool, work, config_path, plan)
         test_offrt_tokenize(work)
     if failures:
         print(f"{len(failures)} check(s) failed")

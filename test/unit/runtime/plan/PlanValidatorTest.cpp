@@ -26,8 +26,54 @@ TEST(PlanValidator, AcceptsTheSmallPlan) {
 
 TEST(PlanValidator, RejectsOtherVersions) {
   expectProblem([](Plan &p) { p.set_format_version(kFormatVersion + 1); },
-                "this offrt reads version 1");
+                "this offrt reads version " + std::to_string(kFormatVersion));
+  expectProblem([](Plan &p) { p.set_format_version(kFormatVersion - 1); },
+                "this offrt reads version " + std::to_string(kFormatVersion));
   expectProblem([](Plan &p) { p.set_format_version(0); }, "format version 0");
+}
+
+TEST(PlanValidator, ParamsSayHowTheyStartAndNothingElseDoes) {
+  expectProblem([](Plan &p) { p.mutable_tensors(0)->set_role(PARAM); },
+                "tensor 0 'x' is a parameter without an init kind");
+  expectProblem([](Plan &p) { p.mutable_tensors(0)->set_init(INIT_ONES); },
+                "tensor 0 'x' has an init kind but is not a parameter");
+  Plan ok = test_util::smallValidPlan();
+  ok.mutable_tensors(0)->set_role(PARAM);
+  ok.mutable_tensors(0)->set_init(INIT_ZEROS);
+  EXPECT_TRUE(validatePlan(ok).empty());
+}
+
+TEST(PlanValidator, AKernelsWorkspaceIsAWorkspaceTensor) {
+  auto kernel = [](Plan &p) {
+    return p.mutable_streams(0)->mutable_instructions(0)->mutable_kernel();
+  };
+  expectProblem([&](Plan &p) { kernel(p)->set_workspace(7); },
+                "stream 0 instruction 0 (silu): workspace tensor 7 does not exist");
+  expectProblem([&](Plan &p) { kernel(p)->set_workspace(1); },
+                "stream 0 instruction 0 (silu): its workspace tensor 1 'y' is not a WORKSPACE "
+                "tensor");
+  expectProblem(
+      [&](Plan &p) {
+        Tensor *ws = p.add_tensors();
+        *ws = p.tensors(1);
+        ws->set_name("ws");
+        ws->set_role(WORKSPACE);
+        kernel(p)->set_workspace(2);
+      },
+      "stream 0 instruction 0 (silu): its workspace tensor 2 'ws' overlaps its operand "
+      "tensor 1 'y'");
+  Plan ok = test_util::smallValidPlan();
+  ok.mutable_arenas(0)->set_size_bytes(384);
+  Tensor *ws = ok.add_tensors();
+  *ws = ok.tensors(1);
+  ws->set_offset(256);
+  ws->set_name("ws");
+  ws->set_role(WORKSPACE);
+  ws->set_dtype(U8);
+  ws->clear_shape();
+  ws->add_shape(128);
+  kernel(ok)->set_workspace(2);
+  EXPECT_TRUE(validatePlan(ok).empty()) << validatePlan(ok).front();
 }
 
 TEST(PlanValidator, TensorPastItsArena) {

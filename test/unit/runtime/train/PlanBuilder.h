@@ -112,8 +112,10 @@ private:
     t->set_offset(offset);
     t->set_size_bytes(bytes);
     t->set_trainable(role == plan::PARAM);
-    if (role == plan::PARAM)
+    if (role == plan::PARAM) {
       t->set_hf_name(name);
+      t->set_init(plan::INIT_NORMAL);
+    }
     return uint32_t(plan_.tensors_size() - 1);
   }
 

@@ -1,0 +1,35 @@
+//===- PlanFacts.h - what plan.bin says about params and kernels -*- C++ -*-===//
+//
+// Facts the runtime reads from the plan instead of guessing: how each
+// parameter is initialised (from what it feeds in the IR) and how much
+// workspace each kernel gets (the runtime's own rule, runtime/cpu's
+// CpuWorkspace.h, so the two agree). Used by the lowering to plan.bin.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef OFF_PLAN_PLANFACTS_H
+#define OFF_PLAN_PLANFACTS_H
+
+#include "dialects/off/IR/OffDialect.h"
+#include "runtime/plan/Plan.h"
+
+#include <cstdint>
+
+namespace mlir::off {
+
+namespace plan = ::off::plan;
+
+/// Hugging Face's _init_weights by what a parameter is, read from its uses
+/// (through reshape, transpose, cast, broadcast_to and transfers; adam_step
+/// aside): the weight of an rms_norm (or a scale only ever multiplied in,
+/// an unfused norm) starts at ones, a value only ever added (a bias) at
+/// zeros, everything else (Linear and Embedding weights) normal.
+plan::InitKind paramInitKind(ParamOp param);
+
+/// The workspace the runtime's rule gives `kernel`, whose tensors are
+/// already in `plan` (0: none).
+uint64_t kernelWorkspaceBytes(const plan::Plan &plan, const plan::Kernel &kernel);
+
+} // namespace mlir::off
+
+#endif // OFF_PLAN_PLANFACTS_H

@@ -40,6 +40,8 @@ public:
     t->set_arena(arena);
     t->set_offset(offset);
     t->set_size_bytes(64);
+    if (role == PARAM)
+      t->set_init(INIT_NORMAL);
     return uint32_t(plan.tensors_size() - 1);
   }
   void kernel(Stream *s, const char *op, std::vector<uint32_t> in, std::vector<uint32_t> out) {

@@ -54,6 +54,12 @@ void addNvmeOption(cli::Command &cmd, std::vector<std::string> &directories) {
              "NVMe arenas");
 }
 
+/// --backend NAME: which backend runs the plan (runtime/backend/BackendList.h).
+void addBackendOption(cli::Command &cmd, std::string &name) {
+  cmd.option("--backend", name, "NAME",
+             "cpu (default), or cuda on a CUDA build with a\nusable GPU");
+}
+
 void requirePlanAndData(const std::string &plan, const std::string &data) {
   if (plan.empty())
     throw UsageError("no plan given");
@@ -81,7 +87,7 @@ int runReporting(const cli::Command &cmd, const std::function<void()> &body) {
 
 int runTrain(const std::vector<std::string> &args) {
   train::TrainOptions options;
-  options.backend = &backend::backendNamed("cpu");
+  std::string backendName = "cpu";
   double lr = 0;
   cli::Command cmd("offrt train", "PLAN.bin --data TOKENS.bin [options]",
                    "Trains with a train_step plan from `offc compile`: each step runs the plan\n"
@@ -99,6 +105,7 @@ int runTrain(const std::vector<std::string> &args) {
   cmd.option("--steps", options.steps, "N",
              "total optimizer steps (default: one pass over the\ndata)", cli::positive);
   cmd.option("--lr", lr, "X", "learning rate (default: the plan's)", cli::positive);
+  addBackendOption(cmd, backendName);
   cmd.option("--threads", options.threads, "N", "compute threads (default: all cores)",
              cli::positive);
   cmd.option("--optimizer-threads", options.optimizerThreads, "N",
@@ -141,6 +148,7 @@ int runTrain(const std::vector<std::string> &args) {
     options.lr = lr;
   }
   return runReporting(cmd, [&] {
+    options.backend = &backend::backendNamed(backendName);
     requirePlanAndData(options.planPath, options.dataPath);
     if (!options.initPath.empty() && !options.resumeDir.empty())
       throw UsageError("--init and --resume both give the weights; pick one");
@@ -163,7 +171,7 @@ int runTrain(const std::vector<std::string> &args) {
 
 int runForward(const std::vector<std::string> &args) {
   train::ForwardOptions options;
-  options.backend = &backend::backendNamed("cpu");
+  std::string backendName = "cpu";
   cli::Command cmd("offrt forward", "PLAN.bin --data TOKENS.bin (--init FILE | --seed S) -o OUT",
                    "Runs a forward plan (`offc compile --forward`) on one micro-batch of the\n"
                    "token file and writes `logits` (f32 [B, T, V]) and `input_ids` (i32 [B, T])\n"
@@ -176,6 +184,7 @@ int runForward(const std::vector<std::string> &args) {
   cmd.option("--seed", options.seed, "S",
              "without --init: Hugging Face's init from seed S\n(default 0)");
   cmd.group("Run");
+  addBackendOption(cmd, backendName);
   cmd.option("--threads", options.threads, "N", "compute threads (default: all cores)",
              cli::positive);
   cmd.flag("--check-residency", options.checkResidency,
@@ -189,6 +198,7 @@ int runForward(const std::vector<std::string> &args) {
   if (std::optional<int> exit = cmd.parse(args))
     return *exit;
   return runReporting(cmd, [&] {
+    options.backend = &backend::backendNamed(backendName);
     requirePlanAndData(options.planPath, options.dataPath);
     if (options.outputPath.empty())
       throw UsageError("no -o OUT.safetensors given");

@@ -17,4 +17,7 @@ config.test_exec_root = os.path.join(obj_root, "test", "lit")
 
 config.environment["PATH"] = os.pathsep.join(
     [os.path.join(obj_root, "bin"), llvm_tools, config.environment.get("PATH", "")])
+# `REQUIRES: cuda`: offrt is a CUDA build (a GPU is not needed).
+if str(lit_config.params.get("off_cuda", "")).upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("cuda")
 config.substitutions.append(("%off_src_root", os.path.dirname(os.path.dirname(config.test_source_root))))

@@ -233,7 +233,14 @@ bool cudaUsable(std::string *why) {
 }
 
 backend::Backend *cudaBackendIfUsable() {
-  static CudaBackendImpl *backend = cudaUsable() ? new CudaBackendImpl(chosenDevice()) : nullptr;
+  static CudaBackendImpl *backend = [] {
+    if (!cudaUsable())
+      return static_cast<CudaBackendImpl *>(nullptr);
+    auto *b = new CudaBackendImpl(chosenDevice());
+    b->selectDevice();
+    deviceErrors(); // allocated now, never inside a step
+    return b;
+  }();
   return backend;
 }
 

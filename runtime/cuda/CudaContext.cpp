@@ -59,8 +59,11 @@ void throwDeviceError() {
   case DeviceError::CrossEntropyGradTarget: op = "cross_entropy_grad", what = "target"; break;
   default: break;
   }
+  bool wraps = DeviceError(record[0]) == DeviceError::GatherIndex ||
+               DeviceError(record[0]) == DeviceError::GatherGradIndex;
   throw std::runtime_error(std::string(op) + ": " + what + " " + std::to_string(record[2]) +
-                           " at position " + std::to_string(record[1]) + " is outside [0, " +
+                           " at position " + std::to_string(record[1]) + " is outside [" +
+                           (wraps ? "-" + std::to_string(record[3]) : std::string("0")) + ", " +
                            std::to_string(record[3]) + ")");
 }
 

@@ -49,6 +49,12 @@ __global__ void concatKernel(const W *x, int64_t size, int64_t inner, int64_t of
   }
 }
 
+// gather and gather_grad take indices in [-size, size) (negative ones count
+// from the end, as the CPU kernels); embedding ids are in [0, vocab).
+__device__ inline bool wrapsNegative(DeviceError code) {
+  return code == DeviceError::GatherIndex || code == DeviceError::GatherGradIndex;
+}
+
 template <typename W>
 __global__ void gatherKernel(const W *data, int64_t size, int64_t inner, const void *idx,
                              bool idx64, int64_t count, W *y, int64_t n, int64_t *errors,
@@ -56,8 +62,10 @@ __global__ void gatherKernel(const W *data, int64_t size, int64_t inner, const v
   OFF_GRID_LOOP(i, n) {
     int64_t in = i % inner, j = (i / inner) % count, o = i / (inner * count);
     int64_t k = detail::loadIndex(idx, idx64, j);
+    if (wrapsNegative(code) && k < 0 && k >= -size)
+      k += size;
     if (k < 0 || k >= size) {
-      detail::reportError(errors, code, j, k, size);
+      detail::reportError(errors, code, j, detail::loadIndex(idx, idx64, j), size);
       y[i] = W(0);
     } else {
       y[i] = data[(o * size + k) * inner + in];
@@ -77,8 +85,10 @@ __global__ void gatherGradKernel(const void *idx, bool idx64, int64_t count, con
     const float *g = dy + o * count * inner + in;
     for (int64_t j = 0; j < count; ++j) {
       int64_t k = detail::loadIndex(idx, idx64, j);
+      if (wrapsNegative(code) && k < 0 && k >= -size)
+        k += size;
       if (k < 0 || k >= size) {
-        detail::reportError(errors, code, j, k, size);
+        detail::reportError(errors, code, j, detail::loadIndex(idx, idx64, j), size);
         continue;
       }
       base[k * inner] += g[j * inner];

@@ -111,5 +111,18 @@ TEST(CudaBackend, AnIdOutsideTheVocabularyIsAnErrorNamingIt) {
   EXPECT_NO_THROW(runOp(gpu(), "embedding", in, {{{3, 6}}}));
 }
 
+TEST(CudaBackend, AGatherIndexOutsideIsAnErrorNamingIt) {
+  std::mt19937 rng(2);
+  std::vector<HostTensor> in{randomF32({6, 2}, rng), indexTensor({2}, {1, -7}, DType::I64)};
+  try {
+    runOp(gpu(), "gather", in, {{{2, 2}}}, {{"axis", int64_t(0)}});
+    FAIL() << "no error";
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find("gather: index -7 at position 1 is outside [-6, 6)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 } // namespace
 } // namespace off::test

@@ -105,6 +105,18 @@ std::vector<Case> cases() {
                  return std::vector{randomF32({3, 6, 2}, r), randomIds({5}, 6, r, DType::I64)};
                },
                {{{3, 5, 2}}}, {{"axis", int64_t(1)}}, 0});
+  c.push_back({"gather_negative_indices", "gather",
+               [](std::mt19937 &r) {
+                 return std::vector{randomF32({3, 6, 2}, r),
+                                    indexTensor({5}, {-1, 2, -6, 0, 5}, DType::I32)};
+               },
+               {{{3, 5, 2}}}, {{"axis", int64_t(1)}}, 0});
+  c.push_back({"gather_grad_negative_indices", "gather_grad",
+               [](std::mt19937 &r) {
+                 return std::vector{indexTensor({4}, {-1, 5, 0, -6}, DType::I64),
+                                    randomF32({2, 4, 3}, r)};
+               },
+               {{{2, 6, 3}}}, {{"axis", int64_t(1)}}, 0});
   c.push_back({"gather_grad", "gather_grad",
                [](std::mt19937 &r) {
                  return std::vector{indexTensor({5}, {1, 4, 1, 0, 1}, DType::I32),

@@ -14,6 +14,7 @@
 #       files. Without a usable GPU it does every check that needs none (the
 #       binaries run and link, the plans load, the kernel table is complete)
 #       and stops there with "no GPU", exit 0: the dry run.
+#       --no-gpu: behave as if there were no GPU (ctest gpu_check_dry_run).
 #       --plumbing: without a GPU, run the rest with the CPU backend standing in
 #       (tiny as the benchmark model; the device-only steps skipped), to test
 #       this script's own comparisons and result files.
@@ -29,12 +30,14 @@ build="$here/build"
 out="${OUT:-$PWD/gpu-check-out}"
 quick=0
 plumbing=0
+nogpu=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
     --plumbing) plumbing=1; shift ;;
+    --no-gpu) nogpu=1; shift ;;
     *) echo "gpu-check.sh: error: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -63,7 +66,9 @@ prepare() {
   rm -rf "$bundle" && mkdir -p "$bundle/plans" || die "cannot create $bundle"
   # Tokens: this repository's sources, byte-level (vocab 256; every model's
   # vocabulary holds them).
-  (cd "$here" && git ls-files '*.cpp' '*.h' '*.md' '*.cu' | xargs cat) > "$bundle/text.txt"
+  (cd "$here" && { git ls-files '*.cpp' '*.h' '*.md' '*.cu' 2>/dev/null ||
+    find runtime compiler docs -name '*.cpp' -o -name '*.h' -o -name '*.md'; } | xargs cat) \
+    >"$bundle/text.txt"
   "$offrt" tokenize "$bundle/text.txt" -o "$bundle/tokens.bin" >/dev/null || die "tokenize failed"
   rm -f "$bundle/text.txt"
   for entry in "${plans[@]}"; do
@@ -89,7 +94,7 @@ prepare() {
   done
   tar -C "$staging" -czf "$bundle/bin.tar.gz" offrt cuda_tests cpu_kernel_tests || die "tar failed"
   rm -rf "$staging"
-  (cd "$here" && git rev-parse HEAD) >"$bundle/commit"
+  (cd "$here" && git rev-parse HEAD 2>/dev/null || echo unknown) >"$bundle/commit"
   local size
   size=$(du -sb "$bundle" | cut -f1)
   echo "prepare: $bundle holds $((size / 1048576)) MiB (the device tool carries 64 MiB with the tree)"
@@ -178,8 +183,9 @@ run() {
   local cudaLine
   cudaLine="$(echo "$version" | grep 'CUDA: on')"
   local gpu=cuda big=big
-  if ! echo "$cudaLine" | grep -q 'CUDA: on ([1-9]'; then
-    result SKIP gpu "no GPU: ${cudaLine#CUDA: on }"
+  if [ $nogpu -eq 1 ] || ! echo "$cudaLine" | grep -q 'CUDA: on ([1-9]'; then
+    if [ $nogpu -eq 1 ]; then result SKIP gpu "--no-gpu"
+    else result SKIP gpu "no GPU: ${cudaLine#CUDA: on }"; fi
     if [ $plumbing -eq 0 ]; then
       note "gpu-check: no usable GPU: stopped after the checks that need none (dry run)"
       [ $failures -eq 0 ]

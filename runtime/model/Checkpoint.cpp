@@ -16,7 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char *kModelFile = "model.safetensors";
 constexpr const char *kOptimizerFile = "optimizer.safetensors";
 constexpr const char *kConfigFile = "config.json";
 constexpr const char *kStateFile = "trainer_state.json";
@@ -186,7 +185,8 @@ std::string saveCheckpoint(const std::string &saveDir, const CheckpointContents 
     throwFileError(tempDir.string(), "cannot create the checkpoint directory: " +
                                          (error ? error.message() : "it already exists"));
   try {
-    writeSafetensors((tempDir / kModelFile).string(), contents.model, {{"format", "pt"}});
+    writeSafetensorsSet(tempDir.string(), contents.model, options.maxShardBytes,
+                        {{"format", "pt"}});
     writeSafetensors((tempDir / kOptimizerFile).string(), contents.optimizer,
                      {{"format", "offload-adamw"}});
     writeFileAtomically((tempDir / kConfigFile).string(), contents.configJson);
@@ -253,7 +253,7 @@ Checkpoint Checkpoint::open(const std::string &dir) {
   const std::string statePath = (base / kStateFile).string();
   checkpoint.state_ = trainerStateFromJson(readTextFile(statePath), statePath);
   checkpoint.configJson_ = readTextFile((base / kConfigFile).string());
-  checkpoint.model_ = SafetensorsFile::open((base / kModelFile).string());
+  checkpoint.model_ = SafetensorsSet::open(base.string());
   checkpoint.optimizer_ = SafetensorsFile::open((base / kOptimizerFile).string());
   return checkpoint;
 }

@@ -1,7 +1,10 @@
 // Training checkpoints for `offrt train --save-dir DIR` / `--resume DIR`.
 //
 //   DIR/latest                  "step-N\n": the newest complete checkpoint
-//   DIR/step-N/model.safetensors       weights, HF names (format "pt")
+//   DIR/step-N/model.safetensors       weights, HF names (format "pt"); past
+//                                      SaveOptions::maxShardBytes as HF shards:
+//                                      model-0000K-of-0000M.safetensors and
+//                                      model.safetensors.index.json
 //   DIR/step-N/config.json             HF config: with model.safetensors,
 //                                      LlamaForCausalLM.from_pretrained loads it
 //   DIR/step-N/optimizer.safetensors   fp32 AdamW moments: "<param>.exp_avg",
@@ -18,6 +21,7 @@
 #include "runtime/model/Json.h"
 #include "runtime/model/Random.h"
 #include "runtime/model/Safetensors.h"
+#include "runtime/model/SafetensorsSet.h"
 #include "runtime/model/TensorCheck.h"
 
 #include <cstdint>
@@ -28,6 +32,8 @@
 namespace off::model {
 
 inline constexpr int kTrainerStateVersion = 1;
+/// transformers' save_pretrained default (max_shard_size "50GB").
+inline constexpr uint64_t kDefaultMaxShardBytes = 50'000'000'000ull;
 
 struct TrainerState {
   uint64_t step = 0;          // optimizer steps completed
@@ -64,6 +70,10 @@ struct SaveOptions {
   /// Keep only this many newest step-* directories (0: keep all). The one
   /// `latest` names is never removed.
   size_t keepLast = 0;
+  /// Model weights larger than this are written as shards of at most this
+  /// many bytes with an index, as transformers' save_pretrained does (0: one
+  /// file whatever the size).
+  uint64_t maxShardBytes = kDefaultMaxShardBytes;
 };
 
 /// "step-" + step
@@ -86,7 +96,7 @@ public:
   static Checkpoint open(const std::string &dir);
 
   const std::string &dir() const { return dir_; }
-  const SafetensorsFile &model() const { return model_; }
+  const SafetensorsSet &model() const { return model_; }
   const SafetensorsFile &optimizer() const { return optimizer_; }
   const TrainerState &state() const { return state_; }
   const std::string &configJson() const { return configJson_; }
@@ -100,7 +110,7 @@ public:
 
 private:
   std::string dir_;
-  SafetensorsFile model_;
+  SafetensorsSet model_;
   SafetensorsFile optimizer_;
   TrainerState state_;
   std::string configJson_;

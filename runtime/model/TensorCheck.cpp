@@ -15,16 +15,19 @@ bool isConvertibleFloat(DType dtype) {
   return dtype == DType::F32 || dtype == DType::BF16 || dtype == DType::F16;
 }
 
-} // namespace
+const std::string &where(const SafetensorsFile &file) { return file.path(); }
+/// The index file, or the single file (never a bare directory).
+const std::string &where(const SafetensorsSet &set) { return set.source(); }
 
-std::vector<std::string> findTensorMismatches(const SafetensorsFile &file,
-                                              const std::vector<ExpectedTensor> &expected,
-                                              const TensorCheckOptions &options) {
+template <typename Source>
+std::vector<std::string> mismatches(const Source &file,
+                                    const std::vector<ExpectedTensor> &expected,
+                                    const TensorCheckOptions &options) {
   std::vector<std::string> problems;
   std::unordered_set<std::string> expectedNames;
   for (const ExpectedTensor &want : expected) {
     expectedNames.insert(want.name);
-    const std::string prefix = file.path() + ": tensor '" + want.name + "': ";
+    const std::string prefix = where(file) + ": tensor '" + want.name + "': ";
     const TensorInfo *found = file.find(want.name);
     if (!found) {
       problems.push_back(prefix + "missing (expected " + describe(want.shape, want.dtype) +
@@ -41,10 +44,24 @@ std::vector<std::string> findTensorMismatches(const SafetensorsFile &file,
   if (!options.allowExtra)
     for (const TensorInfo &tensor : file.tensors())
       if (!expectedNames.count(tensor.name))
-        problems.push_back(file.path() + ": tensor '" + tensor.name +
+        problems.push_back(where(file) + ": tensor '" + tensor.name +
                            "': not expected (found " +
                            describe(tensor.shape, tensor.dtype) + ")");
   return problems;
+}
+
+} // namespace
+
+std::vector<std::string> findTensorMismatches(const SafetensorsFile &file,
+                                              const std::vector<ExpectedTensor> &expected,
+                                              const TensorCheckOptions &options) {
+  return mismatches(file, expected, options);
+}
+
+std::vector<std::string> findTensorMismatches(const SafetensorsSet &set,
+                                              const std::vector<ExpectedTensor> &expected,
+                                              const TensorCheckOptions &options) {
+  return mismatches(set, expected, options);
 }
 
 void throwProblems(const std::vector<std::string> &problems) {
@@ -58,6 +75,13 @@ void throwProblems(const std::vector<std::string> &problems) {
 void checkTensors(const SafetensorsFile &file, const std::vector<ExpectedTensor> &expected,
                   const TensorCheckOptions &options) {
   std::vector<std::string> problems = findTensorMismatches(file, expected, options);
+  if (!problems.empty())
+    throwProblems(problems);
+}
+
+void checkTensors(const SafetensorsSet &set, const std::vector<ExpectedTensor> &expected,
+                  const TensorCheckOptions &options) {
+  std::vector<std::string> problems = findTensorMismatches(set, expected, options);
   if (!problems.empty())
     throwProblems(problems);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "runtime/model/Safetensors.h"
+#include "runtime/model/SafetensorsSet.h"
 
 #include <string>
 #include <vector>
@@ -33,8 +34,16 @@ std::vector<std::string> findTensorMismatches(const SafetensorsFile &file,
                                               const std::vector<ExpectedTensor> &expected,
                                               const TensorCheckOptions &options = {});
 
+/// The same for a single file or shards (a tensor's problem names the
+/// index or the file, `set.source()`).
+std::vector<std::string> findTensorMismatches(const SafetensorsSet &set,
+                                              const std::vector<ExpectedTensor> &expected,
+                                              const TensorCheckOptions &options = {});
+
 /// Throws ModelIoError listing every mismatch (first line: how many).
 void checkTensors(const SafetensorsFile &file, const std::vector<ExpectedTensor> &expected,
+                  const TensorCheckOptions &options = {});
+void checkTensors(const SafetensorsSet &set, const std::vector<ExpectedTensor> &expected,
                   const TensorCheckOptions &options = {});
 
 /// Joins problem lines into one ModelIoError: "N problem(s):\n  line\n  ...".

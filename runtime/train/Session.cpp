@@ -94,7 +94,8 @@ void Session::initFromSeed(uint64_t seed) {
 }
 
 void Session::initFromFile(const std::string &path) {
-  model::SafetensorsFile file = model::SafetensorsFile::open(path);
+  // A file, an HF index, or a directory (HF model or our checkpoint).
+  model::SafetensorsSet file = model::SafetensorsSet::open(path);
   model::TensorCheckOptions check;
   check.allowExtra = true;
   check.allowFloatConversion = true;
@@ -172,7 +173,7 @@ void Session::restore(const model::Checkpoint &checkpoint) {
     checkpoint.optimizer().copyTo(moment.name, DType::F32, program_->data(id),
                                   program_->tensor(id).size_bytes());
   }
-  checkFiniteParams(checkpoint.model().path());
+  checkFiniteParams(checkpoint.model().source());
 }
 
 } // namespace off::train

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -94,6 +95,13 @@ model::BatchLoader openData(const Session &session, const std::string &path,
                             uint64_t(m.vocab_size()));
 }
 
+/// --init as a file to check up front; a directory (a Hugging Face model or
+/// a checkpoint step) is checked by SafetensorsSet::open instead.
+std::string initFileToCheck(const std::string &initPath) {
+  std::error_code error;
+  return std::filesystem::is_directory(initPath, error) ? std::string() : initPath;
+}
+
 void initWeights(Session &session, const std::string &initPath, uint64_t seed) {
   if (initPath.empty())
     session.initFromSeed(seed);
@@ -130,7 +138,7 @@ private:
 
 TrainResult train(const TrainOptions &options) {
   const std::vector<std::string> inputs = {options.planPath, options.dataPath,
-                                           options.initPath};
+                                           initFileToCheck(options.initPath)};
   checkInputFiles(inputs);
   checkOutputFiles({options.logPath, options.saveGradsPath}, inputs);
   Session session({options.backend, options.planPath, "train_step", options.threads,
@@ -243,7 +251,8 @@ TrainResult train(const TrainOptions &options) {
   TrainResult result;
   auto save = [&] {
     result.lastCheckpoint = model::saveCheckpoint(
-        options.saveDir, session.checkpointContents(state), {options.keepLast});
+        options.saveDir, session.checkpointContents(state),
+        {options.keepLast, options.maxShardBytes});
     if (!options.quiet)
       std::fprintf(stderr, "offrt train: saved %s\n", result.lastCheckpoint.c_str());
   };
@@ -293,7 +302,7 @@ TrainResult train(const TrainOptions &options) {
 
 std::string forward(const ForwardOptions &options) {
   const std::vector<std::string> inputs = {options.planPath, options.dataPath,
-                                           options.initPath};
+                                           initFileToCheck(options.initPath)};
   checkInputFiles(inputs);
   checkOutputFiles({options.outputPath}, inputs);
   Session session({options.backend, options.planPath, "forward", options.threads,

@@ -7,6 +7,7 @@
 // resumed from a checkpoint continues bit for bit.
 #pragma once
 #include "runtime/backend/Backend.h"
+#include "runtime/model/Checkpoint.h"
 #include "runtime/model/TokenData.h"
 
 #include <cstdint>
@@ -29,6 +30,7 @@ struct TrainOptions {
   bool overwrite = false;         // --overwrite: replace another run's checkpoints in saveDir
   uint64_t saveEvery = 0;         // 0: only at the end (when saveDir is set)
   size_t keepLast = 0;            // checkpoints kept (0: all)
+  uint64_t maxShardBytes = model::kDefaultMaxShardBytes; // saved weights past this: shards
   std::string resumeDir;
   std::string logPath;            // JSONL, one object per step
   std::string saveGradsPath;      // gradients of the first step run

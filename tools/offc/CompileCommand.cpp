@@ -204,9 +204,9 @@ std::string producerText() {
 int runCompile(const std::vector<std::string> &argv) {
   CompileArgs args;
   cli::Command cmd(kCommand,
-                   "(MODEL.onnx [--shape NAME=DxD...] | --model llama (--config FILE | --size "
-                   "NAME) --batch B --seq T) [--forward] [training options] [--vram SIZE] -o "
-                   "PLAN.bin",
+                   "(MODEL.onnx [--shape NAME=DxD...] | --model llama (--config FILE | --hf DIR "
+                   "| --size NAME) --batch B --seq T) [--forward] [training options] [--vram "
+                   "SIZE] -o PLAN.bin",
                    "Compiles one training step (or forward pass) into plan.bin for offrt.");
   addCompileOptions(cmd, args);
   if (std::optional<int> exit = cmd.parse(argv))

@@ -110,6 +110,20 @@ std::string parseShapeSpec(StringRef spec, std::string &name,
                                        {"shared", std::move(notes)}};
 }
 
+/// DIR/config.json of a Hugging Face model directory.
+llvm::Expected<mlir::off::LlamaConfig> loadHfDirConfig(const std::string &dir) {
+  if (!llvm::sys::fs::is_directory(dir))
+    return makeError(dir + (llvm::sys::fs::exists(dir)
+                                ? ": --hf needs a Hugging Face model directory (config.json "
+                                  "beside the weights), not a file"
+                                : ": no such directory"));
+  llvm::SmallString<256> config(dir);
+  llvm::sys::path::append(config, "config.json");
+  if (!llvm::sys::fs::exists(config))
+    return makeError(dir + ": is not a Hugging Face model directory: it has no config.json");
+  return mlir::off::loadLlamaConfigFile(std::string(config));
+}
+
 } // namespace
 
 llvm::Error runImportPipeline(mlir::ModuleOp module) {
@@ -140,6 +154,9 @@ void addModelSourceOptions(cli::Command &cmd, ModelSourceArgs &source) {
   cmd.option("--model", source.model, "llama",
              "the built-in Llama (Hugging Face\nLlamaForCausalLM)");
   cmd.option("--config", source.configPath, "FILE", "... from a Hugging Face config.json");
+  cmd.option("--hf", source.hfDir, "DIR",
+             "... from a Hugging Face model directory (its\nconfig.json; offrt --init DIR "
+             "reads its weights)");
   cmd.option("--size", source.size, "NAME", "... or a built-in size (listed below)");
   cmd.option("--batch", source.batch, "B", "batch size (Llama only)", cli::positive);
   cmd.option("--seq", source.seq, "T", "sequence length: input_ids is [B, T]",
@@ -175,8 +192,8 @@ std::string checkModelSourceArgs(const ModelSourceArgs &source) {
   if (llama) {
     if (source.model != "llama")
       return "--model '" + source.model + "' is not known (only 'llama')";
-    if (source.configPath.empty() == source.size.empty())
-      return "--model llama needs exactly one of --config FILE or --size NAME";
+    if (!source.configPath.empty() + !source.size.empty() + !source.hfDir.empty() != 1)
+      return "--model llama needs exactly one of --config FILE, --hf DIR or --size NAME";
     if (source.batch == 0 || source.seq == 0)
       return "--model llama needs --batch B and --seq T";
     if (!source.shapes.empty())
@@ -191,9 +208,9 @@ std::string checkModelSourceArgs(const ModelSourceArgs &source) {
       return "--trainable, --frozen and --shared-weights are for ONNX models";
     return "";
   }
-  if (!source.configPath.empty() || !source.size.empty() || source.batch ||
-      source.seq)
-    return "--config, --size, --batch and --seq are for --model llama; an ONNX "
+  if (!source.configPath.empty() || !source.hfDir.empty() || !source.size.empty() ||
+      source.batch || source.seq)
+    return "--config, --hf, --size, --batch and --seq are for --model llama; an ONNX "
            "model's input shapes are set by --shape NAME=DxD";
   if (source.weightsOut == "-")
     return "--weights-out needs a file name (safetensors is binary)";
@@ -214,8 +231,9 @@ loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source,
                 ModelInfo *info) {
   if (!source.model.empty()) {
     llvm::Expected<mlir::off::LlamaConfig> config =
-        source.configPath.empty()
-            ? mlir::off::loadNamedLlamaConfig(source.size)
+        !source.size.empty() ? mlir::off::loadNamedLlamaConfig(source.size)
+        : !source.hfDir.empty()
+            ? loadHfDirConfig(source.hfDir)
             : mlir::off::loadLlamaConfigFile(source.configPath);
     if (!config)
       return config.takeError();
@@ -280,7 +298,7 @@ int runImport(const std::vector<std::string> &args) {
   cli::Command cmd(kCommand,
                    "(MODEL.onnx [--shape NAME=DxD...] [--weights-out FILE] [--trainable GLOB] "
                    "[--frozen GLOB] [--shared-weights auto|split|tied] | --model llama "
-                   "(--config FILE | --size NAME) --batch B --seq T) -o OUT.mlir "
+                   "(--config FILE | --hf DIR | --size NAME) --batch B --seq T) -o OUT.mlir "
                    "[--stats STATS.json]",
                    "Imports a model into graph-level off IR.");
   addModelSourceOptions(cmd, source);
@@ -341,6 +359,7 @@ int runImport(const std::vector<std::string> &args) {
       json["initializers"] = llvm::json::Value(llvm::json::Object(info.importJson));
     json["source"] = !source.onnxPath.empty()     ? source.onnxPath
                      : !source.configPath.empty() ? source.configPath
+                     : !source.hfDir.empty()      ? source.hfDir
                                                   : source.size;
     llvm::json::Value value(std::move(json));
     outputs.push_back({statsPath, [value](llvm::raw_ostream &os) {

@@ -22,6 +22,7 @@ struct ModelSourceArgs {
   std::string onnxPath;            // positional MODEL.onnx
   std::string model;               // --model (only "llama")
   std::string configPath;          // --config config.json
+  std::string hfDir;               // --hf DIR: DIR/config.json (a Hugging Face model)
   std::string size;                // --size NAME
   int64_t batch = 0, seq = 0;      // --batch, --seq (0: not given)
   std::vector<std::string> shapes; // --shape NAME=DxD..., ONNX only

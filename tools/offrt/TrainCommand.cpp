@@ -94,8 +94,10 @@ int runTrain(const std::vector<std::string> &args) {
                    "once on the next K micro-batches of the token file (llm.c's order).");
   addDataOptions(cmd, options.planPath, options.dataPath, options.dataFormat);
   cmd.group("Weights");
-  cmd.option("--init", options.initPath, "FILE",
-             "start from these weights (safetensors, HF names;\nF32, or BF16/F16 converted)");
+  cmd.option("--init", options.initPath, "PATH",
+             "start from these weights: a safetensors file, a\nHugging Face model directory "
+             "or index (sharded\nmodel-0000K-of-0000M.safetensors), or a checkpoint\n"
+             "step directory; HF names; F32, or BF16/F16\nconverted");
   cmd.option("--seed", options.seed, "S",
              "without --init: Hugging Face's init from seed S\n(default 0)");
   cmd.option("--resume", options.resumeDir, "DIR",
@@ -129,6 +131,9 @@ int runTrain(const std::vector<std::string> &args) {
   cmd.flag("--overwrite", options.overwrite,
            "replace the checkpoints of another run in\n--save-dir (without it such a directory "
            "is\nrefused)");
+  cmd.size("--max-shard-size", options.maxShardBytes,
+           "weights larger than this are saved as shards with\nan index, as save_pretrained "
+           "(default 50G, its\ndefault)");
   cmd.option("--log", options.logPath, "FILE",
              "one JSON object per step (step, loss, grad_norm,\nlr, tokens_per_s, ms)");
   cmd.option("--save-grads", options.saveGradsPath, "FILE",
@@ -172,7 +177,7 @@ int runTrain(const std::vector<std::string> &args) {
 int runForward(const std::vector<std::string> &args) {
   train::ForwardOptions options;
   std::string backendName = "cpu";
-  cli::Command cmd("offrt forward", "PLAN.bin --data TOKENS.bin (--init FILE | --seed S) -o OUT",
+  cli::Command cmd("offrt forward", "PLAN.bin --data TOKENS.bin (--init PATH | --seed S) -o OUT",
                    "Runs a forward plan (`offc compile --forward`) on one micro-batch of the\n"
                    "token file and writes `logits` (f32 [B, T, V]) and `input_ids` (i32 [B, T])\n"
                    "to OUT as safetensors.");
@@ -180,7 +185,9 @@ int runForward(const std::vector<std::string> &args) {
   cmd.option("--micro-batch", options.microBatch, "I",
              "which micro-batch of the file (default 0)");
   cmd.group("Weights");
-  cmd.option("--init", options.initPath, "FILE", "the weights (safetensors, HF names)");
+  cmd.option("--init", options.initPath, "PATH",
+             "the weights: a safetensors file, a Hugging Face\nmodel directory or index "
+             "(sharded), or a\ncheckpoint step directory (HF names)");
   cmd.option("--seed", options.seed, "S",
              "without --init: Hugging Face's init from seed S\n(default 0)");
   cmd.group("Run");

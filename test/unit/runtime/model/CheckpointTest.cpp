@@ -101,8 +101,9 @@ TEST(ModelCheckpoint, SavesAndResumes) {
   checkpoint.optimizer().copyTo("model.norm.weight.exp_avg_sq", DType::F32, v, sizeof v);
   EXPECT_EQ(v[3], 30.f);
   // HF's loader insists on format "pt" in the model's metadata.
-  ASSERT_FALSE(checkpoint.model().metadata().empty());
-  EXPECT_EQ(checkpoint.model().metadata()[0].second, "pt");
+  const SafetensorsFile &modelFile = checkpoint.model().fileOf("model.embed_tokens.weight");
+  ASSERT_FALSE(modelFile.metadata().empty());
+  EXPECT_EQ(modelFile.metadata()[0].second, "pt");
   // A step directory opens directly too.
   EXPECT_EQ(Checkpoint::open(stepDir).state().step, 10u);
 }

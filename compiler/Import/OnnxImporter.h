@@ -109,6 +109,21 @@ public:
   /// Streams every entry as F32 safetensors (header, then the data in entry
   /// order), converting f16/bf16/f64 values and transposing where needed.
   void writeSafetensors(llvm::raw_ostream &os) const;
+  /// Streams one entry's values as F32 in the IR's layout (no header).
+  void writeF32(llvm::raw_ostream &os, const Entry &entry) const;
+
+  /// Where an entry stored as external data lies, for a plan that reads it
+  /// in place; nullopt for one inside the .onnx file or of another dtype
+  /// than f32/f16/bf16.
+  struct External {
+    std::string path;                  ///< the data file, absolute
+    uint64_t offset = 0;               ///< of the tensor's first byte
+    uint64_t fileSize = 0;
+    std::string dtype;                 ///< "f32", "f16" or "bf16"
+    SmallVector<int64_t> storedShape;  ///< the ONNX dims
+    llvm::StringRef bytes;             ///< the tensor's bytes (mapped)
+  };
+  std::optional<External> external(const Entry &entry) const;
 
 private:
   std::string header() const;

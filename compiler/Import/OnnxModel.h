@@ -82,6 +82,14 @@ public:
   /// The number of elements of a tensor's shape (an error when invalid).
   llvm::Expected<int64_t> elementCount(const onnx::TensorProto &tensor) const;
 
+  /// The whole of an external data file already opened by rawBytes or
+  /// readTensor (empty when it was not).
+  llvm::StringRef externalFileBytes(llvm::StringRef location) const {
+    auto found = externalFiles.find(location);
+    return found == externalFiles.end() || !found->second ? llvm::StringRef()
+                                                          : found->second->getBuffer();
+  }
+
   /// An error message that starts with the model's path.
   llvm::Error error(const llvm::Twine &message) const;
 

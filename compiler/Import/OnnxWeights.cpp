@@ -17,7 +17,9 @@
 #include "compiler/Import/OnnxModel.h"
 
 #include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
 
 #include <cstring>
 
@@ -164,39 +166,76 @@ void OnnxWeights::writeSafetensors(llvm::raw_ostream &os) const {
   llvm::support::endian::write64le(length, text.size());
   os.write(length, 8);
   os << text;
+  for (const Entry &entry : tensors)
+    writeF32(os, entry);
+}
+
+void OnnxWeights::writeF32(llvm::raw_ostream &os, const Entry &entry) const {
   std::vector<float> buffer;
-  for (const Entry &entry : tensors) {
-    const auto &tensor = *static_cast<const onnx::TensorProto *>(entry.tensor);
-    int64_t count = elementsOf(entry);
-    if (entry.raw && tensor.data_type() == onnx::TensorProto::FLOAT &&
-        !entry.transposed) {
-      os.write(entry.raw->data(), count * 4); // already F32 little-endian
-      continue;
-    }
-    if (!entry.transposed) {
-      constexpr int64_t kChunk = int64_t{1} << 16;
-      for (int64_t begin = 0; begin < count; begin += kChunk) {
-        int64_t end = std::min(count, begin + kChunk);
-        buffer.resize(end - begin);
-        decodeRange(entry, begin, end - begin, buffer.data());
-        writeFloats(os, buffer.data(), buffer.size());
-      }
-      continue;
-    }
-    // IR [rows, cols] from ONNX [cols, rows]: out[r][c] = in[c][r], a block
-    // of output rows at a time so the input is read along its rows.
-    int64_t rows = entry.shape[0], cols = entry.shape[1];
-    constexpr int64_t kBlock = 64;
-    float row[kBlock];
-    for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
-      int64_t r1 = std::min(rows, r0 + kBlock);
-      buffer.assign((r1 - r0) * cols, 0.0f);
-      for (int64_t c = 0; c < cols; ++c) {
-        decodeRange(entry, c * rows + r0, r1 - r0, row);
-        for (int64_t r = r0; r < r1; ++r)
-          buffer[(r - r0) * cols + c] = row[r - r0];
-      }
+  const auto &tensor = *static_cast<const onnx::TensorProto *>(entry.tensor);
+  int64_t count = elementsOf(entry);
+  if (entry.raw && tensor.data_type() == onnx::TensorProto::FLOAT &&
+      !entry.transposed) {
+    os.write(entry.raw->data(), count * 4); // already F32 little-endian
+    return;
+  }
+  if (!entry.transposed) {
+    constexpr int64_t kChunk = int64_t{1} << 16;
+    for (int64_t begin = 0; begin < count; begin += kChunk) {
+      int64_t end = std::min(count, begin + kChunk);
+      buffer.resize(end - begin);
+      decodeRange(entry, begin, end - begin, buffer.data());
       writeFloats(os, buffer.data(), buffer.size());
     }
+    return;
   }
+  // IR [rows, cols] from ONNX [cols, rows]: out[r][c] = in[c][r], a block
+  // of output rows at a time so the input is read along its rows.
+  int64_t rows = entry.shape[0], cols = entry.shape[1];
+  constexpr int64_t kBlock = 64;
+  float row[kBlock];
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+    int64_t r1 = std::min(rows, r0 + kBlock);
+    buffer.assign((r1 - r0) * cols, 0.0f);
+    for (int64_t c = 0; c < cols; ++c) {
+      decodeRange(entry, c * rows + r0, r1 - r0, row);
+      for (int64_t r = r0; r < r1; ++r)
+        buffer[(r - r0) * cols + c] = row[r - r0];
+    }
+    writeFloats(os, buffer.data(), buffer.size());
+  }
+}
+
+std::optional<OnnxWeights::External> OnnxWeights::external(const Entry &entry) const {
+  const auto &tensor = *static_cast<const onnx::TensorProto *>(entry.tensor);
+  if (tensor.data_location() != onnx::TensorProto::EXTERNAL || !entry.raw)
+    return std::nullopt;
+  External where;
+  switch (tensor.data_type()) {
+  case onnx::TensorProto::FLOAT: where.dtype = "f32"; break;
+  case onnx::TensorProto::FLOAT16: where.dtype = "f16"; break;
+  case onnx::TensorProto::BFLOAT16: where.dtype = "bf16"; break;
+  default: return std::nullopt;
+  }
+  std::string location;
+  for (const auto &item : tensor.external_data())
+    if (item.key() == "location")
+      location = item.value();
+  // The import checked the location and the range (OnnxModelFile::externalBytes).
+  llvm::SmallString<256> full(llvm::sys::path::parent_path(file->path()));
+  llvm::sys::path::append(full, location);
+  llvm::SmallString<256> real;
+  if (llvm::sys::fs::real_path(full, real))
+    return std::nullopt;
+  llvm::StringRef bytes = file->externalFileBytes(location);
+  if (bytes.empty() || entry.raw->data() < bytes.data() ||
+      entry.raw->data() + entry.raw->size() > bytes.data() + bytes.size())
+    return std::nullopt;
+  where.path = std::string(real);
+  where.offset = static_cast<uint64_t>(entry.raw->data() - bytes.data());
+  where.fileSize = bytes.size();
+  where.bytes = *entry.raw;
+  for (int64_t d : tensor.dims())
+    where.storedShape.push_back(d);
+  return where;
 }

@@ -5,11 +5,17 @@
 #include "runtime/common/Parallel.h"
 #include "runtime/model/Safetensors.h"
 #include "runtime/model/WeightInit.h"
+#include "runtime/model/WeightRef.h"
+#include "runtime/plan/PlanVocabulary.h"
 
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
 
 namespace off::train {
 namespace {
@@ -91,6 +97,43 @@ void Session::initFromSeed(uint64_t seed) {
     targets.push_back(std::move(target));
   }
   model::initWeights(targets, seed, plan().model().initializer_range());
+}
+
+std::vector<std::string> Session::initFromPlanWeights() {
+  std::map<std::string, const plan::WeightSource *> sources;
+  for (const plan::WeightSource &source : plan().model().weights())
+    if (!sources.emplace(source.param(), &source).second)
+      throw TrainError(planPath() + ": the plan names two weight sources for '" +
+                       source.param() + "'");
+  const std::filesystem::path planDir = std::filesystem::path(planPath()).parent_path();
+  std::vector<std::string> files;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto found = sources.find(params_[i].name);
+    if (found == sources.end())
+      throw TrainError(planPath() + ": the plan names no weight source for parameter '" +
+                       params_[i].name + "' (give --init FILE or --seed S)");
+    const plan::WeightSource &source = *found->second;
+    std::optional<DType> dtype = plan::toDType(source.dtype());
+    if (!dtype)
+      throw TrainError(planPath() + ": weight source of '" + source.param() +
+                       "' has an unknown dtype");
+    model::WeightRef ref;
+    ref.name = source.param();
+    std::filesystem::path path(source.path());
+    ref.path = path.is_absolute() ? path.string() : (planDir / path).string();
+    ref.offset = source.offset();
+    ref.dtype = *dtype;
+    ref.storedShape.assign(source.stored_shape().begin(), source.stored_shape().end());
+    ref.transposed = source.transposed();
+    ref.fileSize = source.file_size();
+    ref.checksum = source.checksum();
+    model::readWeightRef(ref, program_->dataAs<float>(paramId(i)),
+                         model::elementCount(params_[i].shape));
+    if (std::find(files.begin(), files.end(), ref.path) == files.end())
+      files.push_back(ref.path);
+  }
+  checkFiniteParams(files.empty() ? planPath() : files.front());
+  return files;
 }
 
 void Session::initFromFile(const std::string &path) {

@@ -60,6 +60,14 @@ public:
   /// converted); extra tensors are ignored, missing ones or other shapes
   /// are one error listing every problem.
   void initFromFile(const std::string &path);
+  /// True when the plan names where its parameters' values are (offc
+  /// compile of an ONNX export: plan.proto Model.weights).
+  bool hasPlanWeights() const { return plan().model().weights_size() > 0; }
+  /// Loads every parameter from the files the plan names, after checking
+  /// each file's size and the tensor's sample checksum (a replaced or
+  /// re-exported file is an error naming it). Returns the files read, for
+  /// the progress line.
+  std::vector<std::string> initFromPlanWeights();
   /// The Hugging Face config.json checkpoints carry (the plan's, or "{}").
   std::string configJson() const;
   /// Bytes of one checkpoint: weights, moments and a little for the JSON files.

@@ -102,11 +102,24 @@ std::string initFileToCheck(const std::string &initPath) {
   return std::filesystem::is_directory(initPath, error) ? std::string() : initPath;
 }
 
-void initWeights(Session &session, const std::string &initPath, uint64_t seed) {
-  if (initPath.empty())
-    session.initFromSeed(seed);
-  else
+/// --init PATH; else the weights the plan names (an ONNX export's), unless
+/// --seed was given; else the seed. Returns where they came from, for the
+/// first progress line.
+std::string initWeights(Session &session, const std::string &initPath, uint64_t seed,
+                        bool seedGiven) {
+  if (!initPath.empty()) {
     session.initFromFile(initPath);
+    return "weights from " + initPath;
+  }
+  if (!seedGiven && session.hasPlanWeights()) {
+    std::vector<std::string> files = session.initFromPlanWeights();
+    std::string list;
+    for (const std::string &file : files)
+      list += (list.empty() ? "" : ", ") + file;
+    return "weights from the export (" + list + ")";
+  }
+  session.initFromSeed(seed);
+  return "weights from seed " + std::to_string(seed);
 }
 
 /// Saves the gradients handed to the optimizer in the first step run.
@@ -167,6 +180,7 @@ TrainResult train(const TrainOptions &options) {
     model::parseJsonObject(session.configJson(), session.planPath(), "the model's config");
   std::optional<double> checkpointLr; // the lr the resumed run was trained with
   std::string resumedFrom;
+  std::string weightsFrom;
   if (!options.resumeDir.empty()) {
     model::Checkpoint checkpoint = model::Checkpoint::open(options.resumeDir);
     resumedFrom = checkpoint.dir();
@@ -189,8 +203,9 @@ TrainResult train(const TrainOptions &options) {
     state.planHash = hash;
     std::fprintf(stderr, "offrt train: resumed from %s at step %llu\n", checkpoint.dir().c_str(),
                  (unsigned long long)state.step);
+    weightsFrom = "weights from " + checkpoint.dir();
   } else {
-    initWeights(session, options.initPath, options.seed);
+    weightsFrom = initWeights(session, options.initPath, options.seed, options.seedGiven);
     session.zeroOptimizerState();
   }
   state.extra = {{"batch", int64_t(B)}, {"seq", int64_t(T)}, {"grad_accum", int64_t(K)}};
@@ -244,9 +259,7 @@ TrainResult train(const TrainOptions &options) {
                  "steps %llu..%llu, lr %g, %s\n", options.planPath.c_str(), (long long)B,
                  (long long)T, (long long)K, (unsigned long long)(state.step + 1),
                  (unsigned long long)lastStep, lr,
-                 options.initPath.empty() && options.resumeDir.empty()
-                     ? ("weights from seed " + std::to_string(options.seed)).c_str()
-                     : "weights loaded");
+                 weightsFrom.c_str());
 
   TrainResult result;
   auto save = [&] {
@@ -316,7 +329,8 @@ std::string forward(const ForwardOptions &options) {
   if (logitsTensor.dtype() != plan::F32)
     throw TrainError(session.planPath() + ": output 'logits' must be f32");
   model::BatchLoader loader = openData(session, options.dataPath, options.dataFormat);
-  initWeights(session, options.initPath, options.seed);
+  std::string weightsFrom =
+      initWeights(session, options.initPath, options.seed, options.seedGiven);
   const plan::Model &m = session.plan().model();
   std::vector<int32_t> targets(size_t(m.batch() * m.seq()));
   loader.load(options.microBatch, program.dataAs<int32_t>(ids), targets.data());
@@ -334,7 +348,8 @@ std::string forward(const ForwardOptions &options) {
          shapeText(std::vector<int64_t>(logitsTensor.shape().begin(), logitsTensor.shape().end())) +
          ", input_ids i32 " +
          shapeText(std::vector<int64_t>(idsTensor.shape().begin(), idsTensor.shape().end())) +
-         ", micro-batch " + std::to_string(options.microBatch) + " of " + options.dataPath + ")";
+         ", micro-batch " + std::to_string(options.microBatch) + " of " + options.dataPath +
+         "; " + weightsFrom + ")";
 }
 
 } // namespace off::train

@@ -22,8 +22,9 @@ struct TrainOptions {
   std::string planPath;
   std::string dataPath;
   model::TokenFileFormat dataFormat = model::TokenFileFormat::Llmc;
-  std::string initPath;           // --init: weights; empty: from --seed
+  std::string initPath;           // --init: weights; empty: the plan's weights, else --seed
   uint64_t seed = 0;
+  bool seedGiven = false;         // --seed S: from the seed even when the plan names weights
   uint64_t steps = 0;             // total optimizer steps (0: one pass over the data)
   std::optional<double> lr;       // overrides the plan's learning rate
   std::string saveDir;
@@ -60,8 +61,9 @@ struct ForwardOptions {
   std::string planPath;
   std::string dataPath;
   model::TokenFileFormat dataFormat = model::TokenFileFormat::Llmc;
-  std::string initPath;
+  std::string initPath;           // as TrainOptions
   uint64_t seed = 0;
+  bool seedGiven = false;
   uint64_t microBatch = 0;
   std::string outputPath;         // safetensors: logits (F32), input_ids (I32)
   unsigned threads = 0;

@@ -19,6 +19,13 @@ exported by dynamo at a static shape. For each:
    clip_grad_norm_ on the same tokens (torch_training.py): every step's loss
    and global gradient norm within rel 1e-5.
 
+   Without any weight option (`offrt train PLAN` alone) the run starts from
+   the export's weights that the plan names (read in place from the
+   export's external data, or from PLAN.weights that offc wrote beside the
+   plan for weights stored inside the .onnx file): the first progress line
+   says so and step 1's loss is the --init run's, bit for bit, so PyTorch's.
+   A data file changed after compiling is an error naming it.
+
 3. The options that override the rule: --shared-weights tied/split,
    --frozen, --trainable, and their errors (exit 1 with the reason; a bad
    value exit 2).
@@ -162,6 +169,59 @@ def check_training(exporter, path, model, logits_of, shape_args, workdir):
           f"{RTOL} (worst {worst_norm:.2e})")
     check(losses[-1] < losses[0] - 0.02, f"{exporter}: the reference learns "
           f"({losses[0]:.3f} -> {losses[-1]:.3f})")
+    check_default_weights(exporter, path, stem, data, entries[0]["loss"], losses[0])
+
+
+def check_default_weights(exporter, path, stem, data, init_loss, torch_loss):
+    """The plan keeps the export's weights: offrt starts from them."""
+    log = stem + "_default.jsonl"
+    result = run(["offrt", "train", stem + ".bin", "--data", data, "--steps", "1",
+                  "--threads", "2", "--log", log])
+    first = next((line for line in result.stderr.splitlines()
+                  if line.startswith("offrt train: " + stem + ".bin:")), "")
+    places = ([os.path.realpath(path + ".data")] if os.path.exists(path + ".data") else []) + \
+        ([stem + ".bin.weights"] if os.path.exists(stem + ".bin.weights") else [])
+    check("weights from the export (" in first and places and
+          all(place in first for place in places),
+          f"{exporter}: the first progress line says where the weights came from: "
+          f"{', '.join(places)} ({first.split(', ', 4)[-1] if first else result.stderr[-200:]})")
+    with open(log) as f:
+        loss = json.loads(f.readline())["loss"]
+    check(loss == init_loss and rel(loss, torch_loss) <= RTOL,
+          f"{exporter}: with no weight option step 1's loss is the export's "
+          f"({loss:.7f} == --init's {init_loss:.7f}; torch {torch_loss:.7f})")
+    seeded = run(["offrt", "train", stem + ".bin", "--data", data, "--steps", "1",
+                  "--seed", "3", "--quiet", "--log", log + ".seed"])
+    with open(log + ".seed") as f:
+        seed_loss = json.loads(f.readline())["loss"]
+    check(seed_loss != loss and seeded.returncode == 0,
+          f"{exporter}: --seed 3 starts from the seed instead ({seed_loss:.5f})")
+
+
+def check_changed_data(cache, workdir):
+    """A weights file changed after compiling is refused, by name."""
+    import shutil
+    for exporter, name in (("fresh_dynamo_static", "tiny.onnx.data"),
+                           ("fresh_torchscript_static", None)):
+        folder = os.path.join(workdir, "changed_" + exporter)
+        shutil.copytree(os.path.dirname(onnx_fixtures.fixture(exporter, cache)), folder)
+        plan = os.path.join(folder, "plan.bin")
+        run(["offc", "compile", os.path.join(folder, "tiny.onnx"), "-o", plan])
+        target = os.path.join(folder, name) if name else plan + ".weights"
+        with open(target, "r+b") as f:  # same size, other bytes
+            f.seek(8)
+            byte = f.read(1)
+            f.seek(8)
+            f.write(bytes([byte[0] ^ 0x40]))
+        batch, seq = onnx_fixtures.STATIC_SHAPE
+        data = os.path.join(folder, "tokens.bin")
+        ref.write_llmc_tokens(data, ref.markov_tokens(256, 2 * batch * seq + 1, 1))
+        result = subprocess.run(["offrt", "train", plan, "--data", data, "--steps", "1"],
+                                capture_output=True, text=True)
+        check(result.returncode == 1 and os.path.realpath(target) in result.stderr
+              and "not those the plan was compiled against" in result.stderr,
+              f"{exporter}: a changed {os.path.basename(target)} is an error naming it "
+              f"({result.stderr.strip()[-160:]})")
 
 
 def import_stats(path, args, workdir):
@@ -221,6 +281,7 @@ def main():
     batch, seq = onnx_fixtures.STATIC_SHAPE
     with tempfile.TemporaryDirectory() as workdir:
         check_options(cache, workdir)
+        check_changed_data(cache, workdir)
         for exporter in FIXTURES:
             path = onnx_fixtures.fixture(exporter, cache)
             folder = os.path.dirname(path)

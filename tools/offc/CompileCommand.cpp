@@ -25,6 +25,7 @@
 #include "tools/offc/CliSupport.h"
 #include "tools/offc/Commands.h"
 #include "tools/offc/ImportCommand.h"
+#include "tools/offc/PlanWeights.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -387,6 +388,23 @@ int runCompile(const std::vector<std::string> &argv) {
   if (!args.source.weightsOut.empty())
     if (llvm::Error error = writeOutputsAtomically({{args.source.weightsOut, info.writeWeights}}))
       return fail(llvm::toString(std::move(error)));
+  // The export's weights: referenced in place or written to PLAN.weights
+  // (PlanWeights.h), so offrt starts from them by default.
+  std::string weightsNote;
+  if (info.onnxWeights) {
+    llvm::Expected<PlanWeightsSummary> attached =
+        attachPlanWeights(*info.onnxWeights, args.output, *plan.mutable_model());
+    if (!attached)
+      return fail(llvm::toString(attached.takeError()));
+    weightsNote = llvm::formatv("; weights: {0} in the export's external data{1}",
+                                attached->inPlace,
+                                attached->written
+                                    ? llvm::formatv(", {0} written to {1}", attached->written,
+                                                    attached->weightsFile)
+                                          .str()
+                                    : std::string())
+                      .str();
+  }
   std::string error;
   if (!plan::writePlanFile(plan, args.output, error))
     return fail(error);
@@ -403,6 +421,8 @@ int runCompile(const std::vector<std::string> &argv) {
       instructions, seconds, decisions.label,
       memorySummary(memory, plan, memoryBreakdown(plan)),
       decisions.remat == "none" ? "" : "; recompute " + decisions.remat);
+  if (!weightsNote.empty())
+    llvm::errs() << kCommand << ": " << weightsNote.substr(2) << "\n";
   return 0;
 }
 

@@ -265,6 +265,7 @@ loadModelSource(mlir::MLIRContext &context, const ModelSourceArgs &source,
     info->writeWeights = [weights](llvm::raw_ostream &os) {
       weights->writeSafetensors(os);
     };
+    info->onnxWeights = weights;
     describeImport(summary, *info);
   }
   return module;

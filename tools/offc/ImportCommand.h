@@ -13,8 +13,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace mlir::off {
+class OnnxWeights;
+}
 
 namespace off::offc {
 
@@ -62,6 +67,8 @@ struct ModelInfo {
   std::vector<std::string> importNotes;
   /// ONNX: the same as JSON for --stats ("initializers").
   llvm::json::Object importJson;
+  /// ONNX: the params' values, for the plan (tools/offc/PlanWeights.h).
+  std::shared_ptr<const mlir::off::OnnxWeights> onnxWeights;
 };
 
 /// Builds (Llama) or imports (ONNX) the graph-level module as the frontend

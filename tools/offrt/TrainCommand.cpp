@@ -99,7 +99,7 @@ int runTrain(const std::vector<std::string> &args) {
              "or index (sharded\nmodel-0000K-of-0000M.safetensors), or a checkpoint\n"
              "step directory; HF names; F32, or BF16/F16\nconverted");
   cmd.option("--seed", options.seed, "S",
-             "without --init: Hugging Face's init from seed S\n(default 0)");
+             "Hugging Face's init from seed S instead of the\nweights the plan names (an ONNX export's);\nwithout either, seed 0");
   cmd.option("--resume", options.resumeDir, "DIR",
              "continue from a checkpoint (a --save-dir or one of\nits step-N directories): "
              "weights, AdamW moments,\nstep, data position");
@@ -157,6 +157,7 @@ int runTrain(const std::vector<std::string> &args) {
     requirePlanAndData(options.planPath, options.dataPath);
     if (!options.initPath.empty() && !options.resumeDir.empty())
       throw UsageError("--init and --resume both give the weights; pick one");
+    options.seedGiven = cmd.given("--seed");
     if (cmd.given("--seed") && (!options.initPath.empty() || !options.resumeDir.empty()))
       throw UsageError("--seed initialises weights; with --init or --resume it would be ignored");
     if (options.saveEvery && options.saveDir.empty())
@@ -189,7 +190,7 @@ int runForward(const std::vector<std::string> &args) {
              "the weights: a safetensors file, a Hugging Face\nmodel directory or index "
              "(sharded), or a\ncheckpoint step directory (HF names)");
   cmd.option("--seed", options.seed, "S",
-             "without --init: Hugging Face's init from seed S\n(default 0)");
+             "Hugging Face's init from seed S instead of the\nweights the plan names (an ONNX export's);\nwithout either, seed 0");
   cmd.group("Run");
   addBackendOption(cmd, backendName);
   cmd.option("--threads", options.threads, "N", "compute threads (default: all cores)",
@@ -209,6 +210,7 @@ int runForward(const std::vector<std::string> &args) {
     requirePlanAndData(options.planPath, options.dataPath);
     if (options.outputPath.empty())
       throw UsageError("no -o OUT.safetensors given");
+    options.seedGiven = cmd.given("--seed");
     if (cmd.given("--seed") && !options.initPath.empty())
       throw UsageError("--seed initialises weights; with --init or --resume it would be ignored");
     std::string wrote = train::forward(options);

@@ -4,12 +4,14 @@
 
 #include "dialects/off/IR/OffDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <optional>
 #include <set>
 
 using namespace mlir;
@@ -52,12 +54,11 @@ std::pair<uint64_t, uint64_t> attentionFlops(AttentionOp op) {
   return {products, mul(5, scores)};
 }
 
-/// The small per-element term of ops that are not products (see header).
-uint64_t elementwiseFlops(Operation *op) {
-  if (op->getNumResults() == 0)
-    return 0;
-  uint64_t out = elements(op->getResult(0));
-  return llvm::TypeSwitch<Operation *, uint64_t>(op)
+/// The small per-element term of ops that are not products (see header);
+/// nullopt for an op that has no rule here.
+std::optional<uint64_t> elementwiseFlops(Operation *op) {
+  uint64_t out = op->getNumResults() ? elements(op->getResult(0)) : 0;
+  return llvm::TypeSwitch<Operation *, std::optional<uint64_t>>(op)
       .Case<AddOp, SubOp, MulOp, DivOp, NegOp, ExpOp, SqrtOp, RsqrtOp, CastOp>(
           [&](Operation *) { return out; })
       .Case<SigmoidOp, RopeOp>([&](Operation *) { return mul(3, out); })
@@ -68,7 +69,18 @@ uint64_t elementwiseFlops(Operation *op) {
       .Case<CrossEntropyOp>([&](CrossEntropyOp ce) {
         return mul(4, elements(ce.getLogits()));
       })
-      .Default([](Operation *) { return uint64_t{0}; });
+      // Sources and data movement: no arithmetic.
+      .Case<ParamOp, StateOp, ConstantOp, ReshapeOp, TransposeOp, SliceOp, ConcatOp,
+            GatherOp, EmbeddingOp, BroadcastToOp, func::ReturnOp>(
+          [](Operation *) { return uint64_t{0}; })
+      // Not part of the forward step these figures describe (gradients,
+      // optimizer, transfers, events, collectives): counted as 0 by the
+      // convention in the header, each by name.
+      .Case<RmsNormGradOp, RopeGradOp, AttentionGradOp, SwigluGradOp, EmbeddingGradOp,
+            CrossEntropyGradOp, SoftmaxGradOp, SliceGradOp, GatherGradOp, GlobalNormOp,
+            AdamStepOp, OffloadOp, PrefetchOp, RecordOp, WaitOp, FreeOp, RecomputeOp, YieldOp,
+            AllGatherOp, ReduceScatterOp>([](Operation *) { return uint64_t{0}; })
+      .Default([](Operation *) { return std::nullopt; });
 }
 
 /// Collects N from each "layers.N." in a parameter name.
@@ -95,7 +107,7 @@ std::string typeName(Type type) {
 
 } // namespace
 
-uint64_t mlir::off::opFlops(Operation *op) {
+std::optional<uint64_t> mlir::off::opFlops(Operation *op) {
   if (auto matmul = dyn_cast<MatmulOp>(op))
     return matmulFlops(matmul);
   if (auto attention = dyn_cast<AttentionOp>(op)) {
@@ -105,9 +117,10 @@ uint64_t mlir::off::opFlops(Operation *op) {
   return elementwiseFlops(op);
 }
 
-ModelStats mlir::off::computeModelStats(ModuleOp module) {
+llvm::Expected<ModelStats> mlir::off::computeModelStats(ModuleOp module) {
   ModelStats stats;
   std::set<int64_t> layerIndices;
+  std::set<std::string> noRule;
   int64_t attentionOps = 0;
   module.walk([&](Operation *op) {
     if (isa<ModuleOp, FunctionOpInterface>(op))
@@ -127,10 +140,22 @@ ModelStats mlir::off::computeModelStats(ModuleOp module) {
       stats.flopsAttention = add(stats.flopsAttention, products);
       stats.flopsElementwise = add(stats.flopsElementwise, softmax);
       attentionOps += 1;
+    } else if (std::optional<uint64_t> flops = elementwiseFlops(op)) {
+      stats.flopsElementwise = add(stats.flopsElementwise, *flops);
     } else {
-      stats.flopsElementwise = add(stats.flopsElementwise, elementwiseFlops(op));
+      noRule.insert(op->getName().getStringRef().str());
     }
   });
+  if (!noRule.empty()) {
+    std::string names;
+    for (const std::string &name : noRule)
+      names += (names.empty() ? "'" : ", '") + name + "'";
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "no FLOP rule for " + names +
+            " (compiler/Import/ModelStats.cpp opFlops: give each op its count, 0 for data "
+            "movement; see docs/adding-an-op.md)");
+  }
   stats.flopsForward =
       add(add(stats.flopsMatmul, stats.flopsAttention), stats.flopsElementwise);
   stats.layers = layerIndices.empty() ? attentionOps

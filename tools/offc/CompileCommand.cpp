@@ -372,10 +372,18 @@ int runCompile(const std::vector<std::string> &argv) {
   }
   if (!args.report.empty()) {
     uint64_t recomputeFlops = 0;
+    std::string noRule;
     step.walk([&](mlir::Operation *op) {
-      if (op->hasAttr(mlir::off::kRecomputedAttr))
-        recomputeFlops += mlir::off::opFlops(op);
+      if (op->hasAttr(mlir::off::kRecomputedAttr)) {
+        if (std::optional<uint64_t> flops = mlir::off::opFlops(op))
+          recomputeFlops += *flops;
+        else
+          noRule = op->getName().getStringRef().str();
+      }
     });
+    if (!noRule.empty())
+      return fail("no FLOP rule for recomputed op '" + noRule +
+                  "' (compiler/Import/ModelStats.cpp opFlops)");
     llvm::json::Object report = memoryReport(memory, decisions, plan, recomputeFlops);
     if (llvm::Error error = writeOutputsAtomically(
             {{args.report, [&](llvm::raw_ostream &os) {

@@ -344,7 +344,12 @@ int runImport(const std::vector<std::string> &args) {
     llvm::errs() << kCommand << ": error: " << llvm::toString(std::move(error)) << "\n";
     return 1;
   }
-  mlir::off::ModelStats stats = mlir::off::computeModelStats(**module);
+  llvm::Expected<mlir::off::ModelStats> computed = mlir::off::computeModelStats(**module);
+  if (!computed) {
+    llvm::errs() << kCommand << ": error: " << llvm::toString(computed.takeError()) << "\n";
+    return 1;
+  }
+  mlir::off::ModelStats stats = std::move(*computed);
 
   std::vector<PendingOutput> outputs;
   outputs.push_back({output, [&](llvm::raw_ostream &os) {

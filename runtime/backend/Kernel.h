@@ -86,6 +86,10 @@ struct StepContext {
   int64_t optimizerStep = 1;
   std::optional<double> lr;            // overrides adam_step's lr attribute
   ThreadPool *optimizerPool = nullptr; // nullptr: the process-wide pool
+  /// When set, adam_step leaves its param and moments as they are (offrt
+  /// train's non-finite guard, and evaluation). Set from the hook that runs
+  /// before each kernel, on the thread that then runs it.
+  bool skipUpdates = false;
 };
 
 /// One kernel call: inputs and outputs in the op's operand/result order.

@@ -252,6 +252,19 @@ Checkpoint Checkpoint::open(const std::string &dir) {
   const fs::path base(checkpoint.dir_);
   const std::string statePath = (base / kStateFile).string();
   checkpoint.state_ = trainerStateFromJson(readTextFile(statePath), statePath);
+  // Fields that must agree with each other (a hand-edited or mixed-up file).
+  const TrainerState &state = checkpoint.state_;
+  if (auto step = stepOfDirName(base.filename().string()); step && *step != state.step)
+    throwFileError(statePath, "\"step\" is " + std::to_string(state.step) +
+                                  " but the directory is " + base.filename().string());
+  if (state.optimizerStep > state.step)
+    throwFileError(statePath, "\"optimizer_step\" " + std::to_string(state.optimizerStep) +
+                                  " is larger than \"step\" " + std::to_string(state.step) +
+                                  " (every optimizer step is a step)");
+  if (state.microBatch < state.step)
+    throwFileError(statePath, "\"micro_batch\" " + std::to_string(state.microBatch) +
+                                  " is smaller than \"step\" " + std::to_string(state.step) +
+                                  " (every step reads at least one micro-batch)");
   checkpoint.configJson_ = readTextFile((base / kConfigFile).string());
   checkpoint.model_ = SafetensorsSet::open(base.string());
   checkpoint.optimizer_ = SafetensorsFile::open((base / kOptimizerFile).string());

@@ -94,6 +94,8 @@ void runAdamStep(const KernelCall &call) {
   tensor.param = updated(call, 0, 0);
   tensor.expAvg = updated(call, 1, 2);
   tensor.expAvgSq = updated(call, 2, 3);
+  if (call.step && call.step->skipUpdates)
+    return; // the outputs hold the inputs: nothing moves
   tensor.grad = call.inputs[1].data;
   tensor.count = size_t(call.inputs[0].numel());
   if (call.attrs.has("max_grad_norm"))

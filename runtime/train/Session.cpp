@@ -149,17 +149,23 @@ void Session::initFromFile(const std::string &path) {
   checkFiniteParams(path);
 }
 
-void Session::checkFiniteParams(const std::string &source) const {
+std::string Session::nonFiniteParam() const {
   for (size_t i = 0; i < params_.size(); ++i) {
     const float *data = program_->dataAs<float>(paramId(i));
     uint64_t count = model::elementCount(params_[i].shape);
     for (uint64_t k = 0; k < count; ++k)
       if (!std::isfinite(data[k]))
-        throw TrainError(source + ": tensor '" + params_[i].name + "' holds " +
-                         (std::isnan(data[k]) ? "NaN" : data[k] > 0 ? "+inf" : "-inf") +
-                         " at element " + std::to_string(k) + " (of " + std::to_string(count) +
-                         "); training from non-finite weights gives a non-finite loss");
+        return "tensor '" + params_[i].name + "' holds " +
+               (std::isnan(data[k]) ? "NaN" : data[k] > 0 ? "+inf" : "-inf") + " at element " +
+               std::to_string(k) + " (of " + std::to_string(count) + ")";
   }
+  return "";
+}
+
+void Session::checkFiniteParams(const std::string &source) const {
+  if (std::string problem = nonFiniteParam(); !problem.empty())
+    throw TrainError(source + ": " + problem +
+                     "; training from non-finite weights gives a non-finite loss");
 }
 
 std::string Session::configJson() const {

@@ -76,6 +76,9 @@ public:
   /// Throws TrainError naming `source`, the tensor and the element when a
   /// parameter holds NaN or an infinity.
   void checkFiniteParams(const std::string &source) const;
+  /// "" or "tensor 'X' holds NaN at element k (of n)" for the first
+  /// non-finite parameter value.
+  std::string nonFiniteParam() const;
 
   /// Zeroes the AdamW moments (a fresh start).
   void zeroOptimizerState();

@@ -7,6 +7,8 @@
 #include "runtime/model/TrainingLog.h"
 #include "runtime/train/RunFiles.h"
 #include "runtime/train/Session.h"
+#include "runtime/train/StopSignals.h"
+#include "runtime/train/UpdateGuard.h"
 
 #include <chrono>
 #include <cmath>
@@ -149,9 +151,111 @@ private:
 
 } // namespace
 
+namespace {
+
+/// What a resumed run takes from its checkpoint's trainer state besides the
+/// tensors and counters: the run's settings, unless the command line gives
+/// them anew.
+struct ResumedSettings {
+  std::optional<double> lr;
+  uint64_t steps = 0;
+  std::optional<LrSchedule> schedule;
+  uint64_t skippedSteps = 0, skippedInARow = 0;
+};
+
+ResumedSettings resumedSettings(const model::Checkpoint &checkpoint, int64_t B, int64_t T) {
+  ResumedSettings settings;
+  const model::Json &extra = checkpoint.state().extra;
+  const std::string statePath = checkpoint.dir() + "/trainer_state.json";
+  auto count = [&](const model::Json *value, const char *name) -> uint64_t {
+    std::optional<uint64_t> parsed = value ? jsonUint64(*value) : std::nullopt;
+    if (!parsed)
+      throw TrainError(statePath + ": \"extra." + name + "\" is not a non-negative integer");
+    return *parsed;
+  };
+  const model::Json *batch = jsonMember(extra, "batch");
+  const model::Json *seq = jsonMember(extra, "seq");
+  if (batch && seq && (jsonInt64(*batch) != B || jsonInt64(*seq) != T))
+    throw TrainError(checkpoint.dir() + ": saved by a run with batch " + batch->dump() +
+                     " x seq " + seq->dump() + "; this plan has " + std::to_string(B) + " x " +
+                     std::to_string(T) + ", so its data position would mean other tokens");
+  if (const model::Json *lr = jsonMember(extra, "lr"); lr && lr->is_number())
+    settings.lr = lr->get<double>();
+  if (const model::Json *steps = jsonMember(extra, "steps"))
+    settings.steps = count(steps, "steps");
+  if (const model::Json *schedule = jsonMember(extra, "lr_schedule")) {
+    const model::Json *kind = jsonMember(*schedule, "kind");
+    std::optional<LrScheduleKind> parsed =
+        kind && kind->is_string() ? parseLrScheduleKind(kind->get<std::string>()) : std::nullopt;
+    if (!parsed)
+      throw TrainError(statePath + ": \"extra.lr_schedule.kind\" is not constant, linear or "
+                       "cosine");
+    LrSchedule value;
+    value.kind = *parsed;
+    if (const model::Json *warmup = jsonMember(*schedule, "warmup_steps"))
+      value.warmupSteps = count(warmup, "lr_schedule.warmup_steps");
+    if (const model::Json *minLr = jsonMember(*schedule, "min_lr"); minLr && minLr->is_number())
+      value.minLr = minLr->get<double>();
+    settings.schedule = value;
+  }
+  if (const model::Json *skipped = jsonMember(extra, "skipped_steps"))
+    settings.skippedSteps = count(skipped, "skipped_steps");
+  if (const model::Json *row = jsonMember(extra, "skipped_in_a_row"))
+    settings.skippedInARow = count(row, "skipped_in_a_row");
+  const model::TrainerState &state = checkpoint.state();
+  if (settings.skippedSteps && settings.skippedSteps != state.step - state.optimizerStep)
+    throw TrainError(statePath + ": \"extra.skipped_steps\" " +
+                     std::to_string(settings.skippedSteps) + " disagrees with \"step\" " +
+                     std::to_string(state.step) + " - \"optimizer_step\" " +
+                     std::to_string(state.optimizerStep));
+  return settings;
+}
+
+model::Json scheduleJson(const LrSchedule &schedule) {
+  model::Json json = {{"kind", lrScheduleName(schedule.kind)},
+                      {"warmup_steps", schedule.warmupSteps}};
+  if (schedule.minLr)
+    json["min_lr"] = *schedule.minLr;
+  return json;
+}
+
+std::string formatNumber(double value) {
+  if (std::isnan(value))
+    return "nan";
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+/// The mean loss of the train plan over `batches` micro-batches of the
+/// held-out file (from its start), K per run, with every update skipped.
+EvalResult evaluate(PlanProgram &program, UpdateGuard &guard, const model::BatchLoader &loader,
+                    uint64_t batches, int64_t K, uint32_t ids, uint32_t targets, uint32_t loss) {
+  const int64_t perMicroBatch = loader.batch() * loader.seq();
+  double sum = 0;
+  const uint64_t runs = batches / uint64_t(K);
+  for (uint64_t run = 0; run < runs; ++run) {
+    for (int64_t k = 0; k < K; ++k)
+      loader.load(run * uint64_t(K) + uint64_t(k), program.dataAs<int32_t>(ids) + k * perMicroBatch,
+                  program.dataAs<int32_t>(targets) + k * perMicroBatch);
+    guard.beginRun(/*evaluating=*/true);
+    program.run();
+    sum += double(*program.dataAs<float>(loss));
+  }
+  EvalResult result;
+  result.loss = sum / double(runs);
+  result.tokens = batches * uint64_t(perMicroBatch);
+  return result;
+}
+
+} // namespace
+
 TrainResult train(const TrainOptions &options) {
+  // From the start: a signal while loading stops the run before its first step.
+  StopSignals signals("offrt train");
   const std::vector<std::string> inputs = {options.planPath, options.dataPath,
-                                           initFileToCheck(options.initPath)};
+                                           initFileToCheck(options.initPath),
+                                           options.evalDataPath};
   checkInputFiles(inputs);
   checkOutputFiles({options.logPath, options.saveGradsPath}, inputs);
   Session session({options.backend, options.planPath, "train_step", options.threads,
@@ -168,6 +272,18 @@ TrainResult train(const TrainOptions &options) {
   uint32_t lossId = scalarOutput(session, program, "loss");
   uint32_t normId = scalarOutput(session, program, "grad_norm");
   model::BatchLoader loader = openData(session, options.dataPath, options.dataFormat);
+  std::optional<model::BatchLoader> evalLoader;
+  uint64_t evalBatches = options.evalBatches;
+  if (!options.evalDataPath.empty()) {
+    evalLoader.emplace(openData(session, options.evalDataPath, options.dataFormat));
+    if (evalBatches % uint64_t(K) != 0)
+      throw TrainError("--eval-batches " + std::to_string(evalBatches) +
+                       " is not a multiple of the plan's " + std::to_string(K) +
+                       " micro-batches per step");
+    if (evalBatches == 0) // one pass over the held-out file, whole steps
+      evalBatches = std::max<uint64_t>(1, evalLoader->windowsPerEpoch() / uint64_t(K)) *
+                    uint64_t(K);
+  }
   const std::string hash = planHash(session.plan());
 
   model::TrainerState state;
@@ -178,22 +294,13 @@ TrainResult train(const TrainOptions &options) {
   // at the first save after hours of training.
   if (!options.saveDir.empty())
     model::parseJsonObject(session.configJson(), session.planPath(), "the model's config");
-  std::optional<double> checkpointLr; // the lr the resumed run was trained with
+  ResumedSettings resumed;
   std::string resumedFrom;
   std::string weightsFrom;
   if (!options.resumeDir.empty()) {
     model::Checkpoint checkpoint = model::Checkpoint::open(options.resumeDir);
     resumedFrom = checkpoint.dir();
-    const model::Json &extra = checkpoint.state().extra;
-    const model::Json *batch = jsonMember(extra, "batch");
-    const model::Json *seq = jsonMember(extra, "seq");
-    if (batch && seq && (jsonInt64(*batch) != B || jsonInt64(*seq) != T))
-      throw TrainError(checkpoint.dir() + ": saved by a run with batch " + batch->dump() +
-                       " x seq " + seq->dump() + "; this plan has " +
-                       std::to_string(B) + " x " + std::to_string(T) +
-                       ", so its data position would mean other tokens");
-    if (const model::Json *lr = jsonMember(extra, "lr"); lr && lr->is_number())
-      checkpointLr = lr->get<double>();
+    resumed = resumedSettings(checkpoint, B, T);
     session.restore(checkpoint);
     state = checkpoint.state();
     if (state.planHash != hash)
@@ -208,7 +315,6 @@ TrainResult train(const TrainOptions &options) {
     weightsFrom = initWeights(session, options.initPath, options.seed, options.seedGiven);
     session.zeroOptimizerState();
   }
-  state.extra = {{"batch", int64_t(B)}, {"seq", int64_t(T)}, {"grad_accum", int64_t(K)}};
 
   std::unique_ptr<SaveDirLock> saveDirLock;
   if (!options.saveDir.empty()) {
@@ -223,93 +329,184 @@ TrainResult train(const TrainOptions &options) {
                  "saved\n");
   }
 
-  uint64_t lastStep = options.steps;
-  if (lastStep == 0) // one pass over the data
+  // The run's target: --steps, else the resumed run's, else one pass.
+  uint64_t lastStep = options.steps ? options.steps : resumed.steps;
+  if (lastStep == 0)
     lastStep = std::max<uint64_t>(1, loader.windowsPerEpoch() / uint64_t(K));
   if (state.step >= lastStep)
     throw TrainError("nothing to do: the run is at step " + std::to_string(state.step) +
-                     " and --steps is " + std::to_string(lastStep));
+                     " and its target is step " + std::to_string(lastStep) +
+                     (options.steps ? " (--steps)" : " (stored in the checkpoint; give a "
+                                                     "larger --steps to go on)"));
   std::unique_ptr<ThreadPool> optimizerPool;
   for (const plan::Stream &stream : session.plan().streams())
     if (stream.kind() == plan::HOST_OPTIMIZER && !optimizerPool)
       optimizerPool = std::make_unique<ThreadPool>(std::max(1u, options.optimizerThreads));
   program.step().optimizerPool = optimizerPool.get();
-  // A resumed run keeps the lr it was trained with unless --lr says
-  // otherwise: the same command minus --lr must continue bit for bit.
-  const std::optional<double> lrOverride = options.lr ? options.lr : checkpointLr;
-  double lr = lrOverride.value_or(session.plan().hyper().lr());
+  // A resumed run keeps the lr and schedule it was trained with unless the
+  // command line says otherwise: the same command minus those options must
+  // continue bit for bit.
+  const std::optional<double> lrOverride = options.lr ? options.lr : resumed.lr;
+  const double lr = lrOverride.value_or(session.plan().hyper().lr());
+  const LrSchedule schedule = options.schedule ? *options.schedule
+                                               : resumed.schedule.value_or(LrSchedule{});
+  if (std::string problem = schedule.problem(lr); !problem.empty())
+    throw TrainError(problem);
+  const bool scheduled = schedule.kind != LrScheduleKind::Constant || schedule.warmupSteps;
   program.step().lr = lrOverride;
-  state.extra["lr"] = lr;
+  state.extra = {{"batch", int64_t(B)},
+                 {"seq", int64_t(T)},
+                 {"grad_accum", int64_t(K)},
+                 {"lr", lr},
+                 {"steps", lastStep},
+                 {"lr_schedule", scheduleJson(schedule)}};
+  uint64_t skippedTotal = resumed.skippedSteps, skippedInARow = resumed.skippedInARow;
 
   std::unique_ptr<model::JsonlLogWriter> log;
-  if (!options.logPath.empty())
+  if (!options.logPath.empty()) {
+    if (!options.resumeDir.empty()) // the steps after the checkpoint are run (and logged) again
+      model::truncateLogAfterStep(options.logPath, state.step);
     log = std::make_unique<model::JsonlLogWriter>(options.logPath, !options.resumeDir.empty());
+  }
   GradCapture capture;
+  UpdateGuard guard(program, lossId, normId);
   if (!options.saveGradsPath.empty()) // the gradient each adam_step is about to read
-    program.setBeforeKernel([&](const plan::Kernel &kernel) {
-      if (kernel.op() == "adam_step" && kernel.inputs_size() >= 2)
+    guard.setCapture([&](const plan::Kernel &kernel) {
+      if (kernel.inputs_size() >= 2)
         capture.add(program.tensor(kernel.inputs(0)).name(),
                     program.dataAs<float>(kernel.inputs(1)),
                     program.tensor(kernel.inputs(1)).size_bytes() / sizeof(float));
     });
-  model::ProgressPrinter progress(state.step + 1, lastStep, stderr,
-                                  std::max<uint64_t>(1, options.progressEvery));
+  model::ProgressPrinter progress(state.step + 1, lastStep, stderr, options.progressEvery);
   if (!options.quiet)
     std::fprintf(stderr, "offrt train: %s: %lld x %lld tokens x %lld micro-batch(es) per step, "
-                 "steps %llu..%llu, lr %g, %s\n", options.planPath.c_str(), (long long)B,
+                 "steps %llu..%llu, lr %g%s, %s\n", options.planPath.c_str(), (long long)B,
                  (long long)T, (long long)K, (unsigned long long)(state.step + 1),
                  (unsigned long long)lastStep, lr,
+                 scheduled ? (" (" + schedule.describe() + ")").c_str() : "",
                  weightsFrom.c_str());
 
   TrainResult result;
+  auto lastGood = [&] {
+    return !result.lastCheckpoint.empty() ? result.lastCheckpoint
+           : !resumedFrom.empty()         ? resumedFrom
+                                          : std::string("none");
+  };
+  uint64_t savedStep = state.step; // the state last saved (or resumed from)
   auto save = [&] {
+    // A checkpoint never holds non-finite weights.
+    if (std::string problem = session.nonFiniteParam(); !problem.empty())
+      throw TrainError("not saving step " + std::to_string(state.step) + ": " + problem +
+                       "; stopping (the last checkpoint is " + lastGood() + ")");
+    state.extra["skipped_steps"] = skippedTotal;
+    state.extra["skipped_in_a_row"] = skippedInARow;
     result.lastCheckpoint = model::saveCheckpoint(
         options.saveDir, session.checkpointContents(state),
         {options.keepLast, options.maxShardBytes});
+    savedStep = state.step;
     if (!options.quiet)
       std::fprintf(stderr, "offrt train: saved %s\n", result.lastCheckpoint.c_str());
   };
+  auto runEval = [&] {
+    EvalResult eval = evaluate(program, guard, *evalLoader, evalBatches, K, ids, targets, lossId);
+    eval.step = state.step;
+    result.evals.push_back(eval);
+    if (log)
+      log->write(model::EvalLog{eval.step, eval.loss, eval.tokens});
+    if (!options.quiet)
+      std::fprintf(stderr, "eval at step %llu | loss %.4f | ppl %.2f | %llu tokens\n",
+                   (unsigned long long)eval.step, eval.loss, std::exp(eval.loss),
+                   (unsigned long long)eval.tokens);
+  };
   const auto runStart = Clock::now();
   const int64_t tokensPerMicroBatch = B * T;
-  const uint64_t firstStep = state.step;
-  while (state.step < lastStep) {
+  const uint64_t firstStep = state.step + 1;
+  while (state.step < lastStep && !signals.requested()) {
     const auto stepStart = Clock::now();
     int32_t *idData = program.dataAs<int32_t>(ids);
     int32_t *targetData = program.dataAs<int32_t>(targets);
     for (int64_t k = 0; k < K; ++k)
       loader.load(state.microBatch + uint64_t(k), idData + k * tokensPerMicroBatch,
                   targetData + k * tokensPerMicroBatch);
+    const uint64_t step = state.step + 1;
+    const double stepLr = scheduled ? schedule.lrAt(step, lastStep, lr) : lr;
+    if (scheduled)
+      program.step().lr = stepLr;
     program.step().optimizerStep = int64_t(state.optimizerStep) + 1;
+    guard.beginRun(/*evaluating=*/false);
     program.run();
-    if (!options.saveGradsPath.empty() && state.step == firstStep) {
+    if (!options.saveGradsPath.empty() && step == firstStep) {
       capture.write(options.saveGradsPath, session);
-      program.setBeforeKernel(nullptr);
+      guard.setCapture(nullptr);
     }
+    const double loss = *program.dataAs<float>(lossId);
+    const double gradNorm = *program.dataAs<float>(normId);
+    if (!guard.partialAt().empty())
+      throw TrainError("step " + std::to_string(step) + ": the gradient of '" +
+                       guard.partialAt() + "' is not finite, but parameters before it were "
+                       "already updated (this plan overlaps AdamW with the backward: offc "
+                       "compile --optimizer-stream --clip 0); stopping without saving (the "
+                       "last checkpoint is " + lastGood() + ")");
+    const bool applied = guard.applied();
     state.microBatch += uint64_t(K);
-    state.optimizerStep += 1;
-    state.step += 1;
-    double loss = *program.dataAs<float>(lossId);
-    double gradNorm = *program.dataAs<float>(normId);
+    state.step = step;
+    if (applied) {
+      state.optimizerStep += 1;
+      skippedInARow = 0;
+    } else {
+      ++skippedTotal;
+      ++skippedInARow;
+      ++result.skippedSteps;
+    }
     result.losses.push_back(loss);
-    double seconds = std::chrono::duration<double>(Clock::now() - stepStart).count();
-    double tokensPerSecond = double(K * tokensPerMicroBatch) / seconds;
+    const double seconds = std::chrono::duration<double>(Clock::now() - stepStart).count();
+    const uint64_t tokens = uint64_t(K * tokensPerMicroBatch);
     if (log)
-      log->write({state.step, loss, gradNorm, lr, tokensPerSecond, seconds * 1e3});
+      log->write({step, loss, gradNorm, stepLr, double(tokens) / seconds, seconds * 1e3,
+                  !applied});
+    std::string note;
+    if (!applied)
+      note = "skipped: loss " + formatNumber(loss) + ", grad norm " + formatNumber(gradNorm) +
+             " (" + std::to_string(skippedInARow) + " in a row, " +
+             std::to_string(skippedTotal) + " in all)";
     if (!options.quiet)
-      progress.report(state.step, loss, tokensPerSecond,
-                      std::chrono::duration<double>(Clock::now() - runStart).count());
-    if (!std::isfinite(loss))
-      throw TrainError("the loss is " + std::to_string(loss) + " at step " +
-                       std::to_string(state.step) + "; stopping (the last checkpoint is " +
-                       (!result.lastCheckpoint.empty() ? result.lastCheckpoint
-                        : !resumedFrom.empty()         ? resumedFrom
-                                                       : std::string("none")) + ")");
-    if (!options.saveDir.empty() && options.saveEvery && state.step % options.saveEvery == 0)
+      progress.step(step, loss, tokens, seconds,
+                    std::chrono::duration<double>(Clock::now() - runStart).count(), note);
+    if (!applied && skippedInARow > options.maxSkippedSteps)
+      throw TrainError("steps " + std::to_string(step - skippedInARow + 1) + ".." +
+                       std::to_string(step) + " had a non-finite loss or gradient norm (loss " +
+                       formatNumber(loss) + ", grad norm " + formatNumber(gradNorm) +
+                       ") and were skipped, more than --max-skipped-steps " +
+                       std::to_string(options.maxSkippedSteps) + " in a row; stopping "
+                       "(the weights were not updated by them; the last checkpoint is " +
+                       lastGood() + ")");
+    if (evalLoader && ((options.evalEvery && step % options.evalEvery == 0) || step == lastStep))
+      runEval();
+    if (!options.saveDir.empty() && options.saveEvery && step % options.saveEvery == 0)
       save();
   }
-  if (!options.saveDir.empty() && (!options.saveEvery || state.step % options.saveEvery != 0))
-    save();
   result.lastStep = state.step;
+  if (int signal = signals.requested(); signal && state.step < lastStep) {
+    result.stoppedBySignal = signal;
+    std::string what = StopSignals::name(signal);
+    if (state.step < firstStep) {
+      std::fprintf(stderr, "offrt train: stopped by %s before the first step; nothing to save\n",
+                   what.c_str());
+    } else if (options.saveDir.empty()) {
+      std::fprintf(stderr, "offrt train: stopped by %s after step %llu; no --save-dir, so "
+                   "nothing was saved\n", what.c_str(), (unsigned long long)state.step);
+    } else {
+      if (savedStep != state.step)
+        save();
+      std::fprintf(stderr, "offrt train: stopped by %s after step %llu; checkpoint %s "
+                   "(continue with --resume %s)\n", what.c_str(),
+                   (unsigned long long)state.step, result.lastCheckpoint.c_str(),
+                   options.saveDir.c_str());
+    }
+    return result;
+  }
+  if (!options.saveDir.empty() && savedStep != state.step)
+    save();
   return result;
 }
 

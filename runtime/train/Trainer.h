@@ -9,6 +9,7 @@
 #include "runtime/backend/Backend.h"
 #include "runtime/model/Checkpoint.h"
 #include "runtime/model/TokenData.h"
+#include "runtime/train/LrSchedule.h"
 
 #include <cstdint>
 #include <optional>
@@ -25,16 +26,25 @@ struct TrainOptions {
   std::string initPath;           // --init: weights; empty: the plan's weights, else --seed
   uint64_t seed = 0;
   bool seedGiven = false;         // --seed S: from the seed even when the plan names weights
-  uint64_t steps = 0;             // total optimizer steps (0: one pass over the data)
+  uint64_t steps = 0;             // total optimizer steps (0: the resumed run's, or one pass)
   std::optional<double> lr;       // overrides the plan's learning rate
+  /// --lr-schedule / --warmup-steps / --min-lr (nullopt: the resumed run's,
+  /// or constant without warmup).
+  std::optional<LrSchedule> schedule;
   std::string saveDir;
   bool overwrite = false;         // --overwrite: replace another run's checkpoints in saveDir
   uint64_t saveEvery = 0;         // 0: only at the end (when saveDir is set)
   size_t keepLast = 0;            // checkpoints kept (0: all)
   uint64_t maxShardBytes = model::kDefaultMaxShardBytes; // saved weights past this: shards
   std::string resumeDir;
-  std::string logPath;            // JSONL, one object per step
+  std::string logPath;            // JSONL, one object per step (and per evaluation)
   std::string saveGradsPath;      // gradients of the first step run
+  /// Steps with a non-finite loss or gradient norm are skipped; this many in
+  /// a row stop the run.
+  uint64_t maxSkippedSteps = 3;
+  std::string evalDataPath;       // --eval-data: held-out tokens (same format as --data)
+  uint64_t evalEvery = 0;         // evaluate every K steps (and after the last)
+  uint64_t evalBatches = 0;       // micro-batches per evaluation (0: one pass, a multiple of K)
   unsigned threads = 0;
   /// Threads of the AdamW pool when the plan has a host-optimizer stream
   /// (0: one); the compute kernels keep `threads`.
@@ -42,14 +52,23 @@ struct TrainOptions {
   bool checkResidency = false;
   std::vector<std::string> nvmeDirectories; // --nvme: for plans with NVMe arenas
   bool allowUnpinned = false;     // host arenas may stay pageable
-  uint64_t progressEvery = 1;
+  uint64_t progressEvery = 0;     // a line every K steps (0: about once a second)
   bool quiet = false;             // no progress lines
 };
 
+struct EvalResult {
+  uint64_t step = 0;
+  double loss = 0;
+  uint64_t tokens = 0;
+};
+
 struct TrainResult {
-  std::vector<double> losses;     // one per step run
+  std::vector<double> losses;     // one per step run (skipped ones included)
+  std::vector<EvalResult> evals;  // one per evaluation
   uint64_t lastStep = 0;          // optimizer steps completed in total
+  uint64_t skippedSteps = 0;      // in this process
   std::string lastCheckpoint;     // empty when none was saved
+  int stoppedBySignal = 0;        // SIGINT/SIGTERM that ended the run early
 };
 
 /// Throws TrainError / model::ModelIoError / PlanError / exec::ExecError with

@@ -88,6 +88,7 @@ int runReporting(const cli::Command &cmd, const std::function<void()> &body) {
 int runTrain(const std::vector<std::string> &args) {
   train::TrainOptions options;
   std::string backendName = "cpu";
+  int exitCode = 0; // 128 + signal when a stop signal ended the run
   double lr = 0;
   cli::Command cmd("offrt train", "PLAN.bin --data TOKENS.bin [options]",
                    "Trains with a train_step plan from `offc compile`: each step runs the plan\n"
@@ -108,6 +109,21 @@ int runTrain(const std::vector<std::string> &args) {
              "total optimizer steps (default: one pass over the\ndata)", cli::positive);
   cmd.option("--lr", lr, "X", "learning rate (default: the plan's)", cli::positive);
   addBackendOption(cmd, backendName);
+  train::LrSchedule schedule;
+  double minLr = 0;
+  cmd.choice("--lr-schedule", schedule.kind,
+             {{"constant", train::LrScheduleKind::Constant},
+              {"linear", train::LrScheduleKind::Linear},
+              {"cosine", train::LrScheduleKind::Cosine}},
+             "the lr per step, as transformers' schedulers\n(default constant; a resumed run "
+             "keeps its own)");
+  cmd.option("--warmup-steps", schedule.warmupSteps, "N",
+             "linear warmup from 0 over the first N steps");
+  cmd.option("--min-lr", minLr, "X", "cosine only: decay to X instead of 0",
+             cli::nonNegative);
+  cmd.option("--max-skipped-steps", options.maxSkippedSteps, "K",
+             "steps with a non-finite loss or gradient norm are\nskipped (no update); more "
+             "than K in a row stop\nthe run (default 3)");
   cmd.option("--threads", options.threads, "N", "compute threads (default: all cores)",
              cli::positive);
   cmd.option("--optimizer-threads", options.optimizerThreads, "N",
@@ -120,6 +136,15 @@ int runTrain(const std::vector<std::string> &args) {
   cmd.flag("--allow-unpinned", options.allowUnpinned,
            "when the OS refuses to pin a host arena\n(RLIMIT_MEMLOCK), continue with pageable\n"
            "memory (slower copies) instead of stopping");
+  cmd.group("Evaluation");
+  cmd.option("--eval-data", options.evalDataPath, "FILE",
+             "held-out token file (same format as --data): its\nmean loss and perplexity, "
+             "with the updates\nskipped, after the last step and every --eval-every");
+  cmd.option("--eval-every", options.evalEvery, "K", "evaluate every K steps too",
+             cli::positive);
+  cmd.option("--eval-batches", options.evalBatches, "N",
+             "micro-batches per evaluation, from the file's\nstart (default: one pass; a "
+             "multiple of the\nplan's grad-accum)", cli::positive);
   cmd.group("Output");
   cmd.option("--save-dir", options.saveDir, "DIR",
              "checkpoints DIR/step-N/ (HF-loadable\nmodel.safetensors + config.json, optimizer\n"
@@ -135,12 +160,13 @@ int runTrain(const std::vector<std::string> &args) {
            "weights larger than this are saved as shards with\nan index, as save_pretrained "
            "(default 50G, its\ndefault)");
   cmd.option("--log", options.logPath, "FILE",
-             "one JSON object per step (step, loss, grad_norm,\nlr, tokens_per_s, ms)");
+             "one JSON object per step (step, loss, grad_norm,\nlr, tokens_per_s, ms) and "
+             "per evaluation;\na resumed run drops the lines after its\ncheckpoint's step");
   cmd.option("--save-grads", options.saveGradsPath, "FILE",
              "the first step's gradients (summed over\nmicro-batches, before clipping) as "
              "safetensors,\nfor checking");
   cmd.option("--progress-every", options.progressEvery, "K",
-             "a progress line every K steps (default 1)", cli::positive);
+             "a progress line every K steps (default: about\none a second)", cli::positive);
   cmd.flag("--quiet", options.quiet, "no progress lines");
   if (std::optional<int> exit = cmd.parse(args))
     return *exit;
@@ -152,7 +178,11 @@ int runTrain(const std::vector<std::string> &args) {
                             " in 32-bit floating point, which the optimizer computes in");
     options.lr = lr;
   }
-  return runReporting(cmd, [&] {
+  if (cmd.given("--min-lr"))
+    schedule.minLr = minLr;
+  if (cmd.given("--lr-schedule") || cmd.given("--warmup-steps") || cmd.given("--min-lr"))
+    options.schedule = schedule;
+  int rc = runReporting(cmd, [&] {
     options.backend = &backend::backendNamed(backendName);
     requirePlanAndData(options.planPath, options.dataPath);
     if (!options.initPath.empty() && !options.resumeDir.empty())
@@ -166,13 +196,29 @@ int runTrain(const std::vector<std::string> &args) {
       throw UsageError("--overwrite needs --save-dir");
     if (options.keepLast && options.saveDir.empty())
       throw UsageError("--keep-last needs --save-dir");
+    if ((options.evalEvery || options.evalBatches) && options.evalDataPath.empty())
+      throw UsageError(std::string(options.evalEvery ? "--eval-every" : "--eval-batches") +
+                       " needs --eval-data");
+    if (schedule.minLr && schedule.kind != train::LrScheduleKind::Cosine)
+      throw UsageError("--min-lr applies to --lr-schedule cosine (the schedule is " +
+                       std::string(train::lrScheduleName(schedule.kind)) + ")");
+    if (options.quiet && cmd.given("--progress-every"))
+      throw UsageError("--quiet and --progress-every contradict each other");
     train::TrainResult result = train::train(options);
+    if (result.stoppedBySignal) {
+      exitCode = 128 + result.stoppedBySignal;
+      return;
+    }
     if (!options.quiet && !result.losses.empty())
-      std::fprintf(stderr, "offrt train: done: step %llu, loss %.4f%s%s\n",
+      std::fprintf(stderr, "offrt train: done: step %llu, loss %.4f%s%s%s\n",
                    (unsigned long long)result.lastStep, result.losses.back(),
+                   result.skippedSteps
+                       ? (", " + std::to_string(result.skippedSteps) + " step(s) skipped").c_str()
+                       : "",
                    result.lastCheckpoint.empty() ? "" : ", checkpoint ",
                    result.lastCheckpoint.c_str());
   });
+  return rc ? rc : exitCode;
 }
 
 int runForward(const std::vector<std::string> &args) {

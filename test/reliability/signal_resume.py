@@ -9,7 +9,8 @@ uninterrupted run, and a log holding every step exactly once with the
 uninterrupted run's losses. On the way:
 
 * after SIGINT/SIGTERM the process exits 128 + signal (or 0 when the run had
-  already finished), and `latest` names the step it was interrupted at (the
+  already finished; or dies of the signal when it came while offrt was
+  starting, before its handler, or exiting, after the last checkpoint), and `latest` names the step it was interrupted at (the
   last step it logged);
 * after SIGKILL `latest` (if any) names a complete checkpoint no later than
   the last logged step.
@@ -128,6 +129,11 @@ def main():
                     assert code == -signal.SIGKILL, f"exit {code}"
                     assert saved is None or saved <= last, (saved, last)
                     outcome = "killed"
+                elif code == -sig and saved == STEPS:
+                    # after the trainer returned and restored the default
+                    # handlers: the run and its last checkpoint are complete
+                    assert logged == list(range(1, STEPS + 1)), (logged, saved)
+                    outcome = "signalled while exiting after the last step"
                 elif code == -sig:  # before offrt installed its handler
                     assert not logged and saved is None, (logged, saved)
                     outcome = "stopped while starting"

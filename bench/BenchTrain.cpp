@@ -14,6 +14,8 @@
 #include "bench/BenchArgs.h"
 #include "bench/BenchRegistry.h"
 #include "runtime/common/Json.h"
+#include "runtime/cpu/CpuInfo.h"
+#include "runtime/cpu/GemmBf16.h"
 #include "runtime/plan/Plan.h"
 
 #include <algorithm>
@@ -24,6 +26,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <spawn.h>
 #include <sstream>
@@ -46,7 +49,8 @@ struct Options {
   int batch = 8, seq = 128, gradAccum = 1, threads = 2;
   int steps = 10, warmup = 2, rounds = 1;
   std::string offc, python, torchScript, attn = "sdpa", workdir;
-  bool torch = true, json = false;
+  std::string precision = "fp32";
+  bool torch = true, json = false, profile = false;
 };
 
 void addOptions(off::cli::Command &cmd, Options &o, bool &noTorch) {
@@ -59,6 +63,9 @@ void addOptions(off::cli::Command &cmd, Options &o, bool &noTorch) {
   cmd.option("--seq", o.seq, "T", "sequence length (default 128)", count);
   cmd.option("--grad-accum", o.gradAccum, "K", "micro-batches per step (default 1)", count);
   cmd.option("--threads", o.threads, "N", "threads on both sides (default 2)", count);
+  cmd.choice("--precision", o.precision, {"fp32", "bf16-mixed"},
+             "fp32 (default), or bf16-mixed: offc compile\n--precision bf16-mixed against torch under\n"
+             "torch.autocast(\"cpu\", bfloat16)");
   cmd.group("Timing");
   cmd.option("--steps", o.steps, "N", "timed steps per round (default 10)", count);
   cmd.option("--warmup", o.warmup, "N", "untimed steps before them (default 2)",
@@ -74,6 +81,8 @@ void addOptions(off::cli::Command &cmd, Options &o, bool &noTorch) {
   cmd.option("--offc", o.offc, "PATH", "the compiler (default: beside offrt, then PATH)");
   cmd.option("--workdir", o.workdir, "DIR", "keep the plan, tokens and logs here\n"
                                             "(default: a temporary directory)");
+  cmd.flag("--profile", o.profile, "time per op on both sides (offrt train\n--profile, "
+                                   "torch.profiler's self CPU time)\nover the timed rounds");
   cmd.flag("--json", o.json, "one JSON object on stdout");
 }
 
@@ -194,15 +203,87 @@ struct Side {
   std::vector<double> rounds; // tokens/s per round
 };
 
+/// Milliseconds and calls per op and step, by op name.
+struct OpTimes {
+  struct Op {
+    double ms = 0, calls = 0;
+  };
+  std::map<std::string, Op> ops;
+  double total() const {
+    double sum = 0;
+    for (const auto &[name, op] : ops)
+      sum += op.ms;
+    return sum;
+  }
+};
+
+/// offrt train --profile's JSON (totals over its "steps") per step.
+OpTimes readOffrtProfile(const fs::path &path) {
+  Json json = off::parseJson(readText(path));
+  const Json *steps = off::jsonMember(json, "steps"), *ops = off::jsonMember(json, "ops");
+  if (!steps || !off::jsonInt64(*steps) || *off::jsonInt64(*steps) < 1 || !ops ||
+      !ops->is_object())
+    throw std::runtime_error(path.string() + ": not an offrt train --profile file");
+  double n = double(*off::jsonInt64(*steps));
+  OpTimes times;
+  for (const auto &[name, entry] : ops->items())
+    times.ops[name] = {entry.at("ms").get<double>() / n, entry.at("calls").get<double>() / n};
+  return times;
+}
+
+OpTimes readTorchProfile(const Json &profile) {
+  OpTimes times;
+  for (const auto &[name, entry] : profile.items())
+    times.ops[name] = {entry.at("ms").get<double>(), entry.at("calls").get<double>()};
+  return times;
+}
+
+/// "  matmul  12.3 ms  45.6 %  ..." rows, largest first, `limit` at most.
+void printProfile(const char *title, const OpTimes &times, size_t limit) {
+  std::vector<std::pair<std::string, OpTimes::Op>> rows(times.ops.begin(), times.ops.end());
+  std::sort(rows.begin(), rows.end(),
+            [](const auto &a, const auto &b) { return a.second.ms > b.second.ms; });
+  double total = times.total();
+  std::printf("  %s: %.1f ms/step in ops\n", title, total);
+  std::printf("    %-40s %10s %7s %10s\n", "op", "ms/step", "%", "calls/step");
+  for (size_t i = 0; i < rows.size() && i < limit; ++i)
+    std::printf("    %-40s %10.2f %6.1f%% %10.1f\n", rows[i].first.c_str(), rows[i].second.ms,
+                total > 0 ? 100.0 * rows[i].second.ms / total : 0.0, rows[i].second.calls);
+}
+
+/// The matrix products' share: offrt's matmul; torch's mm/bmm/addmm/linear
+/// family (self time, so nested calls are not counted twice).
+double matmulShare(const OpTimes &times, bool torch) {
+  double mm = 0;
+  for (const auto &[name, op] : times.ops) {
+    bool isMatmul = torch ? (name == "aten::mm" || name == "aten::bmm" || name == "aten::addmm" ||
+                             name == "aten::matmul" || name == "aten::linear" ||
+                             name.find("mkldnn_matmul") != std::string::npos)
+                          : name == "matmul";
+    if (isMatmul)
+      mm += op.ms;
+  }
+  double total = times.total();
+  return total > 0 ? mm / total : 0;
+}
+
 /// offrt's timed steps: the "ms" of each --log line after the warm-up.
 double offrtRound(const Options &o, const fs::path &plan, const fs::path &data,
-                  const fs::path &workdir, double tokensPerStep, double &msPerStep) {
-  fs::path log = workdir / "offrt_log.jsonl";
+                  const fs::path &workdir, double tokensPerStep, double &msPerStep,
+                  OpTimes *profile) {
+  fs::path log = workdir / "offrt_log.jsonl", profilePath = workdir / "offrt_profile.json";
   fs::remove(log);
-  runOrThrow({selfPath().string(), "train", plan.string(), "--data",
-              data.string(), "--steps", std::to_string(o.warmup + o.steps), "--threads",
-              std::to_string(o.threads), "--log", log.string()},
-             workdir, "offrt_train");
+  std::vector<std::string> argv = {selfPath().string(), "train", plan.string(), "--data",
+                                   data.string(), "--steps", std::to_string(o.warmup + o.steps),
+                                   "--threads", std::to_string(o.threads), "--log",
+                                   log.string()};
+  if (profile) {
+    fs::remove(profilePath);
+    argv.insert(argv.end(), {"--profile", profilePath.string()});
+  }
+  runOrThrow(argv, workdir, "offrt_train");
+  if (profile)
+    *profile = readOffrtProfile(profilePath);
   std::istringstream lines(readText(log));
   std::string line;
   double ms = 0;
@@ -228,14 +309,24 @@ double offrtRound(const Options &o, const fs::path &plan, const fs::path &data,
 }
 
 double torchRound(const Options &o, const fs::path &config, const fs::path &data,
-                  const fs::path &workdir, double &msPerStep) {
-  std::string out = runOrThrow(
-      {o.python, o.torchScript, "--config", config.string(), "--data", data.string(), "--batch",
-       std::to_string(o.batch), "--seq", std::to_string(o.seq), "--grad-accum",
-       std::to_string(o.gradAccum), "--steps", std::to_string(o.steps), "--warmup",
-       std::to_string(o.warmup), "--threads", std::to_string(o.threads), "--attn", o.attn},
-      workdir, "torch_train");
+                  const fs::path &workdir, double &msPerStep, OpTimes *profile) {
+  std::vector<std::string> argv = {
+      o.python, o.torchScript, "--config", config.string(), "--data", data.string(), "--batch",
+      std::to_string(o.batch), "--seq", std::to_string(o.seq), "--grad-accum",
+      std::to_string(o.gradAccum), "--steps", std::to_string(o.steps), "--warmup",
+      std::to_string(o.warmup), "--threads", std::to_string(o.threads), "--attn", o.attn};
+  if (o.precision == "bf16-mixed")
+    argv.push_back("--autocast");
+  if (profile)
+    argv.push_back("--profile");
+  std::string out = runOrThrow(argv, workdir, "torch_train");
   Json result = off::parseJson(out);
+  if (profile) {
+    const Json *ops = off::jsonMember(result, "profile");
+    if (!ops || !ops->is_object())
+      throw std::runtime_error(o.torchScript + " printed no profile: " + out);
+    *profile = readTorchProfile(*ops);
+  }
   const Json *tps = off::jsonMember(result, "tokens_per_s");
   const Json *ms = off::jsonMember(result, "ms_per_step");
   if (!tps || !tps->is_number() || !ms || !ms->is_array() || ms->empty())
@@ -297,7 +388,8 @@ int runTrainBench(const std::vector<std::string> &args) {
       compile.insert(compile.end(), {"--size", o.size});
     compile.insert(compile.end(), {"--batch", std::to_string(o.batch), "--seq",
                                    std::to_string(o.seq), "--grad-accum",
-                                   std::to_string(o.gradAccum), "-o", plan.string()});
+                                   std::to_string(o.gradAccum), "--precision", o.precision,
+                                   "-o", plan.string()});
     runOrThrow(compile, workdir, "offc_compile");
     std::string error;
     std::optional<off::plan::Plan> loaded = off::plan::readPlanFile(plan.string(), error);
@@ -316,15 +408,22 @@ int runTrainBench(const std::vector<std::string> &args) {
     const std::string modelName = o.config.empty() ? o.size : o.config;
 
     Side offrt, torch;
+    OpTimes offrtProfile, torchProfile; // of the best round of each
     for (int round = 1; round <= o.rounds; ++round) {
       double ms = 0; // set by each round before `record` reads it
-      double tokensPerS = offrtRound(o, plan, data, workdir, tokensPerStep, ms);
+      OpTimes profile;
+      double tokensPerS =
+          offrtRound(o, plan, data, workdir, tokensPerStep, ms, o.profile ? &profile : nullptr);
+      if (tokensPerS > offrt.tokensPerS)
+        offrtProfile = profile;
       record(offrt, tokensPerS, ms);
       if (!o.json)
         std::fprintf(stderr, "round %d/%d: offrt %.1f tok/s (%.1f ms/step)\n", round, o.rounds,
                      offrt.rounds.back(), ms);
       if (o.torch) {
-        tokensPerS = torchRound(o, config, data, workdir, ms);
+        tokensPerS = torchRound(o, config, data, workdir, ms, o.profile ? &profile : nullptr);
+        if (tokensPerS > torch.tokensPerS)
+          torchProfile = profile;
         record(torch, tokensPerS, ms);
         if (!o.json)
           std::fprintf(stderr, "round %d/%d: torch %.1f tok/s (%.1f ms/step)\n", round,
@@ -335,6 +434,10 @@ int runTrainBench(const std::vector<std::string> &args) {
     if (o.json) {
       Json json = {{"benchmark", "train"},
                    {"model", modelName},
+                   {"precision", o.precision},
+                   {"cpu", off::cpu::cpuModelName()},
+                   {"isa", off::cpu::cpuIsaFlags()},
+                   {"bf16_gemm", off::cpu::bf16GemmDescription()},
                    {"batch", o.batch},
                    {"seq", o.seq},
                    {"grad_accum", o.gradAccum},
@@ -352,18 +455,39 @@ int runTrainBench(const std::vector<std::string> &args) {
         json["torch_rounds"] = torch.rounds;
         json["ratio"] = ratio;
       }
+      if (o.profile) {
+        auto opsJson = [](const OpTimes &times) {
+          Json ops = Json::object();
+          for (const auto &[name, op] : times.ops)
+            ops[name] = {{"ms_per_step", op.ms}, {"calls_per_step", op.calls}};
+          return ops;
+        };
+        json["offrt_profile"] = opsJson(offrtProfile);
+        if (o.torch)
+          json["torch_profile"] = opsJson(torchProfile);
+      }
       std::printf("%s\n", json.dump().c_str());
     } else {
-      std::printf("train %s, batch %d x seq %d x grad-accum %d, %d threads, %d timed steps "
-                  "(after %d warm-up), best of %d round(s):\n",
-                  modelName.c_str(), o.batch, o.seq, o.gradAccum, o.threads, o.steps, o.warmup,
-                  o.rounds);
+      std::printf("%s", off::cpu::cpuBackendDescription().c_str());
+      std::printf("train %s (%s), batch %d x seq %d x grad-accum %d, %d threads, %d timed "
+                  "steps (after %d warm-up), best of %d round(s):\n",
+                  modelName.c_str(), o.precision.c_str(), o.batch, o.seq, o.gradAccum,
+                  o.threads, o.steps, o.warmup, o.rounds);
       std::printf("  offrt          %10.1f tokens/s  %9.1f ms/step\n", offrt.tokensPerS,
                   offrt.msPerStep);
       if (o.torch) {
         std::printf("  torch eager    %10.1f tokens/s  %9.1f ms/step  (attention %s)\n",
                     torch.tokensPerS, torch.msPerStep, o.attn.c_str());
         std::printf("  offrt / torch  %10.2fx\n", ratio);
+      }
+      if (o.profile) {
+        printProfile("offrt, per op (steps 2.. of its best round)", offrtProfile, 30);
+        std::printf("    matmul share %.1f%%\n", 100 * matmulShare(offrtProfile, false));
+        if (o.torch) {
+          printProfile("torch, self CPU time per op (timed steps of its best round)",
+                       torchProfile, 30);
+          std::printf("    matmul share %.1f%%\n", 100 * matmulShare(torchProfile, true));
+        }
       }
     }
     return 0;

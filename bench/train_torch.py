@@ -12,6 +12,12 @@ Usage (offrt bench train runs it; by hand):
   .venv/bin/python bench/train_torch.py --config config.json --data tokens.bin
       --batch 8 --seq 128 [--grad-accum 1] [--steps 10] [--warmup 2]
       [--threads 2] [--lr 1e-3] [--clip 1.0] [--attn sdpa|eager]
+      [--autocast] [--profile]
+--autocast runs forward and loss under torch.autocast("cpu", bfloat16) (fp32
+master weights, .grad and AdamW: PyTorch's mixed precision, what a
+bf16-mixed plan is compared with). --profile adds "profile": torch.profiler's
+self CPU time per op (ms per timed step, calls) over the timed steps, which
+then run under the profiler (the timing is that run's).
 """
 
 import argparse
@@ -50,6 +56,8 @@ def main():
     parser.add_argument("--clip", type=float, default=1.0)
     parser.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--autocast", action="store_true")
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -73,7 +81,12 @@ def main():
 
     micro_batch = 0
     times, losses = [], []
+    profiler = None
     for step in range(args.warmup + args.steps):
+        if args.profile and step == args.warmup:
+            profiler = torch.profiler.profile(
+                activities=[torch.profiler.ProfilerActivity.CPU])
+            profiler.__enter__()
         started = time.perf_counter()
         total = 0.0
         for _ in range(K):
@@ -82,8 +95,9 @@ def main():
             micro_batch += 1
             inputs = window[:-1].view(B, T)
             targets = window[1:].view(B, T)
-            logits = model(input_ids=inputs).logits
-            loss = F.cross_entropy(logits.view(-1, vocab), targets.reshape(-1))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast):
+                logits = model(input_ids=inputs).logits
+                loss = F.cross_entropy(logits.view(-1, vocab), targets.reshape(-1))
             (loss / K).backward()
             total += loss.item()
         if args.clip > 0:
@@ -95,13 +109,20 @@ def main():
         if step >= args.warmup:
             times.append(elapsed)
     tokens_per_step = B * T * K
-    print(json.dumps({
+    result = {
         "tokens_per_s": tokens_per_step * len(times) / sum(times),
         "ms_per_step": [round(t * 1e3, 3) for t in times],
         "losses": [round(l, 5) for l in losses],
         "threads": torch.get_num_threads(), "attn": args.attn,
-        "torch": torch.__version__,
-    }))
+        "autocast": args.autocast, "torch": torch.__version__,
+    }
+    if profiler is not None:
+        profiler.__exit__(None, None, None)
+        result["profile"] = {
+            event.key: {"ms": event.self_cpu_time_total / 1e3 / args.steps,
+                        "calls": event.count / args.steps}
+            for event in profiler.key_averages() if event.self_cpu_time_total > 0}
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

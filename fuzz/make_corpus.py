@@ -65,7 +65,7 @@ def f_packed(field, values):
     return f_bytes(field, b"".join(varint(v) for v in values))
 
 
-PLAN_VERSION = 2  # kFormatVersion (runtime/plan/Plan.h)
+PLAN_VERSION = 3  # kFormatVersion (runtime/plan/Plan.h)
 F32, BF16, F16, I32, I64, U8 = 1, 2, 3, 4, 5, 6
 PARAM, GRAD, OPT, ACT, INPUT, OUTPUT, CONST, WORKSPACE = 1, 2, 3, 4, 5, 6, 7, 8
 INIT_NORMAL, INIT_ONES, INIT_ZEROS = 1, 2, 3

@@ -121,8 +121,10 @@ uint32_t Serializer::eventOf(Value token) {
 void Serializer::addKernel(Operation *op) {
   plan::Kernel *kernel = stream(op).add_instructions()->mutable_kernel();
   kernel->set_op(op->getName().stripDialect().str());
+  auto adam = dyn_cast<AdamStepOp>(op);
   for (Value operand : op->getOperands())
-    kernel->add_inputs(valueTensor.lookup(operand));
+    if (!adam || operand != adam.getComputeCopy()) // the copy is only written
+      kernel->add_inputs(valueTensor.lookup(operand));
   for (Value value : op->getResults())
     kernel->add_outputs(valueTensor.lookup(value));
   for (NamedAttribute named : op->getAttrDictionary()) {
@@ -170,9 +172,13 @@ LogicalResult Serializer::lowerOp(Operation *op) {
     auto id = addTensor(param, param.getName(), plan::PARAM);
     if (failed(id))
       return failure();
-    result.mutable_tensors(*id)->set_hf_name(param.getName().str());
-    result.mutable_tensors(*id)->set_trainable(param.getTrainable());
-    result.mutable_tensors(*id)->set_init(paramInitKind(param));
+    plan::Tensor *tensor = result.mutable_tensors(*id);
+    tensor->set_trainable(param.getTrainable());
+    tensor->set_init(paramInitKind(param));
+    if (std::optional<StringRef> master = param.getCopyOf())
+      tensor->set_copy_of(master->str()); // derived: no checkpoint name
+    else
+      tensor->set_hf_name(param.getName().str());
     return success();
   }
   if (auto state = dyn_cast<StateOp>(op))
@@ -236,8 +242,10 @@ LogicalResult Serializer::lowerOp(Operation *op) {
   }
   if (auto adam = dyn_cast<AdamStepOp>(op)) { // updates its operands in place
     result.mutable_tensors(valueTensor.lookup(adam.getGrad()))->set_role(plan::GRAD);
-    for (unsigned i = 0; i < 3; ++i)
-      valueTensor[op->getResult(i)] = valueTensor.lookup(op->getOperand(i == 0 ? 0 : i + 1));
+    Value storage[] = {adam.getParam(), adam.getExpAvg(), adam.getExpAvgSq(),
+                       adam.getComputeCopy()};
+    for (unsigned i = 0; i < op->getNumResults(); ++i) // the copy: result 3
+      valueTensor[op->getResult(i)] = valueTensor.lookup(storage[i]);
     addKernel(op);
     return success();
   }

@@ -33,6 +33,8 @@ int runTool(const Tool &tool, int argc, char **argv) {
   }
   if (first == "--version") {
     std::fputs(buildInfoText(tool.name).c_str(), stdout);
+    if (tool.versionDetails)
+      std::fputs(tool.versionDetails().c_str(), stdout);
     return 0;
   }
   for (const SubCommand &cmd : tool.commands) {

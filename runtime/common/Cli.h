@@ -23,6 +23,8 @@ struct Tool {
   std::string name;
   std::string description;
   std::vector<SubCommand> commands;
+  /// More lines for --version (e.g. offrt's CPU and kernel ISAs); optional.
+  std::function<std::string()> versionDetails = {};
 };
 
 /// Dispatches argv to a sub-command. Exit codes: the command's own, 0 for

@@ -1,11 +1,13 @@
 #include "runtime/cpu/Gemm.h"
 
 #include "runtime/cpu/CpuParallel.h"
+#include "runtime/cpu/OneDnnMatmul.h"
 
 #include <cblas.h>
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <cmath>
 #include <mutex>
 #include <stdexcept>
@@ -90,10 +92,66 @@ void gemmSerial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float
   blasCall(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+namespace {
+
+F32GemmPath choosePath() {
+  const char *env = std::getenv("OFF_F32_GEMM");
+  std::string forced = env ? env : "";
+  std::string kernel = onednn::kernelName(DType::F32);
+  if (forced == "openblas")
+    return F32GemmPath::OpenBlas;
+  if (forced == "onednn") {
+    if (kernel.empty())
+      throw std::runtime_error("OFF_F32_GEMM=onednn, but oneDNN has no f32 matmul here");
+    return F32GemmPath::OneDnn;
+  }
+  if (!forced.empty())
+    throw std::runtime_error("OFF_F32_GEMM must be openblas or onednn, got '" + forced + "'");
+  bool wide = kernel.find("brg:avx512") != std::string::npos ||
+              kernel.find("amx") != std::string::npos;
+  return wide ? F32GemmPath::OneDnn : F32GemmPath::OpenBlas;
+}
+
+} // namespace
+
+F32GemmPath f32GemmPath() {
+  static const F32GemmPath path = choosePath();
+  return path;
+}
+
+std::string f32GemmDescription() {
+  if (f32GemmPath() == F32GemmPath::OneDnn)
+    return "onednn " + onednn::version() + " " + onednn::kernelName(DType::F32) +
+           " (serial calls: " + blasDescription() + ")";
+  return blasDescription();
+}
+
+namespace {
+
+void blockCall(F32GemmPath path, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
+               float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+               float beta, float *C, int64_t ldc) {
+  if (path == F32GemmPath::OneDnn && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) &&
+      M > 0 && N > 0 && K > 0)
+    return onednn::matmulBlock(DType::F32, transA, transB, M, N, K, A, lda, B, ldb, C,
+                               DType::F32, ldc, beta == 1.0f);
+  blasCall(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+} // namespace
+
 void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
           const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
           int64_t ldc) {
+  gemmOn(f32GemmPath(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemmOn(F32GemmPath path, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
+            float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+            float *C, int64_t ldc) {
   ensureSingleThreadedBlas();
+  if (path == F32GemmPath::OneDnn && onednn::kernelName(DType::F32).empty())
+    throw std::runtime_error("gemm: oneDNN has no f32 matmul here");
   if (M == 0 || N == 0)
     return;
   GemmBlocks blocks = gemmBlocks(M, N, K);
@@ -109,8 +167,8 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha
       const float *a = transA ? A + i0 : A + i0 * lda;
       // Column j0 of op(B): column j0 of B, or row j0 of the stored [N, K].
       const float *bp = transB ? B + j0 * ldb : B + j0;
-      blasCall(transA, transB, rows, cols, K, alpha, a, lda, bp, ldb, beta,
-               C + i0 * ldc + j0, ldc);
+      blockCall(path, transA, transB, rows, cols, K, alpha, a, lda, bp, ldb, beta,
+                C + i0 * ldc + j0, ldc);
     }
   });
 }

@@ -1,18 +1,26 @@
-// Single-precision matrix products through BLAS (OpenBLAS), row-major.
+// Single-precision matrix products, row-major: blocks through oneDNN's
+// matmul (AVX-512 brgemm kernels) where it has them, else OpenBLAS.
 //
 // Legend: M rows of C, N columns of C, K the contracted dimension.
 //   A: [M, K] (transA: stored [K, M]), row stride lda
 //   B: [K, N] (transB: stored [N, K]), row stride ldb
 //   C: [M, N], row stride ldc;   C = alpha * op(A) op(B) + beta * C
 //
-// Threading and determinism: OpenBLAS itself runs single-threaded; gemm()
-// cuts C into blocks whose bounds depend only on (M, N, K) and runs one BLAS
-// call per block on our pool. K is never split, so each element of C is one
-// BLAS dot product whose order is fixed by the block's shape: the same
+// Threading and determinism: the library runs single-threaded inside each
+// call; gemm() cuts C into blocks whose bounds depend only on (M, N, K) and
+// runs one call per block on our pool. K is never split, so each element of
+// C is one dot product whose order is fixed by the block's shape: the same
 // inputs give the same bits for any thread count (tested in GemmTest).
+//
+// Which library computes a block of gemm() (the path) is chosen once per
+// process: oneDNN's matmul where oneDNN is linked and its f32 kernel here is
+// an AVX-512 (or AMX) brgemm one, else OpenBLAS; OFF_F32_GEMM=openblas|onednn
+// forces one. gemm() calls with alpha != 1 or beta other than 0 and 1, and
+// gemmSerial(), always use OpenBLAS. The paths differ in bits.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace off::cpu {
 
@@ -37,6 +45,16 @@ GemmBlocks gemmBlocks(int64_t M, int64_t N, int64_t K);
 
 /// "OpenBLAS 0.3.21 (static, Haswell kernels)": what the build links.
 const char *blasDescription();
+
+enum class F32GemmPath { OpenBlas, OneDnn };
+/// The path gemm()'s blocks take in this process.
+F32GemmPath f32GemmPath();
+/// gemm() on a given path (benchmarks; OneDnn where it cannot run throws).
+void gemmOn(F32GemmPath path, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
+            float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+            float *C, int64_t ldc);
+/// "onednn 2.6.3 brg:avx512_core; OpenBLAS ... (serial calls)" or the OpenBLAS line.
+std::string f32GemmDescription();
 
 /// Lets BLAS use `threads` threads of its own inside one call (gemm() keeps
 /// it at 1 and threads over blocks instead). For `offrt bench gemm` only.

@@ -2,14 +2,40 @@
 
 #include "runtime/cpu/CpuParallel.h"
 #include "runtime/cpu/Gemm.h"
+#include "runtime/cpu/GemmBf16.h"
 #include "runtime/cpu/Shape.h"
 
 #include <stdexcept>
 
 namespace off::cpu {
+namespace {
 
-void matmul(const float *lhs, std::span<const int64_t> lhsShape, bool transLhs,
-            const float *rhs, std::span<const int64_t> rhsShape, bool transRhs, float *out) {
+/// f32: gemm()/gemmSerial(); bf16 (uint16_t bits): gemmBf16(), bf16 out.
+struct F32Products {
+  static void full(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A,
+                   int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc) {
+    gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+  }
+  static void serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A,
+                     int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc) {
+    gemmSerial(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+  }
+};
+
+struct Bf16Products {
+  static void full(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const uint16_t *A,
+                   int64_t lda, const uint16_t *B, int64_t ldb, uint16_t *C, int64_t ldc) {
+    gemmBf16(ta, tb, M, N, K, A, lda, B, ldb, C, DType::BF16, ldc);
+  }
+  static void serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const uint16_t *A,
+                     int64_t lda, const uint16_t *B, int64_t ldb, uint16_t *C, int64_t ldc) {
+    gemmBf16Serial(ta, tb, M, N, K, A, lda, B, ldb, C, DType::BF16, ldc);
+  }
+};
+
+template <typename Products, typename T>
+void batchedMatmul(const T *lhs, std::span<const int64_t> lhsShape, bool transLhs, const T *rhs,
+                   std::span<const int64_t> rhsShape, bool transRhs, T *out) {
   if (lhsShape.size() < 2 || rhsShape.size() < 2)
     throw std::invalid_argument("matmul: operands need rank >= 2");
   size_t lr = lhsShape.size(), rr = rhsShape.size();
@@ -30,7 +56,7 @@ void matmul(const float *lhs, std::span<const int64_t> lhsShape, bool transLhs,
   // (the Linear layer y = x W^T). Each element is still one dot product of
   // a row of lhs with a column of op(rhs), as in the general case.
   if (!transLhs && numel(rhsBatch) == 1) {
-    gemm(false, transRhs, numel(lhsBatch) * M, N, K, 1.0f, lhs, lda, rhs, ldb, 0.0f, out, N);
+    Products::full(false, transRhs, numel(lhsBatch) * M, N, K, lhs, lda, rhs, ldb, out, N);
     return;
   }
 
@@ -52,14 +78,27 @@ void matmul(const float *lhs, std::span<const int64_t> lhsShape, bool transLhs,
     // Small products: one BLAS call each, the batch entries in parallel.
     parallelRange(batches, 2 * M * N * K, [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b)
-        gemmSerial(transLhs, transRhs, M, N, K, 1.0f, lhs + lhsOffset(b), lda,
-                   rhs + rhsOffset(b), ldb, 0.0f, out + b * M * N, N);
+        Products::serial(transLhs, transRhs, M, N, K, lhs + lhsOffset(b), lda,
+                         rhs + rhsOffset(b), ldb, out + b * M * N, N);
     });
     return;
   }
   for (int64_t b = 0; b < batches; ++b)
-    gemm(transLhs, transRhs, M, N, K, 1.0f, lhs + lhsOffset(b), lda, rhs + rhsOffset(b), ldb,
-         0.0f, out + b * M * N, N);
+    Products::full(transLhs, transRhs, M, N, K, lhs + lhsOffset(b), lda, rhs + rhsOffset(b),
+                   ldb, out + b * M * N, N);
+}
+
+} // namespace
+
+void matmul(const float *lhs, std::span<const int64_t> lhsShape, bool transLhs,
+            const float *rhs, std::span<const int64_t> rhsShape, bool transRhs, float *out) {
+  batchedMatmul<F32Products>(lhs, lhsShape, transLhs, rhs, rhsShape, transRhs, out);
+}
+
+void matmulBf16(const uint16_t *lhs, std::span<const int64_t> lhsShape, bool transLhs,
+                const uint16_t *rhs, std::span<const int64_t> rhsShape, bool transRhs,
+                uint16_t *out) {
+  batchedMatmul<Bf16Products>(lhs, lhsShape, transLhs, rhs, rhsShape, transRhs, out);
 }
 
 } // namespace off::cpu

@@ -56,5 +56,9 @@ private:
 
 void registerGenericOps(KernelTable &table);
 void registerFusedOps(KernelTable &table);
+/// Every op of `fp32` into `out`; those without bf16 kernels of their own
+/// wrapped so that bf16 tensors run the fp32 kernel on widened copies
+/// (OpsBf16.cpp). `fp32` must outlive `out`.
+void addBf16Widening(KernelTable &out, const KernelTable &fp32);
 
 } // namespace off::cpu::detail

@@ -25,7 +25,10 @@ namespace {
 
 void validateMatmul(const KernelCall &c) {
   Args a(c, 2, 1);
-  const TensorArg &lhs = a.in(0, "lhs", DType::F32), &rhs = a.in(1, "rhs", DType::F32);
+  const TensorArg &lhs = a.in(0, "lhs"), &rhs = a.in(1, "rhs");
+  if (lhs.dtype != DType::BF16)
+    a.expectDtype(lhs, "lhs", DType::F32);
+  a.expectSameDtype(lhs, "lhs", rhs, "rhs");
   if (lhs.rank() < 2 || rhs.rank() < 2)
     a.fail("lhs and rhs need rank >= 2, got " + lhs.describe() + " and " + rhs.describe());
   bool tl = c.attrs.getBool("transpose_lhs"), tr = c.attrs.getBool("transpose_rhs");
@@ -40,13 +43,17 @@ void validateMatmul(const KernelCall &c) {
            " do not broadcast");
   batch.push_back(m);
   batch.push_back(n);
-  a.expectShape(a.out(0, "result", DType::F32), "result", batch);
+  a.expectShape(a.out(0, "result", lhs.dtype), "result", batch);
 }
 
 void runMatmul(const KernelCall &c) {
   const TensorArg &lhs = c.inputs[0], &rhs = c.inputs[1];
-  matmul(lhs.as<float>(), lhs.shape, c.attrs.getBool("transpose_lhs"), rhs.as<float>(),
-         rhs.shape, c.attrs.getBool("transpose_rhs"), c.outputs[0].as<float>());
+  bool tl = c.attrs.getBool("transpose_lhs"), tr = c.attrs.getBool("transpose_rhs");
+  if (lhs.dtype == DType::BF16)
+    return matmulBf16(lhs.as<uint16_t>(), lhs.shape, tl, rhs.as<uint16_t>(), rhs.shape, tr,
+                      c.outputs[0].as<uint16_t>());
+  matmul(lhs.as<float>(), lhs.shape, tl, rhs.as<float>(), rhs.shape, tr,
+         c.outputs[0].as<float>());
 }
 
 //===----------------------------------------------------------------------===//
@@ -153,18 +160,16 @@ void runSoftmaxGrad(const KernelCall &c) {
 void validateGlobalNorm(const KernelCall &c) {
   Args a(c, 1, 1, /*variadic=*/true);
   for (size_t i = 0; i < c.inputs.size(); ++i)
-    a.in(i, "inputs", DType::F32);
+    if (c.inputs[i].dtype != DType::BF16)
+      a.in(i, "inputs", DType::F32);
   a.expectShape(a.out(0, "norm", DType::F32), "norm", std::span<const int64_t>());
 }
 
 void runGlobalNorm(const KernelCall &c) {
-  std::vector<const float *> tensors;
-  std::vector<int64_t> sizes;
-  for (const TensorArg &t : c.inputs) {
-    tensors.push_back(t.as<float>());
-    sizes.push_back(t.numel());
-  }
-  *c.outputs[0].as<float>() = globalNorm(tensors, sizes);
+  std::vector<NormInput> tensors;
+  for (const TensorArg &t : c.inputs)
+    tensors.push_back({t.data, t.numel(), t.dtype == DType::BF16});
+  *c.outputs[0].as<float>() = globalNorm(tensors);
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,5 +1,7 @@
 #include "runtime/cpu/Reduce.h"
 
+#include "runtime/common/Float16.h"
+
 #include "runtime/cpu/CpuParallel.h"
 #include "runtime/cpu/Dot.h"
 #include "runtime/cpu/RowMath.h"
@@ -203,17 +205,38 @@ void softmaxGrad(const float *y, const float *dy, float *dx, int64_t O, int64_t 
 }
 
 float globalNorm(std::span<const float *const> tensors, std::span<const int64_t> sizes) {
+  std::vector<NormInput> inputs;
+  for (size_t t = 0; t < tensors.size(); ++t)
+    inputs.push_back({tensors[t], sizes[t], false});
+  return globalNorm(inputs);
+}
+
+float globalNorm(std::span<const NormInput> tensors) {
   // Every block of every tensor, in order; block sums computed in parallel,
   // added in order.
-  std::vector<std::pair<const float *, int64_t>> blocks;
-  for (size_t t = 0; t < tensors.size(); ++t)
-    for (int64_t start = 0; start < sizes[t]; start += kNormBlock)
-      blocks.emplace_back(tensors[t] + start, std::min(kNormBlock, sizes[t] - start));
+  struct Block {
+    const NormInput *tensor;
+    int64_t start, count;
+  };
+  std::vector<Block> blocks;
+  for (const NormInput &t : tensors)
+    for (int64_t start = 0; start < t.count; start += kNormBlock)
+      blocks.push_back({&t, start, std::min(kNormBlock, t.count - start)});
   std::vector<double> partial(blocks.size());
   parallelRange(int64_t(blocks.size()), 2 * kNormBlock, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
-      auto [x, n] = blocks[size_t(b)];
-      partial[size_t(b)] = dotLanes(x, x, n);
+      const Block &block = blocks[size_t(b)];
+      if (!block.tensor->bf16) {
+        const float *x = static_cast<const float *>(block.tensor->data) + block.start;
+        partial[size_t(b)] = dotLanes(x, x, block.count);
+        continue;
+      }
+      thread_local std::vector<float> widened;
+      widened.resize(size_t(kNormBlock));
+      const uint16_t *x = static_cast<const uint16_t *>(block.tensor->data) + block.start;
+      for (int64_t i = 0; i < block.count; ++i)
+        widened[size_t(i)] = bf16ToFloat(x[i]);
+      partial[size_t(b)] = dotLanes(widened.data(), widened.data(), block.count);
     }
   });
   double total = 0.0;

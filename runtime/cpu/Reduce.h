@@ -38,4 +38,14 @@ void softmaxGrad(const float *y, const float *dy, float *dx, int64_t O, int64_t 
 constexpr int64_t kNormBlock = 1 << 16;
 float globalNorm(std::span<const float *const> tensors, std::span<const int64_t> sizes);
 
+/// One tensor of globalNorm's mixed form: `count` f32 or bf16 elements.
+struct NormInput {
+  const void *data;
+  int64_t count;
+  bool bf16;
+};
+/// The same sum over f32 and bf16 tensors: a bf16 block is widened (exactly)
+/// to fp32 first, so a bf16 tensor adds what its f32 cast would.
+float globalNorm(std::span<const NormInput> tensors);
+
 } // namespace off::cpu

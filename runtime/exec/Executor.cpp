@@ -232,6 +232,8 @@ void Executor::runStream(uint32_t stream) {
       execute(stream, instructions[index]);
       if (checker_)
         checker_->afterInstruction(stream, index);
+      if (options_.afterInstruction)
+        options_.afterInstruction(stream, index);
     } catch (const Aborted &) {
       return;
     } catch (const ResidencyViolation &e) {

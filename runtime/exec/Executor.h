@@ -43,6 +43,8 @@ struct ExecutorOptions {
   /// Called by a worker before each instruction (tracing; tests use it to
   /// inject delays). May throw: that fails the instruction.
   std::function<void(uint32_t stream, uint32_t index)> beforeInstruction;
+  /// Called by a worker after each instruction that completed (profiling).
+  std::function<void(uint32_t stream, uint32_t index)> afterInstruction;
 };
 
 class ExecError : public std::runtime_error {

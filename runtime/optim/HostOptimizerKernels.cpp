@@ -32,8 +32,8 @@ void validateAdamStep(const KernelCall &call) {
   if (call.inputs.size() != 4 && call.inputs.size() != 5)
     fail("needs inputs param, grad, exp_avg, exp_avg_sq[, norm], got " +
          std::to_string(call.inputs.size()));
-  if (call.outputs.size() != 3)
-    fail("has 3 results (param, exp_avg, exp_avg_sq), got " +
+  if (call.outputs.size() != 3 && call.outputs.size() != 4)
+    fail("has 3 results (param, exp_avg, exp_avg_sq) and an optional compute copy, got " +
          std::to_string(call.outputs.size()));
   const TensorArg &param = call.inputs[0];
   static const char *const kInputs[] = {"param", "grad", "exp_avg", "exp_avg_sq"};
@@ -44,9 +44,19 @@ void validateAdamStep(const KernelCall &call) {
            ", got " + t.describe());
   };
   for (size_t i = 0; i < 4; ++i)
-    expectLikeParam(call.inputs[i], kInputs[i]);
+    if (i != 1 || call.inputs[1].dtype != DType::BF16) // bf16 gradients are read as f32
+      expectLikeParam(call.inputs[i], kInputs[i]);
+  if (call.inputs[1].shape != param.shape)
+    fail("grad must have the param's shape " + param.describe() + ", got " +
+         call.inputs[1].describe());
   for (size_t i = 0; i < 3; ++i)
     expectLikeParam(call.outputs[i], kOutputs[i]);
+  if (call.outputs.size() == 4) {
+    const TensorArg &copy = call.outputs[3];
+    if ((copy.dtype != DType::BF16 && copy.dtype != DType::F32) || copy.shape != param.shape)
+      fail("the compute copy must be bf16 or f32 with the param's shape " + param.describe() +
+           ", got " + copy.describe());
+  }
   if (call.inputs.size() == 5 && (call.inputs[4].dtype != DType::F32 || call.inputs[4].numel() != 1))
     fail("the norm operand must be one f32 value, got " + call.inputs[4].describe());
   if (call.attrs.has("max_grad_norm")) {
@@ -97,6 +107,11 @@ void runAdamStep(const KernelCall &call) {
   if (call.step && call.step->skipUpdates)
     return; // the outputs hold the inputs: nothing moves
   tensor.grad = call.inputs[1].data;
+  tensor.gradDtype = call.inputs[1].dtype == DType::BF16 ? GradDtype::BF16 : GradDtype::F32;
+  if (call.outputs.size() == 4) {
+    tensor.paramOut = call.outputs[3].data;
+    tensor.outDtype = call.outputs[3].dtype == DType::BF16 ? OutDtype::BF16 : OutDtype::F32;
+  }
   tensor.count = size_t(call.inputs[0].numel());
   if (call.attrs.has("max_grad_norm"))
     tensor.gradScale =

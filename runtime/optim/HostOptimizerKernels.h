@@ -5,8 +5,12 @@
 // from the launch's backend::StepContext.
 //
 //   adam_step   inputs  param [*], grad [*], exp_avg [*], exp_avg_sq [*]
-//                       (f32, one shape), norm [] f32 (optional)
-//               outputs new_param, new_exp_avg, new_exp_avg_sq [*] f32
+//                       (one shape; f32, grad f32 or bf16), norm [] f32
+//                       (optional)
+//               outputs new_param, new_exp_avg, new_exp_avg_sq [*] f32,
+//                       compute_copy [*] bf16 or f32 (optional: the
+//                       updated param rounded to its dtype, written in the
+//                       same pass; a mixed-precision plan's bf16 weights)
 //               attrs   lr, beta1, beta2, eps, weight_decay, max_grad_norm
 //                       (optional: needs `norm`; clips as
 //                       torch.nn.utils.clip_grad_norm_)

@@ -20,7 +20,7 @@
 namespace off::plan {
 
 /// The Plan.format_version this build writes and reads.
-inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFormatVersion = 3;
 
 /// Bytes per element of a dtype (0 for DTYPE_UNSPECIFIED).
 uint64_t dtypeSize(DType dtype);

@@ -1,5 +1,7 @@
 #include "runtime/plan/Plan.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 namespace off::plan {
@@ -26,6 +28,37 @@ std::optional<uint64_t> expectedBytes(const Tensor &tensor) {
     bytes *= static_cast<uint64_t>(dim);
   }
   return bytes;
+}
+
+// Compute copies: a non-trainable float PARAM naming an f32 PARAM of its
+// shape that is no copy itself.
+void checkCopies(const Plan &plan, Problems &problems) {
+  std::map<std::string, int> byName;
+  for (int id = 0; id < plan.tensors_size(); ++id)
+    byName.emplace(plan.tensors(id).name(), id);
+  for (int id = 0; id < plan.tensors_size(); ++id) {
+    const Tensor &t = plan.tensors(id);
+    if (t.copy_of().empty())
+      continue;
+    std::string label = tensorLabel(plan, id);
+    auto it = byName.find(t.copy_of());
+    if (t.role() != PARAM || t.trainable() ||
+        (t.dtype() != F32 && t.dtype() != BF16 && t.dtype() != F16)) {
+      problems.add(label + " is a compute copy (copy_of '" + t.copy_of() +
+                   "') but not a non-trainable float param");
+      continue;
+    }
+    if (it == byName.end()) {
+      problems.add(label + " is a copy of '" + t.copy_of() + "', which is not a tensor of the plan");
+      continue;
+    }
+    const Tensor &master = plan.tensors(it->second);
+    if (master.role() != PARAM || master.dtype() != F32 || !master.copy_of().empty() ||
+        !std::equal(master.shape().begin(), master.shape().end(), t.shape().begin(),
+                    t.shape().end()))
+      problems.add(label + " is a copy of " + tensorLabel(plan, uint64_t(it->second)) +
+                   ", which must be an f32 param (no copy itself) of the same shape");
+  }
 }
 
 void checkTensors(const Plan &plan, Problems &problems) {
@@ -72,6 +105,7 @@ void checkTensors(const Plan &plan, Problems &problems) {
       problems.add(label + (t.role() == PARAM ? " is a parameter without an init kind"
                                               : " has an init kind but is not a parameter"));
   }
+  checkCopies(plan, problems);
 }
 
 void checkArenas(const Plan &plan, Problems &problems) {

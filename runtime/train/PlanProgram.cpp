@@ -218,6 +218,14 @@ PlanProgram::PlanProgram(backend::Backend &backend, plan::Plan plan, std::string
           outer(stream, index);
         beforeInstruction(stream, index);
       };
+  started_.resize(size_t(plan_.streams_size()));
+  options.executor.afterInstruction =
+      [this, outer = std::move(options.executor.afterInstruction)](uint32_t stream,
+                                                                    uint32_t index) {
+        if (outer)
+          outer(stream, index);
+        afterInstruction(stream, index);
+      };
   try {
     executor_ = std::make_unique<exec::Executor>(backend, std::move(program), options.executor);
   } catch (const backend::PinningError &) {
@@ -265,11 +273,24 @@ std::vector<uint32_t> PlanProgram::withRole(plan::Role role) const {
 void PlanProgram::run() { executor_->run(*step_); }
 
 void PlanProgram::beforeInstruction(uint32_t stream, uint32_t index) const {
-  if (!beforeKernel_)
+  if (beforeKernel_) {
+    const plan::Instruction &instruction = plan_.streams(int(stream)).instructions(int(index));
+    if (instruction.has_kernel())
+      beforeKernel_(instruction.kernel());
+  }
+  if (profile_) // last, so that the hook's own time is not counted
+    started_[stream] = std::chrono::steady_clock::now();
+}
+
+void PlanProgram::afterInstruction(uint32_t stream, uint32_t index) const {
+  if (!profile_)
     return;
   const plan::Instruction &instruction = plan_.streams(int(stream)).instructions(int(index));
   if (instruction.has_kernel())
-    beforeKernel_(instruction.kernel());
+    profile_->add(instruction.kernel().op(),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                started_[stream])
+                      .count());
 }
 
 } // namespace off::train

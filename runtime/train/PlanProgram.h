@@ -12,7 +12,9 @@
 #include "runtime/common/Parallel.h"
 #include "runtime/exec/Executor.h"
 #include "runtime/plan/Plan.h"
+#include "runtime/train/KernelProfile.h"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -84,6 +86,12 @@ public:
     beforeKernel_ = std::move(hook);
   }
 
+  /// Adds each kernel instruction's time (from before its launch to its
+  /// completion on the stream's thread: the kernel's wall time on a
+  /// synchronous backend such as the CPU's) to `profile`, by op name, while
+  /// set. Set between runs; nullptr stops it. Not owned.
+  void setProfile(KernelProfile *profile) { profile_ = profile; }
+
   /// Runs every stream of the plan once. Throws exec::ExecError.
   void run();
 
@@ -100,9 +108,13 @@ private:
   std::map<std::string, uint32_t> byName_;
   std::vector<exec::Slice> slices_;
   void beforeInstruction(uint32_t stream, uint32_t index) const;
+  void afterInstruction(uint32_t stream, uint32_t index) const;
 
   std::unique_ptr<backend::StepContext> step_;
   std::function<void(const plan::Kernel &)> beforeKernel_;
+  KernelProfile *profile_ = nullptr;
+  /// Per stream: when its current instruction started (profiling).
+  mutable std::vector<std::chrono::steady_clock::time_point> started_;
   std::unique_ptr<exec::NvmeBackend> nvme_; // owned when made from options.nvme
   std::unique_ptr<exec::Executor> executor_;
 };

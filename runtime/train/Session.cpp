@@ -2,6 +2,7 @@
 
 #include "runtime/train/Session.h"
 
+#include "runtime/common/Float16.h"
 #include "runtime/common/Parallel.h"
 #include "runtime/model/Safetensors.h"
 #include "runtime/model/WeightInit.h"
@@ -76,6 +77,10 @@ Session::Session(const SessionOptions &options) {
                                            programOptions);
   for (uint32_t id : program_->withRole(plan::PARAM)) {
     const plan::Tensor &tensor = program_->tensor(id);
+    if (!tensor.copy_of().empty()) { // derived from its master, not loaded or saved
+      copies_.emplace_back(id, program_->get(tensor.copy_of()));
+      continue;
+    }
     if (tensor.dtype() != plan::F32)
       throw TrainError(options.planPath + ": parameter '" + tensor.name() +
                        "' is not f32 (this runtime trains fp32 master weights)");
@@ -97,6 +102,27 @@ void Session::initFromSeed(uint64_t seed) {
     targets.push_back(std::move(target));
   }
   model::initWeights(targets, seed, plan().model().initializer_range());
+  refreshComputeCopies();
+}
+
+void Session::refreshComputeCopies() {
+  for (auto [copy, master] : copies_) {
+    const float *from = program_->dataAs<float>(master);
+    auto *to = reinterpret_cast<uint16_t *>(program_->data(copy));
+    size_t count = program_->tensor(master).size_bytes() / sizeof(float);
+    switch (program_->tensor(copy).dtype()) {
+    case plan::BF16:
+      for (size_t i = 0; i < count; ++i)
+        to[i] = floatToBf16(from[i]);
+      break;
+    case plan::F32:
+      std::memcpy(to, from, count * sizeof(float));
+      break;
+    default:
+      throw TrainError(planPath() + ": compute copy '" + program_->tensor(copy).name() +
+                       "' has a dtype this runtime cannot fill (bf16 or f32 only)");
+    }
+  }
 }
 
 std::vector<std::string> Session::initFromPlanWeights() {
@@ -133,6 +159,7 @@ std::vector<std::string> Session::initFromPlanWeights() {
       files.push_back(ref.path);
   }
   checkFiniteParams(files.empty() ? planPath() : files.front());
+  refreshComputeCopies();
   return files;
 }
 
@@ -147,6 +174,7 @@ void Session::initFromFile(const std::string &path) {
     file.readFloat32(params_[i].name, program_->dataAs<float>(paramId(i)),
                      model::elementCount(params_[i].shape));
   checkFiniteParams(path);
+  refreshComputeCopies();
 }
 
 std::string Session::nonFiniteParam() const {
@@ -223,6 +251,7 @@ void Session::restore(const model::Checkpoint &checkpoint) {
                                   program_->tensor(id).size_bytes());
   }
   checkFiniteParams(checkpoint.model().source());
+  refreshComputeCopies();
 }
 
 } // namespace off::train

@@ -82,6 +82,10 @@ public:
 
   /// Zeroes the AdamW moments (a fresh start).
   void zeroOptimizerState();
+  /// Fills every compute copy (a param with copy_of, e.g. the bf16 weights
+  /// of a bf16-mixed plan) from its master, rounding to nearest even. The
+  /// init and restore functions call it; adam_step keeps them in step after.
+  void refreshComputeCopies();
 
   /// What a checkpoint of the current state holds (pointers into the plan's
   /// memory: valid until the next step runs).
@@ -95,6 +99,7 @@ private:
 
   std::unique_ptr<PlanProgram> program_;
   std::vector<uint32_t> paramIds_;
+  std::vector<std::pair<uint32_t, uint32_t>> copies_; // (copy, master) ids
   std::vector<model::ExpectedTensor> params_, trainable_;
 };
 

@@ -2,6 +2,7 @@
 
 #include "runtime/train/Trainer.h"
 
+#include "runtime/common/Float16.h"
 #include "runtime/model/Checkpoint.h"
 #include "runtime/model/Safetensors.h"
 #include "runtime/model/TrainingLog.h"
@@ -128,9 +129,12 @@ std::string initWeights(Session &session, const std::string &initPath, uint64_t 
 class GradCapture {
 public:
   /// Called before adam_step kernels, which may run on several streams at once.
-  void add(const std::string &name, const float *data, size_t count) {
+  /// A bf16 gradient (bf16-mixed plans) is saved as its exact f32 value.
+  void add(const std::string &name, DType dtype, const void *data, size_t count) {
     std::lock_guard lock(mutex_);
-    grads_[name].assign(data, data + count);
+    std::vector<float> &grad = grads_[name];
+    grad.resize(count);
+    convertToFloat32(dtype, data, count, grad.data());
   }
   void write(const std::string &path, const Session &session) const {
     std::vector<model::TensorToWrite> tensors;
@@ -148,6 +152,19 @@ private:
   std::mutex mutex_;
   std::map<std::string, std::vector<float>> grads_;
 };
+
+/// --profile's JSON: milliseconds and calls per op over `steps` steps.
+void writeProfile(const std::string &path, const KernelProfile &profile, uint64_t steps) {
+  model::Json ops = model::Json::object();
+  for (const auto &[op, entry] : profile.entries())
+    ops[op] = {{"ms", entry.seconds * 1e3}, {"calls", entry.calls}};
+  model::Json json = {{"steps", steps}, {"ops", ops}};
+  std::string text = json.dump(1) + "\n";
+  std::FILE *file = std::fopen(path.c_str(), "w");
+  if (!file || std::fwrite(text.data(), 1, text.size(), file) != text.size() ||
+      std::fclose(file) != 0)
+    throw TrainError(path + ": cannot write the profile");
+}
 
 } // namespace
 
@@ -257,7 +274,7 @@ TrainResult train(const TrainOptions &options) {
                                            initFileToCheck(options.initPath),
                                            options.evalDataPath};
   checkInputFiles(inputs);
-  checkOutputFiles({options.logPath, options.saveGradsPath}, inputs);
+  checkOutputFiles({options.logPath, options.saveGradsPath, options.profilePath}, inputs);
   Session session({options.backend, options.planPath, "train_step", options.threads,
                    options.checkResidency, options.nvmeDirectories,
                    options.allowUnpinned});
@@ -372,10 +389,12 @@ TrainResult train(const TrainOptions &options) {
   UpdateGuard guard(program, lossId, normId);
   if (!options.saveGradsPath.empty()) // the gradient each adam_step is about to read
     guard.setCapture([&](const plan::Kernel &kernel) {
-      if (kernel.inputs_size() >= 2)
-        capture.add(program.tensor(kernel.inputs(0)).name(),
-                    program.dataAs<float>(kernel.inputs(1)),
-                    program.tensor(kernel.inputs(1)).size_bytes() / sizeof(float));
+      if (kernel.inputs_size() >= 2) {
+        const plan::Tensor &grad = program.tensor(kernel.inputs(1));
+        DType dtype = grad.dtype() == plan::BF16 ? DType::BF16 : DType::F32;
+        capture.add(program.tensor(kernel.inputs(0)).name(), dtype,
+                    program.data(kernel.inputs(1)), grad.size_bytes() / dtypeSize(dtype));
+      }
     });
   model::ProgressPrinter progress(state.step + 1, lastStep, stderr, options.progressEvery);
   if (!options.quiet)
@@ -421,6 +440,7 @@ TrainResult train(const TrainOptions &options) {
   const auto runStart = Clock::now();
   const int64_t tokensPerMicroBatch = B * T;
   const uint64_t firstStep = state.step + 1;
+  KernelProfile profile;
   while (state.step < lastStep && !signals.requested()) {
     const auto stepStart = Clock::now();
     int32_t *idData = program.dataAs<int32_t>(ids);
@@ -434,6 +454,8 @@ TrainResult train(const TrainOptions &options) {
       program.step().lr = stepLr;
     program.step().optimizerStep = int64_t(state.optimizerStep) + 1;
     guard.beginRun(/*evaluating=*/false);
+    if (!options.profilePath.empty() && state.step == firstStep)
+      program.setProfile(&profile); // from the second step on: the first warms up
     program.run();
     if (!options.saveGradsPath.empty() && step == firstStep) {
       capture.write(options.saveGradsPath, session);
@@ -485,6 +507,9 @@ TrainResult train(const TrainOptions &options) {
     if (!options.saveDir.empty() && options.saveEvery && step % options.saveEvery == 0)
       save();
   }
+  program.setProfile(nullptr);
+  if (!options.profilePath.empty())
+    writeProfile(options.profilePath, profile, state.step - firstStep);
   result.lastStep = state.step;
   if (int signal = signals.requested(); signal && state.step < lastStep) {
     result.stoppedBySignal = signal;

@@ -45,6 +45,9 @@ struct TrainOptions {
   std::string evalDataPath;       // --eval-data: held-out tokens (same format as --data)
   uint64_t evalEvery = 0;         // evaluate every K steps (and after the last)
   uint64_t evalBatches = 0;       // micro-batches per evaluation (0: one pass, a multiple of K)
+  /// --profile: time per kernel op over every step but the first (warm-up)
+  /// as JSON: {"steps": N, "ops": {"matmul": {"ms": .., "calls": ..}, ...}}
+  std::string profilePath;
   unsigned threads = 0;
   /// Threads of the AdamW pool when the plan has a host-optimizer stream
   /// (0: one); the compute kernels keep `threads`.

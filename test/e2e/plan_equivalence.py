@@ -1,8 +1,10 @@
 """Plan equivalence (issue 12, done-when 2 and 5): every memory plan of a
 step trains bit for bit like the plan that keeps everything on the device.
 
-For the tiny Llama and a wider one (hidden 256, 4 layers, 8/2 GQA heads,
-vocab 512), with 2 micro-batches and clipping:
+For the tiny Llama, a wider one (hidden 256, 4 layers, 8/2 GQA heads,
+vocab 512) and the tiny one in bf16 mixed precision (`--precision
+bf16-mixed`: fp32 masters, bf16 copies and gradients; issue 11), with 2
+micro-batches and clipping:
 
 * the unconstrained plan runs 5 steps from Hugging Face's init (seed 7);
 * a ladder of at least 6 device budgets from the unconstrained plan's need
@@ -48,7 +50,10 @@ WIDE_CONFIG = {
     "attention_bias": False, "mlp_bias": False, "tie_word_embeddings": False,
     "torch_dtype": "float32",
 }
-CASES = {"tiny": (2, 32), "wide": (2, 64)}  # batch, seq
+CASES = {"tiny": (2, 32), "wide": (2, 64), "tiny_bf16": (2, 32)}  # batch, seq
+# Cases compiled with more options: bf16 mixed precision (issue 11, done-when
+# 2: fp32 masters and AdamW on the host, bf16 copies streamed like params).
+CASE_OPTIONS = {"tiny_bf16": ["--precision", "bf16-mixed"]}
 FORCING = [
     ["--place", "optimizer=host"],
     ["--place", "params=host"],
@@ -108,7 +113,7 @@ class Case:
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir)
         batch, seq = CASES[name]
-        if name == "tiny":
+        if name.startswith("tiny"):
             self.model = ["--model", "llama", "--size", "tiny"]
             vocab = 256
         else:
@@ -118,7 +123,8 @@ class Case:
             self.model = ["--model", "llama", "--config", config]
             vocab = WIDE_CONFIG["vocab_size"]
         self.model += ["--batch", str(batch), "--seq", str(seq),
-                       "--grad-accum", str(ACCUM), "--clip", "0.5"]
+                       "--grad-accum", str(ACCUM), "--clip", "0.5",
+                       *CASE_OPTIONS.get(name, [])]
         self.data = os.path.join(self.dir, "tokens.bin")
         write_tokens(self.data, vocab, 8 * batch * seq * ACCUM + 1)
         self.count = 0

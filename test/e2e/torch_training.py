@@ -56,13 +56,14 @@ def micro_batch(tokens, index, batch, seq):
             window[1:].reshape(batch, seq).long())
 
 
-def build_model(config_path, seed):
-    """transformers' Llama in fp32 with eager attention, HF's own init."""
+def build_model(config_path, seed, attention="eager"):
+    """transformers' Llama in fp32 with eager (or `attention`) attention, HF's
+    own init."""
     with open(config_path) as f:
         config_dict = json.load(f)
     config_dict.pop("architectures", None)
     config = LlamaConfig(**config_dict)
-    config._attn_implementation = "eager"
+    config._attn_implementation = attention
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config).float()
     model.train()
@@ -77,15 +78,23 @@ def save_weights(model, path):
     save_file(tensors, path, metadata={"format": "pt"})
 
 
-def logits_of(model, inputs):
-    with torch.no_grad():
+def autocast(bf16):
+    """torch.autocast("cpu", dtype=torch.bfloat16) when `bf16`, else nothing:
+    the mixed-precision forward (and loss) that a bf16-mixed plan follows."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(bf16))
+
+
+def logits_of(model, inputs, bf16=False):
+    with torch.no_grad(), autocast(bf16):
         return model(input_ids=inputs).logits.float()
 
 
-def train(model, tokens, batch, seq, accum, steps, hyper, logits_of=None):
+def train(model, tokens, batch, seq, accum, steps, hyper, logits_of=None, bf16=False):
     """`steps` optimizer steps of `accum` micro-batches each, in llm.c's order.
     `logits_of(model, inputs)` gives the logits (default: a transformers
-    model's `.logits`).
+    model's `.logits`); with `bf16` the forward and loss run under autocast
+    (fp32 master weights, fp32 .grad and AdamW, as PyTorch users train in
+    mixed precision).
 
     Returns the per-step mean loss, the per-step pre-clipping global norm (as
     clip_grad_norm_ returns it) and the summed gradients of step 1 (before
@@ -102,9 +111,10 @@ def train(model, tokens, batch, seq, accum, steps, hyper, logits_of=None):
         for _ in range(accum):
             inputs, targets = micro_batch(tokens, index, batch, seq)
             index += 1
-            logits = logits_of(model, inputs)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                   targets.reshape(-1))
+            with autocast(bf16):
+                logits = logits_of(model, inputs)
+                loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                       targets.reshape(-1))
             (loss / accum).backward()
             total += loss.item()
         if step == 0:

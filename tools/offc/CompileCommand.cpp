@@ -58,6 +58,8 @@ struct CompileArgs {
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weightDecay = 0.01, clip = 1.0;
   bool optimizerStream = false;
+  std::string precision = "fp32"; // fp32 | bf16-mixed
+  std::string gradDtype;          // bf16 | f32 (bf16-mixed only; default bf16)
 };
 
 /// A finite number, all of `text`.
@@ -105,6 +107,14 @@ void addCompileOptions(cli::Command &cmd, CompileArgs &out) {
            "gradient is\nfinal, beside the backward of the layers before\nit (needs --clip 0 "
            "to overlap: clipping waits\nfor the global norm); the same as\n--place "
            "optimizer=host");
+  cmd.group("Precision");
+  cmd.option("--precision", out.precision, "P",
+             "fp32 (default) or bf16-mixed: matmuls and\nattention in bf16 on bf16 copies of the "
+             "weights\n(fp32 accumulation), fp32 master weights, Adam\nstate, norms, softmax and "
+             "loss (as torch.autocast)");
+  cmd.option("--grad-dtype", out.gradDtype, "T",
+             "bf16-mixed: the gradients of the bf16 copies,\nbf16 (default) or f32 (summed over "
+             "micro-batches\nin f32, as torch's .grad under autocast)");
   cmd.group("Memory");
   cmd.size("--vram", out.memory.vram,
            "device budget, e.g. 24G, 512M: without --place\nor --remat the greedy policy "
@@ -171,6 +181,23 @@ int64_t vocabOf(mlir::func::FuncOp forward) {
   return type ? type.getShape().back() : 0;
 }
 
+/// "f32 1.2M, bf16 600K": bytes of tensors with a dtype, by dtype; each tensor
+/// counted once (views of another tensor's bytes included, as the plan lists
+/// them), persistent and transient alike.
+std::string bytesByDtype(const plan::Plan &plan, bool (*select)(const plan::Tensor &)) {
+  std::map<int, uint64_t> bytes;
+  for (const plan::Tensor &tensor : plan.tensors())
+    if (select(tensor))
+      bytes[tensor.dtype()] += tensor.size_bytes();
+  std::string text;
+  for (auto [dtype, size] : bytes)
+    if (size)
+      text += (text.empty() ? "" : ", ") +
+              llvm::StringRef(plan::DType_Name(plan::DType(dtype))).lower() + " " +
+              formatHumanSize(size);
+  return text.empty() ? "none" : text;
+}
+
 /// "params 1.2M, ...": what the device arena holds.
 std::string memoryBreakdown(const plan::Plan &plan) {
   std::map<plan::Role, uint64_t> bytes;
@@ -232,6 +259,15 @@ int runCompile(const std::vector<std::string> &argv) {
     llvm::errs() << kCommand << ": error: " << problem << "\n";
     return 1;
   }
+  if (args.precision != "fp32" && args.precision != "bf16-mixed")
+    return usageError("--precision must be fp32 or bf16-mixed, got '" + args.precision + "'");
+  bool mixed = args.precision == "bf16-mixed";
+  if (!args.gradDtype.empty() && args.gradDtype != "bf16" && args.gradDtype != "f32")
+    return usageError("--grad-dtype must be bf16 or f32, got '" + args.gradDtype + "'");
+  if (!args.gradDtype.empty() && !mixed)
+    return usageError("--grad-dtype needs --precision bf16-mixed (fp32 gradients are f32)");
+  if (!args.gradDtype.empty() && args.forward)
+    return usageError("--forward computes no gradients: drop --grad-dtype");
 
   auto start = std::chrono::steady_clock::now();
   mlir::MLIRContext context;
@@ -309,6 +345,8 @@ int runCompile(const std::vector<std::string> &argv) {
     pipeline.eps = args.eps;
     pipeline.weightDecay = args.weightDecay;
     pipeline.clip = args.clip;
+    pipeline.precision = args.precision;
+    pipeline.gradDtype = args.gradDtype.empty() ? "bf16" : args.gradDtype;
     pipeline.place = ladder[i].place;
     pipeline.remat = ladder[i].remat;
     mlir::PassManager passes(&context);
@@ -431,6 +469,13 @@ int runCompile(const std::vector<std::string> &argv) {
       decisions.remat == "none" ? "" : "; recompute " + decisions.remat);
   if (!weightsNote.empty())
     llvm::errs() << kCommand << ": " << weightsNote.substr(2) << "\n";
+  llvm::errs() << llvm::formatv(
+      "{0}: {1}: params {2}; optimizer state {3}; gradients {4}\n", kCommand,
+      args.precision,
+      bytesByDtype(plan, [](const plan::Tensor &t) { return t.role() == plan::PARAM; }),
+      bytesByDtype(plan,
+                   [](const plan::Tensor &t) { return t.role() == plan::OPTIMIZER_STATE; }),
+      bytesByDtype(plan, [](const plan::Tensor &t) { return t.role() == plan::GRAD; }));
   return 0;
 }
 

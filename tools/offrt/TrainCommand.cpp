@@ -165,6 +165,8 @@ int runTrain(const std::vector<std::string> &args) {
   cmd.option("--save-grads", options.saveGradsPath, "FILE",
              "the first step's gradients (summed over\nmicro-batches, before clipping) as "
              "safetensors,\nfor checking");
+  cmd.option("--profile", options.profilePath, "FILE",
+             "time per kernel op over every step but the\nfirst, as JSON (ms and calls per op)");
   cmd.option("--progress-every", options.progressEvery, "K",
              "a progress line every K steps (default: about\none a second)", cli::positive);
   cmd.flag("--quiet", options.quiet, "no progress lines");

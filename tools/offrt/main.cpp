@@ -3,6 +3,7 @@
 
 #include "bench/BenchRegistry.h"
 #include "runtime/common/Cli.h"
+#include "runtime/cpu/CpuInfo.h"
 #include "runtime/model/Tokenizer.h"
 
 #include <string>
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
           {"bench", "bench (train|adam|io) [options]",
            "benchmarks against a reference measured in the same run",
            off::bench::runBench, ""},
-      }};
+      },
+      off::cpu::cpuBackendDescription};
   return off::runTool(tool, argc, argv);
 }

@@ -161,5 +161,94 @@ LogicalResult AdamStepOp::verify() {
     return emitOpError("max_grad_norm needs the norm operand");
   if (getMaxGradNormAttr() && !positive(getMaxGradNormAttr()))
     return emitOpError("max_grad_norm must be positive");
+  auto param = getParam().getType();
+  if (getGrad().getType().getShape() != param.getShape())
+    return emitOpError("grad must have the param's shape");
+  if (Value copy = getComputeCopy()) {
+    auto copyType = cast<RankedTensorType>(copy.getType());
+    if (copyType.getShape() != param.getShape())
+      return emitOpError("the compute copy must have the param's shape");
+    if (!getNewComputeCopy() || getNewComputeCopy().getType() != copyType)
+      return emitOpError("a compute copy needs a result of its type");
+  } else if (getNewComputeCopy()) {
+    return emitOpError("a new_compute_copy result needs a compute copy operand");
+  }
   return verifySingleTier(*this);
+}
+
+// off.adam_step %p, %g, %m, %v[, %norm][ copy %c] attr-dict
+//     : P[, N][, grad G][, copy C]
+// where P is the type of param, exp_avg and exp_avg_sq (and of the first
+// three results), G the grad's type when it differs from P, C the copy's.
+ParseResult AdamStepOp::parse(OpAsmParser &parser, OperationState &result) {
+  OpAsmParser::UnresolvedOperand main[4], norm, copy;
+  bool hasNorm = false, hasCopy = false;
+  for (int i = 0; i < 4; ++i)
+    if ((i && parser.parseComma()) || parser.parseOperand(main[i]))
+      return failure();
+  if (succeeded(parser.parseOptionalComma())) {
+    if (parser.parseOperand(norm))
+      return failure();
+    hasNorm = true;
+  }
+  if (succeeded(parser.parseOptionalKeyword("copy"))) {
+    if (parser.parseOperand(copy))
+      return failure();
+    hasCopy = true;
+  }
+  if (parser.parseOptionalAttrDict(result.attributes) || parser.parseColon())
+    return failure();
+  Type paramType, normType, copyType;
+  if (parser.parseType(paramType))
+    return failure();
+  Type gradType = paramType;
+  if (hasNorm && (parser.parseComma() || parser.parseType(normType)))
+    return failure();
+  while (succeeded(parser.parseOptionalComma())) {
+    if (succeeded(parser.parseOptionalKeyword("grad"))) {
+      if (parser.parseType(gradType))
+        return failure();
+    } else if (succeeded(parser.parseOptionalKeyword("copy"))) {
+      if (parser.parseType(copyType))
+        return failure();
+    } else {
+      return parser.emitError(parser.getCurrentLocation(),
+                              "expected 'grad TYPE' or 'copy TYPE'");
+    }
+  }
+  if (hasCopy != bool(copyType))
+    return parser.emitError(parser.getNameLoc(),
+                            "a copy operand and a 'copy TYPE' go together");
+  Type types[4] = {paramType, gradType, paramType, paramType};
+  for (int i = 0; i < 4; ++i)
+    if (parser.resolveOperand(main[i], types[i], result.operands))
+      return failure();
+  if (hasNorm && parser.resolveOperand(norm, normType, result.operands))
+    return failure();
+  if (hasCopy && parser.resolveOperand(copy, copyType, result.operands))
+    return failure();
+  result.getOrAddProperties<Properties>().operandSegmentSizes = {
+      1, 1, 1, 1, hasNorm ? 1 : 0, hasCopy ? 1 : 0};
+  result.addTypes({paramType, paramType, paramType});
+  if (hasCopy)
+    result.addTypes(copyType);
+  return success();
+}
+
+void AdamStepOp::print(OpAsmPrinter &p) {
+  p << " " << getParam() << ", " << getGrad() << ", " << getExpAvg() << ", "
+    << getExpAvgSq();
+  if (getNorm())
+    p << ", " << getNorm();
+  if (getComputeCopy())
+    p << " copy " << getComputeCopy();
+  p.printOptionalAttrDict((*this)->getAttrs(),
+                          /*elidedAttrs=*/{"operandSegmentSizes"});
+  p << " : " << getParam().getType();
+  if (getNorm())
+    p << ", " << getNorm().getType();
+  if (getGrad().getType() != getParam().getType())
+    p << ", grad " << getGrad().getType();
+  if (getComputeCopy())
+    p << ", copy " << getComputeCopy().getType();
 }

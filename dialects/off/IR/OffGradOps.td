@@ -228,7 +228,8 @@ def Off_GlobalNormOp : Off_Op<"global_norm", [Pure]> {
 }
 
 def Off_AdamStepOp : Off_AnyTierOp<"adam_step",
-    [AllTypesMatch<["param", "grad", "exp_avg", "exp_avg_sq", "new_param",
+    [AttrSizedOperandSegments,
+     AllTypesMatch<["param", "exp_avg", "exp_avg_sq", "new_param",
                     "new_exp_avg", "new_exp_avg_sq"]>]> {
   let summary = "one AdamW update of a parameter, as torch.optim.AdamW";
   let description = [{
@@ -241,12 +242,20 @@ def Off_AdamStepOp : Off_AnyTierOp<"adam_step",
      p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)`.
     Not Pure: the runtime's step count and learning-rate schedule feed it.
 
+    `param`, `exp_avg` and `exp_avg_sq` have one type (the fp32 master
+    weights and moments); `grad` has their shape and may be narrower (bf16
+    gradients of a mixed-precision step, read as fp32). With `copy`, the
+    op also writes the updated weights, rounded to the copy's element type
+    (round to nearest even), into `compute_copy`: the `off.param` with
+    `copy_of` that the forward reads in place of the master.
+
     In place: the results are written back into the storage of the operands
     (the lowering aliases result 0 with `param`, 1 with `exp_avg`, 2 with
-    `exp_avg_sq`, which are an `off.param` and two `off.state`s or their
-    copies in the tier AdamW runs in), so the new values are what the next
-    step reads; the results have no other uses than a transfer writing a
-    copy back `into` its param or state.
+    `exp_avg_sq`, 3 with `compute_copy`, which are an `off.param`, two
+    `off.state`s and a copy `off.param` or their copies in the tier AdamW
+    runs in), so the new values are what the next step reads; the results
+    have no other uses than a transfer writing a copy back `into` its param
+    or state.
 
     It runs where its tensors are: all of them (the norm too) on the device
     (the compute stream) or all on the host (the host-optimizer stream).
@@ -257,18 +266,23 @@ def Off_AdamStepOp : Off_AnyTierOp<"adam_step",
         beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-08 : f64,
         weight_decay = 0.01 : f64, max_grad_norm = 1.0 : f64}
         : tensor<64x64xf32>, tensor<f32>
+    // Mixed precision: bf16 gradient, the bf16 copy written too.
+    %q2, %n2, %u2, %c2 = off.adam_step %q, %gb, %n, %u, %norm copy %c {lr = 1.0e-03 : f64,
+        beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-08 : f64,
+        weight_decay = 0.01 : f64, max_grad_norm = 1.0 : f64}
+        : tensor<64x64xf32>, tensor<f32>, grad tensor<64x64xbf16>, copy tensor<64x64xbf16>
     ```
   }];
   let arguments = (ins Off_FloatTensor:$param, Off_FloatTensor:$grad,
                    Off_FloatTensor:$exp_avg, Off_FloatTensor:$exp_avg_sq,
                    Optional<0DTensorOf<[F32]>>:$norm,
+                   Optional<Off_FloatTensor>:$compute_copy,
                    F64Attr:$lr, F64Attr:$beta1, F64Attr:$beta2, F64Attr:$eps,
                    F64Attr:$weight_decay, OptionalAttr<F64Attr>:$max_grad_norm);
   let results = (outs Off_FloatTensor:$new_param, Off_FloatTensor:$new_exp_avg,
-                      Off_FloatTensor:$new_exp_avg_sq);
-  let assemblyFormat = "$param `,` $grad `,` $exp_avg `,` $exp_avg_sq "
-                       "(`,` $norm^)? attr-dict `:` type($param) "
-                       "(`,` type($norm)^)?";
+                      Off_FloatTensor:$new_exp_avg_sq,
+                      Optional<Off_FloatTensor>:$new_compute_copy);
+  let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;
 }
 

@@ -24,6 +24,19 @@ using namespace mlir::off::detail;
 LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty name");
+  if (std::optional<StringRef> master = getCopyOf()) {
+    if (master->empty())
+      return emitOpError("copy_of must name the master param");
+    if (*master == getName())
+      return emitOpError("a compute copy needs a name of its own, not its "
+                         "master's '")
+             << *master << "'";
+    if (getTrainable())
+      return emitOpError("a compute copy (copy_of) is not trainable: its "
+                         "master is");
+    if (!isa<FloatType>(getResult().getType().getElementType()))
+      return emitOpError("a compute copy must have a float element type");
+  }
   return success();
 }
 

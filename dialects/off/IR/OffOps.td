@@ -29,13 +29,28 @@ def Off_ParamOp : Off_AnyTierOp<"param"> {
     weight lives between steps (`off-place`; none: the device). `trainable`
     marks weights that get a gradient and optimizer state.
 
+    With `copy_of`, the op declares a compute copy instead: the values of
+    the param named `copy_of` rounded to this type's (narrower) float
+    element type, which a mixed-precision step reads in place of the master
+    (`off-mix-precision`). A copy is never trainable nor saved; the runtime
+    fills it from the master whenever it loads weights, and the master's
+    `adam_step` rewrites it after each update.
+
     Example:
     ```mlir
     %w = off.param "model.embed_tokens.weight" {trainable} : tensor<256x64xf32>
     %h = off.param "lm_head.weight" : tensor<256x64xf32, #off.tier<host>>
+    %c = off.param "lm_head.weight.bf16" {copy_of = "lm_head.weight"} : tensor<256x64xbf16>
     ```
   }];
-  let arguments = (ins StrAttr:$name, UnitAttr:$trainable);
+  let arguments = (ins StrAttr:$name, UnitAttr:$trainable,
+                   OptionalAttr<StrAttr>:$copy_of);
+  let builders = [
+    // A weight (no copy_of), as importers declare them.
+    OpBuilder<(ins "Type":$result, "StringRef":$name, "bool":$trainable), [{
+      build($_builder, $_state, result, name, trainable, ::mlir::StringAttr());
+    }]>,
+  ];
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;

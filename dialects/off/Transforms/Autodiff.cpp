@@ -16,6 +16,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Debug.h"
 
 #include <cstdio>
@@ -36,6 +37,8 @@ namespace {
 struct StepOptions {
   int64_t gradAccum;
   double lr, beta1, beta2, eps, weightDecay, clip;
+  /// Gradients of compute copies in f32 (else in the copy's type).
+  bool copyGradF32 = false;
 };
 
 bool isFloatTensor(Value v) {
@@ -70,6 +73,8 @@ private:
   Value logits;
   /// Trainable params that reach the logits, in declaration order.
   SmallVector<ParamOp> trained;
+  /// The compute copy (off.param with copy_of) of a param, if it has one.
+  llvm::DenseMap<Operation *, ParamOp> copyOf;
   /// Float values of @forward on a path from a trained param to the logits.
   llvm::DenseSet<Value> active;
 
@@ -110,11 +115,39 @@ LogicalResult StepBuilder::analyse() {
       return op.emitError("off-autodiff: cannot differentiate '")
              << op.getName() << "': ops with regions are not supported";
 
+  // Compute copies (off-mix-precision) stand for their master: the
+  // gradient reaching a copy is the master's.
+  llvm::StringMap<ParamOp> byName;
+  for (ParamOp param : body.getOps<ParamOp>())
+    if (!param.getCopyOf())
+      byName[param.getName()] = param;
+  for (ParamOp copy : body.getOps<ParamOp>()) {
+    std::optional<StringRef> masterName = copy.getCopyOf();
+    if (!masterName)
+      continue;
+    ParamOp master = byName.lookup(*masterName);
+    if (!master)
+      return copy.emitError("off-autodiff: compute copy '")
+             << copy.getName() << "' names no param '" << *masterName << "'";
+    if (master.getType().getShape() != copy.getType().getShape())
+      return copy.emitError("off-autodiff: compute copy '")
+             << copy.getName() << "' must have the shape of its master '"
+             << *masterName << "'";
+    if (copyOf.count(master))
+      return copy.emitError("off-autodiff: param '")
+             << *masterName << "' has two compute copies";
+    copyOf[master] = copy;
+  }
+  auto masterOf = [&](ParamOp param) {
+    std::optional<StringRef> name = param.getCopyOf();
+    return name ? byName.lookup(*name) : param;
+  };
+
   // Forward: values that depend on a trainable param.
   llvm::DenseSet<Value> varied;
   for (Operation &op : body.without_terminator()) {
     if (auto param = dyn_cast<ParamOp>(op)) {
-      if (!param.getTrainable())
+      if (!masterOf(param).getTrainable())
         continue;
       if (!isFloatTensor(param))
         return param.emitError("off-autodiff: trainable param '")
@@ -143,7 +176,8 @@ LogicalResult StepBuilder::analyse() {
   for (ParamOp param : body.getOps<ParamOp>()) {
     if (!param.getTrainable())
       continue;
-    if (isActive(param))
+    ParamOp copy = copyOf.lookup(param);
+    if (isActive(param) || (copy && isActive(copy)))
       trained.push_back(param);
     else
       param.emitWarning("off-autodiff: trainable param '")
@@ -265,6 +299,15 @@ FailureOr<int64_t> StepBuilder::build() {
     // g = g0 + g1 + ..., as .grad accumulates over backward() calls.
     for (ParamOp param : trained) {
       Value grad = adjoint.lookup(sources.lookup(param.getResult()));
+      if (ParamOp copy = copyOf.lookup(param))
+        if (Value viaCopy = adjoint.lookup(sources.lookup(copy.getResult()))) {
+          // Through the copy: in its type, or f32 as the option asks (and
+          // always f32 when the master is read directly too).
+          if (options.copyGradF32 || grad)
+            viaCopy = CastOp::create(b, param.getLoc(), param.getType(), viaCopy);
+          grad = grad ? AddOp::create(b, param.getLoc(), grad, viaCopy).getResult()
+                      : viaCopy;
+        }
       if (!grad) // cannot happen for an active param; guard the invariant
         return param.emitError("off-autodiff: internal error: no gradient "
                                "reached trainable param '")
@@ -296,8 +339,14 @@ FailureOr<int64_t> StepBuilder::build() {
                               b.getStringAttr(param.getName() + ".exp_avg"));
     Value v = StateOp::create(b, ploc, type,
                               b.getStringAttr(param.getName() + ".exp_avg_sq"));
-    AdamStepOp::create(b, ploc, type, type, type, weight, grad, m, v, norm,
-                       f64(options.lr), f64(options.beta1),
+    Value copy;
+    Type copyType;
+    if (ParamOp copyOp = copyOf.lookup(param)) {
+      copy = sources.lookup(copyOp.getResult());
+      copyType = copy.getType();
+    }
+    AdamStepOp::create(b, ploc, type, type, type, copyType, weight, grad, m, v,
+                       norm, copy, f64(options.lr), f64(options.beta1),
                        f64(options.beta2), f64(options.eps),
                        f64(options.weightDecay), maxNorm);
   }
@@ -335,6 +384,11 @@ struct AutodiffPass : off::impl::AutodiffPassBase<AutodiffPass> {
       return bad("weight-decay must be >= 0", decay);
     if (!(maxNorm >= 0.0))
       return bad("clip must be >= 0 (0 = no clipping)", maxNorm);
+    std::string copyGrad = copyGradType;
+    if (copyGrad != "copy" && copyGrad != "f32")
+      return module.emitError("off-autodiff: invalid option: "
+                              "copy-grad-type must be copy or f32, got '")
+             << copyGrad << "'";
     return success();
   }
 
@@ -351,7 +405,8 @@ struct AutodiffPass : off::impl::AutodiffPassBase<AutodiffPass> {
       module.emitError("off-autodiff: the module already has @train_step");
       return signalPassFailure();
     }
-    StepOptions options{gradAccum, lr, beta1, beta2, eps, weightDecay, clip};
+    StepOptions options{gradAccum, lr, beta1, beta2, eps, weightDecay, clip,
+                        std::string(copyGradType) == "f32"};
     StepBuilder builder(forward, options);
     if (failed(builder.analyse()))
       return signalPassFailure();

@@ -45,6 +45,16 @@ struct Cluster {
   SmallVector<OpOperand *> uses; // in block order
 };
 
+/// The operands AdamW updates in place, in the order of its results: param,
+/// exp_avg, exp_avg_sq and, in a mixed-precision step, the compute copy.
+SmallVector<OpOperand *> inPlaceOperands(AdamStepOp adam) {
+  SmallVector<OpOperand *> operands = {&adam.getParamMutable(), &adam.getExpAvgMutable(),
+                                       &adam.getExpAvgSqMutable()};
+  if (adam.getComputeCopy())
+    operands.push_back(&adam->getOpOperand(adam->getNumOperands() - 1));
+  return operands;
+}
+
 class Inserter {
 public:
   Inserter(func::FuncOp step, int64_t &numTransfers)
@@ -207,7 +217,7 @@ LogicalResult Inserter::run(int64_t &hoisted) {
   // (and so need not wait for the end of the backward).
   for (auto [adam, tier] : adamTiers)
     if (tier == Tier::host && adam.getNorm() && !adam.getMaxGradNormAttr())
-      adam->eraseOperand(4);
+      adam.getNormMutable().clear();
   hoistHostAdams();
   hoisted = numHoisted;
 
@@ -221,7 +231,8 @@ LogicalResult Inserter::run(int64_t &hoisted) {
   // AdamW's in-place operands before they are rewired to copies.
   llvm::DenseMap<AdamStepOp, SmallVector<Value>> adamSources;
   for (auto [adam, tier] : adamTiers)
-    adamSources[adam] = {adam.getParam(), adam.getExpAvg(), adam.getExpAvgSq()};
+    for (OpOperand *operand : inPlaceOperands(adam))
+      adamSources[adam].push_back(operand->get());
 
   SmallVector<Value> values;
   for (BlockArgument arg : block.getArguments())
@@ -233,15 +244,15 @@ LogicalResult Inserter::run(int64_t &hoisted) {
   // Which adam operands get written back: an in-place operand whose tensor
   // lives in another tier than AdamW runs in.
   for (auto &[adam, sources] : adamSources)
-    for (auto [i, source] : llvm::enumerate(sources))
+    for (auto [operand, source] : llvm::zip(inPlaceOperands(adam), sources))
       if (homeOf(source) != adamTiers.lookup(adam))
-        writtenBack.insert(&adam->getOpOperand(i == 0 ? 0 : i + 1));
+        writtenBack.insert(operand);
   for (Value v : values)
     if (isa<RankedTensorType>(v.getType()))
       placeValue(v, s);
   for (auto &[adam, sources] : adamSources) {
-    for (unsigned i = 0; i < 3; ++i)
-      adam->getResult(i).setType(adam->getOperand(i == 0 ? 0 : i + 1).getType());
+    for (auto [i, operand] : llvm::enumerate(inPlaceOperands(adam)))
+      adam->getResult(i).setType(operand->get().getType());
     writeBack(adam, sources);
   }
   block.walk([](Operation *op) { op->removeAttr(kHomeAttr); });
@@ -289,8 +300,8 @@ void Inserter::hoistHostAdams() {
     };
     for (Value operand : adam->getOperands())
       later(operand.getDefiningOp());
-    for (Value tensor : {adam.getParam(), adam.getExpAvg(), adam.getExpAvgSq()})
-      for (Operation *user : tensor.getUsers())
+    for (OpOperand *tensor : inPlaceOperands(adam))
+      for (Operation *user : tensor->get().getUsers())
         later(user);
     if (after && after->getNextNode() != adam.getOperation())
       moves.push_back({after, adam});

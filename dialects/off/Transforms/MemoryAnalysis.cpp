@@ -12,7 +12,9 @@ Value mlir::off::storageRoot(Value value) {
       value = reshape.getInput();
     } else if (auto adam = dyn_cast_or_null<AdamStepOp>(def)) {
       unsigned index = cast<OpResult>(value).getResultNumber();
-      value = adam->getOperand(index == 0 ? 0 : index + 1);
+      Value storage[] = {adam.getParam(), adam.getExpAvg(), adam.getExpAvgSq(),
+                         adam.getComputeCopy()};
+      value = storage[index];
     } else if (auto offload = dyn_cast_or_null<OffloadOp>(def);
                offload && offload.getInto() && value == offload.getResult()) {
       value = offload.getInto();

@@ -36,6 +36,14 @@ struct OffCompileOptions : public PassPipelineOptions<OffCompileOptions> {
   PassOptions::Option<double> eps{*this, "eps", llvm::cl::init(1e-8)};
   PassOptions::Option<double> weightDecay{*this, "weight-decay", llvm::cl::init(0.01)};
   PassOptions::Option<double> clip{*this, "clip", llvm::cl::init(1.0)};
+  PassOptions::Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("fp32, or bf16-mixed: off-mix-precision before off-autodiff"),
+      llvm::cl::init("fp32")};
+  PassOptions::Option<std::string> gradDtype{
+      *this, "grad-dtype",
+      llvm::cl::desc("bf16-mixed: the gradients of the bf16 copies, bf16 or f32"),
+      llvm::cl::init("bf16")};
   PassOptions::ListOption<std::string> place{
       *this, "place", llvm::cl::desc("off-place rules CLASS_OR_PATTERN=TIER")};
   PassOptions::Option<std::string> remat{

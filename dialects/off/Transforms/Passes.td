@@ -123,6 +123,65 @@ def FuseLlmPass : Pass<"off-fuse-llm", "ModuleOp"> {
   ];
 }
 
+def MixPrecisionPass : Pass<"off-mix-precision", "ModuleOp"> {
+  let summary = "bf16 matmuls and attention on compute copies of the params, fp32 elsewhere";
+  let description = [{
+    Rewrites `@forward` for mixed-precision training the way
+    `torch.autocast("cpu", dtype=torch.bfloat16)` runs a Llama forward, op
+    by op, so that a plan's losses follow a PyTorch autocast run:
+
+    * `matmul` and `attention` run in the compute type: f32 operands are
+      cast to it, and so is their result (the kernels accumulate in fp32
+      and round once). An operand that is an f32 `off.param` reads the
+      param's compute copy instead of a cast: one `off.param
+      "<name>.bf16" {copy_of = "<name>"}` per param, right after it, which
+      off-autodiff keeps in step with the fp32 master (`adam_step ... copy`).
+    * `rms_norm`, `softmax`, `reduce_sum`, `reduce_mean` and
+      `cross_entropy` run in f32: narrower operands are cast to f32.
+    * Every other op with float operands of different types (a residual
+      `add` of an f32 stream and a bf16 projection, `rope` of a bf16 head
+      with f32 tables) casts the narrower ones to the widest, as torch's
+      type promotion does; ops on one float type (`swiglu`, `transpose`,
+      `reshape`, ...) keep it. `embedding` keeps its table's type.
+    * `@forward`'s results keep their declared types (a cast back to f32
+      before the return where needed: f32 logits).
+
+    One cast per value and target type, inserted before its first user.
+    Pre: `@forward` with one block and no compute copies, no `@train_step`
+    (run before off-autodiff). Post: every `matmul` and `attention` of
+    `@forward` is in the compute type; the masters stay f32 (their uses by
+    other ops, e.g. an embedding table, read them directly).
+
+    Before:
+    ```mlir
+    %w = off.param "lm_head.weight" {trainable} : tensor<256x64xf32>
+    %y = off.matmul %x, %w {transpose_rhs = true}
+        : (tensor<2x8x64xf32>, tensor<256x64xf32>) -> tensor<2x8x256xf32>
+    return %y : tensor<2x8x256xf32>
+    ```
+    After:
+    ```mlir
+    %w = off.param "lm_head.weight" {trainable} : tensor<256x64xf32>
+    %wc = off.param "lm_head.weight.bf16" {copy_of = "lm_head.weight"} : tensor<256x64xbf16>
+    %xc = off.cast %x : tensor<2x8x64xf32> to tensor<2x8x64xbf16>
+    %yc = off.matmul %xc, %wc {transpose_rhs = true}
+        : (tensor<2x8x64xbf16>, tensor<256x64xbf16>) -> tensor<2x8x256xbf16>
+    %y = off.cast %yc : tensor<2x8x256xbf16> to tensor<2x8x256xf32>
+    return %y : tensor<2x8x256xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::off::OffDialect",
+                           "::mlir::func::FuncDialect"];
+  let options = [
+    Option<"computeType", "compute-type", "std::string", /*default=*/"\"bf16\"",
+           "The type of matmuls and attention: bf16 or f16">,
+  ];
+  let statistics = [
+    Statistic<"numCasts", "num-casts", "off.cast ops inserted">,
+    Statistic<"numCopies", "num-copies", "Compute copies of params declared">,
+  ];
+}
+
 def AutodiffPass : Pass<"off-autodiff", "ModuleOp"> {
   let summary = "turns @forward into one training step: loss, backward, AdamW";
   let description = [{
@@ -157,6 +216,14 @@ def AutodiffPass : Pass<"off-autodiff", "ModuleOp"> {
        `off.adam_step %param, %grad, %exp_avg, %exp_avg_sq, %norm` with `lr`,
        `beta1`, `beta2`, `eps`, `weight_decay` and, when `clip` > 0,
        `max_grad_norm = clip`. The step updates param and states in place.
+
+    Compute copies (`off.param` with `copy_of`, from off-mix-precision)
+    stand for their master: a trainable master whose copy reaches the
+    logits is trained; the gradient reaching the copy is the master's, in
+    the copy's type (bf16) or, with `copy-grad-type=f32`, cast to f32 per
+    micro-batch before the sum (as torch accumulates `.grad` of fp32 params
+    under autocast); a master read directly as well gets the f32 sum of
+    both. Its `adam_step` gets the copy (`copy %c`) and rewrites it.
 
     Gradients: matmul (any transpose flags; batch dimensions that were
     broadcast are summed with `reduce_sum`; a weight `[N, C]` applied to
@@ -232,6 +299,10 @@ def AutodiffPass : Pass<"off-autodiff", "ModuleOp"> {
            "AdamW decoupled weight decay (>= 0)">,
     Option<"clip", "clip", "double", /*default=*/"1.0",
            "Max global gradient norm, as clip_grad_norm_ (0 = no clipping)">,
+    Option<"copyGradType", "copy-grad-type", "std::string",
+           /*default=*/"\"copy\"",
+           "The type of a gradient that reaches a param through its compute "
+           "copy: copy (the copy's, e.g. bf16) or f32">,
   ];
   let statistics = [
     Statistic<"numGradientOps", "num-gradient-ops",

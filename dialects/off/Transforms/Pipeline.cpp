@@ -2,8 +2,9 @@
 //
 // What `offc compile` runs and `off-opt --off-compile` reproduces: the
 // import passes (off-fold-shapes, off-fuse-llm: the `off-import` pipeline,
-// which `offc import` runs alone), the
-// training step (off-autodiff, unless `forward`), then the memory level in
+// which `offc import` runs alone), with `precision=bf16-mixed`
+// off-mix-precision, the training step (off-autodiff, unless `forward`),
+// then the memory level in
 // order: off-place, off-remat, off-lower-recompute, off-insert-transfers,
 // off-schedule, off-assign-buffers. offc then serializes the plan
 // (off-serialize-plan does the same inside off-opt).
@@ -33,6 +34,8 @@ void mlir::off::registerOffImportPipeline() {
 void mlir::off::buildOffCompilePipeline(OpPassManager &pm,
                                         const OffCompileOptions &options) {
   buildImportPipeline(pm);
+  if (options.precision == "bf16-mixed")
+    pm.addPass(createMixPrecisionPass());
   if (!options.forward) {
     AutodiffPassOptions autodiff;
     autodiff.gradAccum = options.gradAccum;
@@ -42,6 +45,7 @@ void mlir::off::buildOffCompilePipeline(OpPassManager &pm,
     autodiff.eps = options.eps;
     autodiff.weightDecay = options.weightDecay;
     autodiff.clip = options.clip;
+    autodiff.copyGradType = options.gradDtype == "f32" ? "f32" : "copy";
     pm.addPass(createAutodiffPass(autodiff));
   }
   OpPassManager &step = pm.nest<func::FuncOp>();
@@ -65,7 +69,8 @@ void mlir::off::registerOffCompilePipeline() {
   PassPipelineRegistration<OffCompileOptions>(
       "off-compile",
       "the whole of offc compile up to serialization: off-fold-shapes, "
-      "off-fuse-llm, off-autodiff (unless forward), off-place, off-remat, off-lower-recompute, "
+      "off-fuse-llm, off-mix-precision (precision=bf16-mixed), off-autodiff (unless "
+      "forward), off-place, off-remat, off-lower-recompute, "
       "off-insert-transfers, off-schedule, off-assign-buffers",
       buildOffCompilePipeline);
 }

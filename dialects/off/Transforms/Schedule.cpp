@@ -132,6 +132,8 @@ void Scheduler::order(Operation *op) {
   SmallVector<Value> overwritten;
   if (auto adam = dyn_cast<AdamStepOp>(op))
     overwritten = {adam.getParam(), adam.getExpAvg(), adam.getExpAvgSq()};
+  if (auto adam = dyn_cast<AdamStepOp>(op); adam && adam.getComputeCopy())
+    overwritten.push_back(adam.getComputeCopy());
   if (auto offload = dyn_cast<OffloadOp>(op); offload && offload.getInto())
     overwritten.push_back(offload.getInto());
   if (auto prefetch = dyn_cast<PrefetchOp>(op); prefetch && prefetch.getInto())

@@ -61,3 +61,24 @@ func.func @optimizer(%p: tensor<64x64xf32>, %g: tensor<64x64xf32>, %w: tensor<64
       weight_decay = 0.1 : f64} : tensor<64x64xf32>
   return
 }
+
+// Tests the mixed-precision AdamW step: a bf16 gradient (read as f32) and a
+// bf16 compute copy written with the master, with and without the norm.
+// CHECK-LABEL: func.func @mixed_optimizer
+func.func @mixed_optimizer(%p: tensor<64x64xf32>, %g: tensor<64x64xbf16>, %c: tensor<64x64xbf16>,
+                           %n: tensor<f32>) {
+  // CHECK: %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} = off.adam_step %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} copy %{{.+}} {{{.+}}} : tensor<64x64xf32>, tensor<f32>, grad tensor<64x64xbf16>, copy tensor<64x64xbf16>
+  %r:4 = off.adam_step %p, %g, %p, %p, %n copy %c {lr = 1.0e-03 : f64,
+      beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-08 : f64,
+      weight_decay = 0.1 : f64, max_grad_norm = 1.0 : f64}
+      : tensor<64x64xf32>, tensor<f32>, grad tensor<64x64xbf16>, copy tensor<64x64xbf16>
+  // CHECK: %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} = off.adam_step %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} copy %{{.+}} {{{.+}}} : tensor<64x64xf32>, copy tensor<64x64xbf16>{{$}}
+  %s:4 = off.adam_step %p, %p, %p, %p copy %c {lr = 1.0e-03 : f64,
+      beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-08 : f64,
+      weight_decay = 0.1 : f64} : tensor<64x64xf32>, copy tensor<64x64xbf16>
+  // CHECK: off.adam_step %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {{{.+}}} : tensor<64x64xf32>, grad tensor<64x64xbf16>{{$}}
+  %t:3 = off.adam_step %p, %g, %p, %p {lr = 1.0e-03 : f64,
+      beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-08 : f64,
+      weight_decay = 0.1 : f64} : tensor<64x64xf32>, grad tensor<64x64xbf16>
+  return
+}

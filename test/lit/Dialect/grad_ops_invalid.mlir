@@ -230,9 +230,54 @@ func.func @f(%p: tensor<4xf32>, %n: tensor<f32>) {
 
 // Tests that adam_step's state has the parameter's type.
 func.func @f(%p: tensor<4xf32>, %m: tensor<8xf32>) {
-  // expected-error @+1 {{all of {param, grad, exp_avg, exp_avg_sq, new_param, new_exp_avg, new_exp_avg_sq} have same type}}
+  // expected-error @+1 {{all of {param, exp_avg, exp_avg_sq, new_param, new_exp_avg, new_exp_avg_sq} have same type}}
   %a, %b, %c = "off.adam_step"(%p, %p, %m, %p) <{lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
-      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0>}>
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
       : (tensor<4xf32>, tensor<4xf32>, tensor<8xf32>, tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// Tests that adam_step's gradient has the parameter's shape.
+func.func @f(%p: tensor<4xf32>, %g: tensor<8xbf16>) {
+  // expected-error @+1 {{grad must have the param's shape}}
+  %a, %b, %c = off.adam_step %p, %g, %p, %p {lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64}
+      : tensor<4xf32>, grad tensor<8xbf16>
+  return
+}
+
+// -----
+
+// Tests that adam_step's compute copy has the parameter's shape.
+func.func @f(%p: tensor<4xf32>, %k: tensor<2x2xbf16>) {
+  // expected-error @+1 {{the compute copy must have the param's shape}}
+  %a:4 = off.adam_step %p, %p, %p, %p copy %k {lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64}
+      : tensor<4xf32>, copy tensor<2x2xbf16>
+  return
+}
+
+// -----
+
+// Tests that a copy operand comes with its type.
+func.func @f(%p: tensor<4xf32>, %k: tensor<4xbf16>) {
+  // expected-error @+1 {{a copy operand and a 'copy TYPE' go together}}
+  %a:4 = off.adam_step %p, %p, %p, %p copy %k {lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64} : tensor<4xf32>
+  return
+}
+
+// -----
+
+// Tests that a compute copy result needs the copy operand.
+func.func @f(%p: tensor<4xf32>) {
+  // expected-error @+1 {{a new_compute_copy result needs a compute copy operand}}
+  %a:4 = "off.adam_step"(%p, %p, %p, %p) <{lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64,
+      operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
+      : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+      -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xbf16>)
   return
 }

@@ -9,6 +9,8 @@ func.func @sources() -> (tensor<256x64xf32>, tensor<64xbf16>, tensor<2xf32>) {
   %w = off.param "model.embed_tokens.weight" {trainable} : tensor<256x64xf32>
   // CHECK: off.param "frozen" : tensor<64xbf16>
   %f = off.param "frozen" : tensor<64xbf16>
+  // CHECK: off.param "model.embed_tokens.weight.bf16" {copy_of = "model.embed_tokens.weight"} : tensor<256x64xbf16>
+  %wc = off.param "model.embed_tokens.weight.bf16" {copy_of = "model.embed_tokens.weight"} : tensor<256x64xbf16>
   // CHECK: off.constant dense<[1.000000e+00, 2.000000e+00]> : tensor<2xf32>
   %c = off.constant dense<[1.0, 2.0]> : tensor<2xf32>
   return %w, %f, %c : tensor<256x64xf32>, tensor<64xbf16>, tensor<2xf32>

@@ -795,9 +795,10 @@ func.func @f(%x: tensor<4xf32, #off.tier<host>>) {
 
 // Tests that adam_step keeps all its tensors in one tier.
 func.func @f(%p: tensor<4xf32>, %g: tensor<4xf32, #off.tier<host>>) {
-  // expected-error @+1 {{'off.adam_step' op failed to verify that all of {param, grad, exp_avg, exp_avg_sq, new_param, new_exp_avg, new_exp_avg_sq} have same type}}
+  // expected-error @+1 {{'off.adam_step' op mixes the device and host tiers; all its tensors must be in one tier}}
   %a, %b, %c = "off.adam_step"(%p, %g, %p, %p) <{lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
-      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64}>
+      beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64,
+      operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
       : (tensor<4xf32>, tensor<4xf32, #off.tier<host>>, tensor<4xf32>, tensor<4xf32>)
       -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
   return
@@ -869,5 +870,41 @@ func.func @f(%p: tensor<4xf32, #off.tier<host>>) {
   %a, %b, %c = off.adam_step %p, %p, %p, %p {lr = 1.0e-03 : f64, beta1 = 0.9 : f64,
       beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.0 : f64,
       off.stream = #off.stream<compute>} : tensor<4xf32, #off.tier<host>>
+  return
+}
+
+// -----
+
+// Tests that a compute copy is not trainable (its master is).
+func.func @f() {
+  // expected-error @+1 {{a compute copy (copy_of) is not trainable: its master is}}
+  %c = off.param "w.bf16" {copy_of = "w", trainable} : tensor<4xbf16>
+  return
+}
+
+// -----
+
+// Tests that a compute copy has a name of its own.
+func.func @f() {
+  // expected-error @+1 {{a compute copy needs a name of its own, not its master's 'w'}}
+  %c = off.param "w" {copy_of = "w"} : tensor<4xbf16>
+  return
+}
+
+// -----
+
+// Tests that a compute copy names its master.
+func.func @f() {
+  // expected-error @+1 {{copy_of must name the master param}}
+  %c = off.param "w.bf16" {copy_of = ""} : tensor<4xbf16>
+  return
+}
+
+// -----
+
+// Tests that a compute copy holds floats.
+func.func @f() {
+  // expected-error @+1 {{a compute copy must have a float element type}}
+  %c = off.param "w.i32" {copy_of = "w"} : tensor<4xi32>
   return
 }

@@ -22,8 +22,8 @@ protected:
   }
   Value param(StringRef name, ArrayRef<int64_t> shape, Type elem = {}) {
     auto type = RankedTensorType::get(shape, elem ? elem : builder.getF32Type());
-    return off::ParamOp::create(builder, builder.getUnknownLoc(), type,
-                                builder.getStringAttr(name), nullptr);
+    return off::ParamOp::create(builder, builder.getUnknownLoc(), type, name,
+                                /*trainable=*/false);
   }
   ArrayRef<int64_t> shapeOf(Value v) {
     return cast<RankedTensorType>(v.getType()).getShape();

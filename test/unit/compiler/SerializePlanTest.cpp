@@ -139,6 +139,70 @@ TEST_F(LowerToPlan, AdamUpdatesInPlaceAndMarksTheGradient) {
   EXPECT_DOUBLE_EQ(adam.attrs().at("lr").f(), 1.0e-3);
 }
 
+constexpr const char *kMixedStep = R"mlir(
+func.func @train_step(%x: tensor<4x8xbf16>, %ids: tensor<4xi32>) -> tensor<f32> {
+  %w = off.param "w" {trainable} : tensor<16x8xf32>
+  %wc = off.param "w.bf16" {copy_of = "w"} : tensor<16x8xbf16>
+  %m = off.state "w.exp_avg" : tensor<16x8xf32>
+  %v = off.state "w.exp_avg_sq" : tensor<16x8xf32>
+  %y = off.matmul %x, %wc {transpose_rhs = true} : (tensor<4x8xbf16>, tensor<16x8xbf16>) -> tensor<4x16xbf16>
+  %yf = off.cast %y : tensor<4x16xbf16> to tensor<4x16xf32>
+  %loss = off.cross_entropy %yf, %ids : (tensor<4x16xf32>, tensor<4xi32>) -> tensor<f32>
+  %g = off.matmul %y, %x {transpose_lhs = true} : (tensor<4x16xbf16>, tensor<4x8xbf16>) -> tensor<16x8xbf16>
+  %n = off.global_norm %g : tensor<16x8xbf16> -> tensor<f32>
+  %p2, %m2, %v2, %c2 = off.adam_step %w, %g, %m, %v, %n copy %wc {lr = 1.0e-03 : f64,
+      beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-08 : f64, weight_decay = 0.01 : f64,
+      max_grad_norm = 1.0 : f64} : tensor<16x8xf32>, tensor<f32>, grad tensor<16x8xbf16>,
+      copy tensor<16x8xbf16>
+  return %loss : tensor<f32>
+}
+)mlir";
+
+// A mixed-precision AdamW: its bf16 gradient is read, the bf16 compute copy
+// is written (an output, not an input), in place on the device or, with
+// AdamW on the host, written back to the copy's home; the copy names its
+// master and has no checkpoint name.
+TEST_F(LowerToPlan, MixedPrecisionAdamWritesTheComputeCopy) {
+  for (std::vector<std::string> place : {std::vector<std::string>{},
+                                         std::vector<std::string>{"optimizer=host"}}) {
+    OwningOpRef<ModuleOp> mixed = parseSourceString<ModuleOp>(kMixedStep, &context);
+    ASSERT_TRUE(mixed);
+    FailureOr<plan::Plan> plan = lowerToPlan(*mixed, {}, place);
+    ASSERT_TRUE(succeeded(plan));
+    EXPECT_TRUE(plan::validatePlan(*plan).empty());
+    EXPECT_TRUE(plan::verifyPlanOrder(*plan).empty());
+    std::map<std::string, int> byName;
+    for (int id = 0; id < plan->tensors_size(); ++id)
+      byName[plan->tensors(id).name()] = id;
+    const plan::Tensor &copy = plan->tensors(byName.at("w.bf16"));
+    EXPECT_EQ(copy.copy_of(), "w");
+    EXPECT_EQ(copy.hf_name(), "");
+    EXPECT_EQ(copy.dtype(), plan::BF16);
+    EXPECT_FALSE(copy.trainable());
+    const plan::Kernel *adam = nullptr;
+    for (const auto &stream : plan->streams())
+      for (const auto &inst : stream.instructions())
+        if (inst.has_kernel() && inst.kernel().op() == "adam_step")
+          adam = &inst.kernel();
+    ASSERT_NE(adam, nullptr);
+    ASSERT_EQ(adam->inputs_size(), 5) << "param, grad, exp_avg, exp_avg_sq, norm";
+    ASSERT_EQ(adam->outputs_size(), 4);
+    EXPECT_EQ(plan->tensors(adam->inputs(1)).dtype(), plan::BF16);
+    uint32_t written = adam->outputs(3);
+    if (place.empty()) {
+      EXPECT_EQ(written, uint32_t(byName.at("w.bf16")));
+    } else { // a host copy of the copy, then copied back to its home
+      EXPECT_NE(written, uint32_t(byName.at("w.bf16")));
+      bool copiedBack = false;
+      for (const auto &stream : plan->streams())
+        for (const auto &inst : stream.instructions())
+          copiedBack |= inst.has_copy() && inst.copy().src() == written &&
+                        inst.copy().dst() == uint32_t(byName.at("w.bf16"));
+      EXPECT_TRUE(copiedBack);
+    }
+  }
+}
+
 TEST_F(LowerToPlan, TensorsAliveTogetherNeverShareBytes) {
   FailureOr<plan::Plan> plan = lower();
   ASSERT_TRUE(succeeded(plan));

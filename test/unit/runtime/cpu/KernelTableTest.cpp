@@ -88,8 +88,8 @@ TEST(KernelTable, BadCallsNameTheOpAndArgument) {
                     {{{1, 2, 5, 8}}}, {{"causal", true}}),
             "attention: causal attention needs query length <= key length, got f32[1, 2, 5, 8] "
             "and f32[1, 2, 4, 8]");
-  EXPECT_EQ(errorOf("swiglu", {x, x}, {{{2, 8}, DType::BF16}}),
-            "swiglu: result must be f32 on the CPU backend, got bf16[2, 8]");
+  EXPECT_EQ(errorOf("swiglu", {x, x}, {{{2, 8}, DType::F16}}),
+            "swiglu: result must be f32 on the CPU backend, got f16[2, 8]");
   EXPECT_EQ(errorOf("add", {x, randomF32({3}, rng)}, {{{2, 8}}}),
             "add: operand shapes f32[2, 8] and f32[3] do not broadcast");
   EXPECT_EQ(errorOf("softmax", {x}, {{{2, 8}}}, {{"axis", AttrValue(int64_t(2))}}),

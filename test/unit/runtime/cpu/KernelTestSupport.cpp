@@ -1,5 +1,7 @@
 #include "test/unit/runtime/cpu/KernelTestSupport.h"
 
+#include "runtime/common/Float16.h"
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -21,6 +23,7 @@ std::vector<double> HostTensor::toDouble() const {
   for (size_t i = 0; i < out.size(); ++i) {
     switch (dtype) {
     case DType::F32: out[i] = as<float>()[i]; break;
+    case DType::BF16: out[i] = bf16ToFloat(as<uint16_t>()[i]); break;
     case DType::I32: out[i] = double(as<int32_t>()[i]); break;
     case DType::I64: out[i] = double(as<int64_t>()[i]); break;
     default: throw std::logic_error("toDouble: unsupported dtype");
@@ -68,6 +71,22 @@ HostTensor randomIds(Shape shape, int64_t vocab, std::mt19937 &rng, DType dtype)
 }
 
 std::vector<double> asDouble(const HostTensor &t) { return t.toDouble(); }
+
+HostTensor toDtype(const HostTensor &t, DType dtype) {
+  HostTensor out(t.shape, dtype);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    float value = t.dtype == DType::BF16 ? bf16ToFloat(t.as<uint16_t>()[i]) : t.f32()[i];
+    if (dtype == DType::BF16)
+      out.as<uint16_t>()[i] = floatToBf16(value);
+    else
+      out.f32()[i] = value;
+  }
+  return out;
+}
+
+HostTensor randomBf16(Shape shape, std::mt19937 &rng, double lo, double hi) {
+  return toDtype(randomF32(std::move(shape), rng, lo, hi), DType::BF16);
+}
 
 std::vector<HostTensor> runOp(backend::Backend &backend, const std::string &op,
                               const std::vector<HostTensor> &inputs,

@@ -44,8 +44,13 @@ HostTensor f32Tensor(Shape shape, const std::vector<double> &values);
 HostTensor randomF32(Shape shape, std::mt19937 &rng, double lo = -1.0, double hi = 1.0);
 HostTensor indexTensor(Shape shape, const std::vector<int64_t> &values, DType dtype);
 HostTensor randomIds(Shape shape, int64_t vocab, std::mt19937 &rng, DType dtype = DType::I32);
-/// f32 values as double (the exact inputs a double reference should see).
+/// f32 (or bf16) values as double (the exact inputs a double reference
+/// should see).
 std::vector<double> asDouble(const HostTensor &t);
+/// f32 <-> bf16 (to bf16: round to nearest even; to f32: exact).
+HostTensor toDtype(const HostTensor &t, DType dtype);
+/// randomF32 rounded to bf16.
+HostTensor randomBf16(Shape shape, std::mt19937 &rng, double lo = -1.0, double hi = 1.0);
 
 struct OutSpec {
   Shape shape;

@@ -137,7 +137,7 @@ TEST(AdamStepKernel, RefusesWhatTorchOrTheOpRefuses) {
     return "(accepted)";
   };
   backend::TensorArg x{nullptr, {4}}, half{nullptr, {4}, DType::BF16}, two{nullptr, {2}},
-      scalar{nullptr, {}};
+      halfTwo{nullptr, {2}, DType::BF16}, f16{nullptr, {4}, DType::F16}, scalar{nullptr, {}};
   backend::KernelAttrs good = hyperAttrs({}), clip = good, badBeta = good;
   clip.set("max_grad_norm", 1.0);
   badBeta.set("beta1", 1.5);
@@ -145,8 +145,21 @@ TEST(AdamStepKernel, RefusesWhatTorchOrTheOpRefuses) {
   EXPECT_EQ(error({x, x, x, x, scalar}, {x, x, x}, clip), "(accepted)");
   EXPECT_EQ(error({x, x, x}, {x, x, x}, good),
             "adam_step: needs inputs param, grad, exp_avg, exp_avg_sq[, norm], got 3");
-  EXPECT_EQ(error({x, half, x, x}, {x, x, x}, good),
-            "adam_step: grad must be f32 with the param's shape f32[4], got bf16[4]");
+  // A mixed-precision plan's bf16 gradients, and the bf16 (or f32) compute
+  // copy written as a fourth result.
+  EXPECT_EQ(error({x, half, x, x}, {x, x, x}, good), "(accepted)");
+  EXPECT_EQ(error({x, half, x, x}, {x, x, x, half}, good), "(accepted)");
+  EXPECT_EQ(error({x, x, x, x}, {x, x, x, x}, good), "(accepted)");
+  EXPECT_EQ(error({x, f16, x, x}, {x, x, x}, good),
+            "adam_step: grad must be f32 with the param's shape f32[4], got f16[4]");
+  EXPECT_EQ(error({x, halfTwo, x, x}, {x, x, x}, good),
+            "adam_step: grad must have the param's shape f32[4], got bf16[2]");
+  EXPECT_EQ(error({x, x, x, x}, {x, x, x, two}, good),
+            "adam_step: the compute copy must be bf16 or f32 with the param's shape f32[4], "
+            "got f32[2]");
+  EXPECT_EQ(error({x, x, x, x}, {x, x, x, f16}, good),
+            "adam_step: the compute copy must be bf16 or f32 with the param's shape f32[4], "
+            "got f16[4]");
   EXPECT_EQ(error({x, x, x, x}, {x, two, x}, good),
             "adam_step: new_exp_avg must be f32 with the param's shape f32[4], got f32[2]");
   EXPECT_EQ(error({x, x, x, x}, {x, x, x}, clip), "adam_step: max_grad_norm needs the norm operand");

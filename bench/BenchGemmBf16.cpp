@@ -1,0 +1,123 @@
+// `offrt bench gemm-bf16`: bf16 products (GemmBf16.h) at the shapes of a
+// Llama's Linear layers (forward y = x W^T, input gradient dY W, weight
+// gradient dY^T x), each way the CPU backend can compute them, in one run:
+//   onednn    gemmBf16 on oneDNN's matmul (where it has a native bf16 kernel)
+//   fallback  gemmBf16 widening panels to fp32 for OpenBLAS's sgemm
+//   f32       off::cpu::gemm on fp32 copies (what an fp32 plan runs)
+// GFLOP/s each (best of --rounds interleaved rounds) and onednn's speed-up
+// over f32. All on our pool with --threads threads, bf16 C.
+#include "bench/BenchArgs.h"
+#include "bench/BenchRegistry.h"
+#include "bench/BenchTiming.h"
+#include "runtime/common/Float16.h"
+#include "runtime/common/Parallel.h"
+#include "runtime/cpu/Gemm.h"
+#include "runtime/cpu/GemmBf16.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using off::cpu::Bf16GemmPath;
+
+struct Shape {
+  int64_t M, in, out; // x [M, in], W [out, in]
+};
+
+struct Layout {
+  const char *name;
+  bool transA, transB;
+  int64_t m, n, k;
+};
+
+std::vector<Layout> layoutsOf(const Shape &s) {
+  return {{"fwd  x W^T", false, true, s.M, s.out, s.in},
+          {"dX   dY W ", false, false, s.M, s.in, s.out},
+          {"dW   dY^T x", true, false, s.out, s.in, s.M}};
+}
+
+int runGemmBf16Bench(const std::vector<std::string> &args) {
+  unsigned threads = 0;
+  double minTime = 0.3;
+  int rounds = 3;
+  std::vector<Shape> shapes;
+  off::cli::Command cmd("offrt bench gemm-bf16", "[options]",
+                        "bf16 products at Llama Linear shapes (forward, dX, dW of each): oneDNN "
+                        "vs the\nfallback vs fp32, on our pool.");
+  cmd.option("--threads", threads, "N", "threads (default: all cores)");
+  cmd.option("--min-time", minTime, "S", "seconds each measurement runs at least\n(default 0.3)",
+             off::cli::nonNegative);
+  cmd.option("--rounds", rounds, "N", "rounds; the best is reported (default 3)",
+             off::cli::positive);
+  cmd.option("--shape", "MxINxOUT",
+             "a Linear layer's shape, e.g. 1024x512x1376\n(repeatable; default: the 43M "
+             "bench model's\nand a 300M model's)",
+             [&shapes](const std::string &text) -> std::string {
+               long long m, in, out;
+               char rest;
+               if (std::sscanf(text.c_str(), "%lldx%lldx%lld%c", &m, &in, &out, &rest) != 3 ||
+                   m < 1 || in < 1 || out < 1)
+                 return "wants MxINxOUT, e.g. 1024x512x1376, got '" + text + "'";
+               shapes.push_back({m, in, out});
+               return "";
+             },
+             /*repeatable=*/true);
+  return off::bench::runBenchmark(cmd, args, [&] {
+    if (shapes.empty()) // bench/llama-43m.json and bench/llama-300m.json at B*T 1024
+      shapes = {{1024, 512, 512},  {1024, 512, 128},  {1024, 512, 1376}, {1024, 1376, 512},
+                {1024, 1024, 1024}, {1024, 1024, 2816}, {1024, 2816, 1024}, {1024, 1024, 32000}};
+    off::setDefaultThreadCount(threads);
+    bool haveOneDnn = !off::cpu::bf16GemmOneDnnKernel().empty();
+    std::printf("gemm-bf16: %u threads; default path: %s\n", off::defaultThreadCount(),
+                off::cpu::bf16GemmDescription().c_str());
+    std::printf("%-18s %-12s %10s %10s %10s %14s\n", "M x in x out", "layout", "onednn",
+                "fallback", "f32", "onednn / f32");
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    for (const Shape &s : shapes)
+      for (const Layout &l : layoutsOf(s)) {
+        std::vector<float> A(size_t(l.m * l.k)), B(size_t(l.k * l.n)), C(size_t(l.m * l.n));
+        std::vector<uint16_t> Ab(A.size()), Bb(B.size()), Cb(C.size());
+        for (size_t i = 0; i < A.size(); ++i)
+          Ab[i] = off::floatToBf16(A[i] = dist(rng));
+        for (size_t i = 0; i < B.size(); ++i)
+          Bb[i] = off::floatToBf16(B[i] = dist(rng));
+        int64_t lda = l.transA ? l.m : l.k, ldb = l.transB ? l.k : l.n;
+        double flops = 2.0 * double(l.m) * double(l.n) * double(l.k);
+        auto bf16 = [&](Bf16GemmPath path) {
+          return off::bench::secondsPerCall([&] {
+            off::cpu::gemmBf16On(path, l.transA, l.transB, l.m, l.n, l.k, Ab.data(), lda,
+                                 Bb.data(), ldb, Cb.data(), off::DType::BF16, l.n);
+          }, minTime);
+        };
+        double onednn = haveOneDnn ? 1e30 : 0.0, fallback = 1e30, f32 = 1e30;
+        for (int round = 0; round < rounds; ++round) {
+          if (haveOneDnn)
+            onednn = std::min(onednn, bf16(Bf16GemmPath::OneDnn));
+          fallback = std::min(fallback, bf16(Bf16GemmPath::Fallback));
+          f32 = std::min(f32, off::bench::secondsPerCall([&] {
+            off::cpu::gemm(l.transA, l.transB, l.m, l.n, l.k, 1.0f, A.data(), lda, B.data(),
+                           ldb, 0.0f, C.data(), l.n);
+          }, minTime));
+        }
+        char shape[64];
+        std::snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)s.M, (long long)s.in,
+                      (long long)s.out);
+        std::printf("%-18s %-12s %10.1f %10.1f %10.1f %13.2fx\n", shape, l.name,
+                    onednn > 0 ? flops / onednn * 1e-9 : 0.0, flops / fallback * 1e-9,
+                    flops / f32 * 1e-9, onednn > 0 ? f32 / onednn : 0.0);
+        std::fflush(stdout);
+      }
+    return 0;
+  });
+}
+
+off::bench::Registration registration{
+    {"gemm-bf16", "bf16 products at Llama Linear shapes: oneDNN vs fallback vs fp32",
+     runGemmBf16Bench}};
+
+} // namespace

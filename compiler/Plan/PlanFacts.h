@@ -14,6 +14,7 @@
 #include "runtime/plan/Plan.h"
 
 #include <cstdint>
+#include <optional>
 
 namespace mlir::off {
 
@@ -26,9 +27,18 @@ namespace plan = ::off::plan;
 /// zeros, everything else (Linear and Embedding weights) normal.
 plan::InitKind paramInitKind(ParamOp param);
 
-/// The workspace the runtime's rule gives `kernel`, whose tensors are
-/// already in `plan` (0: none).
-uint64_t kernelWorkspaceBytes(const plan::Plan &plan, const plan::Kernel &kernel);
+/// `op`'s attributes as its kernel reads them (plan.proto's Attr), into
+/// `kernel`'s attrs: the IR's own bookkeeping (off.*) and attributes of
+/// other kinds are left out.
+void addKernelAttrs(Operation *op, plan::Kernel &kernel);
+
+/// The static f32/bf16/f16/i32/i64 tensor types plan.bin holds.
+std::optional<plan::DType> toPlanDType(Type type);
+
+/// The workspace the runtime's rule (runtime/cpu/CpuWorkspace.h) gives the
+/// kernel `op` runs as, from its operand and result types and attributes
+/// (0: none, or a value the rule cannot see: the serializer refuses those).
+uint64_t opWorkspaceBytes(Operation *op);
 
 } // namespace mlir::off
 

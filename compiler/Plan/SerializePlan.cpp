@@ -16,15 +16,6 @@ using namespace mlir::off;
 
 namespace {
 
-std::optional<plan::DType> toPlanDType(Type type) {
-  if (type.isF32()) return plan::F32;
-  if (type.isBF16()) return plan::BF16;
-  if (type.isF16()) return plan::F16;
-  if (type.isInteger(32)) return plan::I32;
-  if (type.isInteger(64)) return plan::I64;
-  return std::nullopt;
-}
-
 plan::TierKind planTier(Tier tier) {
   switch (tier) {
   case Tier::device: return plan::TIER_DEVICE;
@@ -127,28 +118,7 @@ void Serializer::addKernel(Operation *op) {
       kernel->add_inputs(valueTensor.lookup(operand));
   for (Value value : op->getResults())
     kernel->add_outputs(valueTensor.lookup(value));
-  for (NamedAttribute named : op->getAttrDictionary()) {
-    if (named.getName().strref().starts_with("off."))
-      continue; // the IR's own bookkeeping (stream, offsets)
-    plan::Attr attr;
-    Attribute value = named.getValue();
-    if (auto b = dyn_cast<BoolAttr>(value))
-      attr.set_b(b.getValue());
-    else if (auto i = dyn_cast<IntegerAttr>(value))
-      attr.set_i(i.getInt());
-    else if (auto f = dyn_cast<FloatAttr>(value))
-      attr.set_f(f.getValueAsDouble());
-    else if (isa<UnitAttr>(value))
-      attr.set_b(true);
-    else if (auto s = dyn_cast<StringAttr>(value))
-      attr.set_s(s.str());
-    else if (auto ints = dyn_cast<DenseI64ArrayAttr>(value))
-      for (int64_t v : ints.asArrayRef())
-        attr.mutable_ints()->add_values(v);
-    else
-      continue;
-    (*kernel->mutable_attrs())[named.getName().str()] = attr;
-  }
+  addKernelAttrs(op, *kernel);
   // Its workspace, placed by off-assign-buffers (off.workspace = [offset,
   // bytes] in the tier of its operands), as a tensor of its own.
   if (auto workspace = op->getAttrOfType<DenseI64ArrayAttr>("off.workspace");

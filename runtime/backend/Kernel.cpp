@@ -85,6 +85,11 @@ bool KernelAttrs::getBool(const std::string &name, bool fallback) const {
 }
 
 std::vector<int64_t> KernelAttrs::getInts(const std::string &name) const {
+  std::span<const int64_t> ints = intsView(name);
+  return {ints.begin(), ints.end()};
+}
+
+std::span<const int64_t> KernelAttrs::intsView(const std::string &name) const {
   const AttrValue *value = find(name);
   if (!value)
     missing(name);
@@ -194,6 +199,8 @@ BoundKernel::BoundKernel(const KernelTable &table, std::string op, std::vector<T
       outputs_(std::move(outputs)), attrs_(std::move(attrs)) {
   table.validate(op_, inputs_, outputs_, attrs_);
   workspaceBytes_ = workspaceOf(*entry_, KernelCall{op_, inputs_, outputs_, attrs_});
+  callInputs_ = inputs_;
+  callOutputs_ = outputs_;
 }
 
 void BoundKernel::run(std::span<void *const> inputData, std::span<void *const> outputData,
@@ -204,16 +211,16 @@ void BoundKernel::run(std::span<void *const> inputData, std::span<void *const> o
                                 " input(s) and " + std::to_string(outputs_.size()) +
                                 " output(s), run with " + std::to_string(inputData.size()) +
                                 " and " + std::to_string(outputData.size()));
-  std::vector<TensorArg> in = inputs_, out = outputs_;
-  for (size_t i = 0; i < in.size(); ++i)
-    in[i].data = inputData[i];
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i].data = outputData[i];
   if (workspace.size() < workspaceBytes_)
     throw std::invalid_argument(op_ + ": needs " + std::to_string(workspaceBytes_) +
                                 " bytes of workspace, given " +
                                 std::to_string(workspace.size()));
-  runEntry(*entry_, KernelCall{op_, in, out, attrs_, workspace, step, stream});
+  std::lock_guard<std::mutex> lock(callMutex_);
+  for (size_t i = 0; i < callInputs_.size(); ++i)
+    callInputs_[i].data = inputData[i];
+  for (size_t i = 0; i < callOutputs_.size(); ++i)
+    callOutputs_[i].data = outputData[i];
+  runEntry(*entry_, KernelCall{op_, callInputs_, callOutputs_, attrs_, workspace, step, stream});
 }
 
 } // namespace off::backend

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <map>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,6 +72,8 @@ public:
   double getFloat(const std::string &name, double fallback) const;
   bool getBool(const std::string &name, bool fallback = false) const;
   std::vector<int64_t> getInts(const std::string &name) const;
+  /// getInts without the copy (for kernels while they run: no allocation).
+  std::span<const int64_t> intsView(const std::string &name) const;
 
   const std::map<std::string, AttrValue> &values() const { return values_; }
 
@@ -174,9 +177,10 @@ public:
   uint64_t workspaceBytes() const { return workspaceBytes_; }
 
   /// One pointer per input and per output, in order, and the workspace (at
-  /// least workspaceBytes()). Safe to call from several threads (each call
-  /// works on its own copy of the arguments). Backends call this from
-  /// Backend::launch; `step` and `stream` are handed to the kernel.
+  /// least workspaceBytes()). Allocates nothing: the arguments are filled
+  /// into the kernel's own copies, so calls from several threads take turns
+  /// (a lock). Backends call this from Backend::launch; `step` and `stream`
+  /// are handed to the kernel.
   void run(std::span<void *const> inputData, std::span<void *const> outputData,
            std::span<std::byte> workspace = {}, const StepContext *step = nullptr,
            Stream *stream = nullptr) const;
@@ -187,6 +191,9 @@ private:
   std::vector<TensorArg> inputs_, outputs_;
   KernelAttrs attrs_;
   uint64_t workspaceBytes_ = 0;
+  // What run() hands the kernel: inputs_/outputs_ with the call's pointers.
+  mutable std::mutex callMutex_;
+  mutable std::vector<TensorArg> callInputs_, callOutputs_;
 };
 
 } // namespace off::backend

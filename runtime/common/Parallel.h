@@ -6,6 +6,8 @@
 // kernel that reduces per chunk gives the same bits run after run.
 #pragma once
 
+#include "runtime/common/FunctionRef.h"
+
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -26,7 +28,9 @@ std::pair<size_t, size_t> staticChunk(size_t begin, size_t end, unsigned parts,
 
 class ThreadPool {
 public:
-  using RangeFn = std::function<void(size_t chunkBegin, size_t chunkEnd)>;
+  /// Called only during parallelFor (a reference, never stored past it: no
+  /// allocation however much the callable captures).
+  using RangeFn = FunctionRef<void(size_t chunkBegin, size_t chunkEnd)>;
 
   /// `threads` workers in all, the calling thread included; 0 means
   /// std::thread::hardware_concurrency().

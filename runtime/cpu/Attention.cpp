@@ -6,7 +6,6 @@
 #include "runtime/cpu/RowMath.h"
 
 #include <algorithm>
-#include <vector>
 
 namespace off::cpu {
 
@@ -36,23 +35,15 @@ int64_t probabilities(const float *qBlock, const float *kHead, int64_t t0, int64
   return ld;
 }
 
-// Per-thread scratch, grown on demand.
-std::vector<float> &scratch(int which, size_t size) {
-  thread_local std::vector<float> buffers[2];
-  if (buffers[which].size() < size)
-    buffers[which].resize(size);
-  return buffers[which];
-}
-
 } // namespace
 
 void attentionForward(const float *q, const float *k, const float *v, float *out,
-                      const AttentionDims &d) {
+                      const AttentionDims &d, float *scratch) {
   int64_t blocks = (d.T + kQueryBlock - 1) / kQueryBlock;
   int64_t group = d.Hq / d.Hkv;
   int64_t work = kQueryBlock * d.S * (2 * (d.D + d.Dv) + 25);
-  parallelRange(d.B * d.Hq * blocks, work, [&](int64_t begin, int64_t end) {
-    float *P = scratch(0, size_t(kQueryBlock * d.S)).data();
+  parallelSlots(attentionForwardTasks(d), work, [&](int64_t begin, int64_t end, int64_t slot) {
+    float *P = scratch + slot * kQueryBlock * d.S;
     for (int64_t task = begin; task < end; ++task) {
       int64_t bh = task / blocks, block = task % blocks;
       int64_t b = bh / d.Hq, h = bh % d.Hq, kvHead = b * d.Hkv + h / group;
@@ -67,13 +58,14 @@ void attentionForward(const float *q, const float *k, const float *v, float *out
 }
 
 void attentionBackward(const float *q, const float *k, const float *v, const float *dout,
-                       float *dq, float *dk, float *dv, const AttentionDims &d) {
+                       float *dq, float *dk, float *dv, const AttentionDims &d,
+                       float *scratch) {
   int64_t blocks = (d.T + kQueryBlock - 1) / kQueryBlock;
   int64_t group = d.Hq / d.Hkv;
   int64_t work = group * d.T * d.S * (4 * d.D + 4 * d.Dv + 30);
-  parallelRange(d.B * d.Hkv, work, [&](int64_t begin, int64_t end) {
-    float *P = scratch(0, size_t(kQueryBlock * d.S)).data();
-    float *dS = scratch(1, size_t(kQueryBlock * d.S)).data();
+  parallelSlots(d.B * d.Hkv, work, [&](int64_t begin, int64_t end, int64_t slot) {
+    float *P = scratch + slot * 2 * kQueryBlock * d.S;
+    float *dS = P + kQueryBlock * d.S;
     for (int64_t task = begin; task < end; ++task) {
       int64_t b = task / d.Hkv;
       const float *kHead = k + task * d.S * d.D, *vHead = v + task * d.S * d.Dv;

@@ -33,10 +33,23 @@ struct AttentionDims {
 
 constexpr int64_t kQueryBlock = 64;
 
-void attentionForward(const float *q, const float *k, const float *v, float *out,
-                      const AttentionDims &dims);
+/// Query blocks of all heads: the forward's parallel tasks.
+inline int64_t attentionForwardTasks(const AttentionDims &d) {
+  return d.B * d.Hq * ((d.T + kQueryBlock - 1) / kQueryBlock);
+}
 
+/// Floats of scratch each direction needs (defined in CpuWorkspace.cpp): per scratch slot (CpuParallel.h)
+/// one block's probabilities [kQueryBlock, S] (backward: and their grads).
+int64_t attentionForwardScratch(const AttentionDims &dims);
+int64_t attentionBackwardScratch(const AttentionDims &dims);
+
+/// `scratch`: attentionForwardScratch(dims) floats.
+void attentionForward(const float *q, const float *k, const float *v, float *out,
+                      const AttentionDims &dims, float *scratch);
+
+/// `scratch`: attentionBackwardScratch(dims) floats.
 void attentionBackward(const float *q, const float *k, const float *v, const float *dout,
-                       float *dq, float *dk, float *dv, const AttentionDims &dims);
+                       float *dq, float *dk, float *dv, const AttentionDims &dims,
+                       float *scratch);
 
 } // namespace off::cpu

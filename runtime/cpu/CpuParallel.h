@@ -9,8 +9,10 @@
 // then combines the block results in block order.
 #pragma once
 
+#include "runtime/common/FunctionRef.h"
+
+#include <algorithm>
 #include <cstdint>
-#include <functional>
 
 namespace off::cpu {
 
@@ -19,7 +21,23 @@ namespace off::cpu {
 /// work is too small to pay for waking the pool runs on the calling thread.
 /// A call from inside a running piece runs serially (no nested parallelism).
 void parallelRange(int64_t n, int64_t workPerItem,
-                   const std::function<void(int64_t begin, int64_t end)> &fn);
+                   FunctionRef<void(int64_t begin, int64_t end)> fn);
+
+/// Scratch slots: a kernel whose pieces each need scratch memory cuts its
+/// range into at most this many pieces (one slot of the plan's workspace
+/// each), so its workspace depends on the shapes only, never on the thread
+/// count. More threads than slots leave the extra threads idle in it.
+constexpr int64_t kScratchSlots = 32;
+
+/// Slots parallelSlots uses for a range of n items (1 for n <= 1).
+inline int64_t scratchSlots(int64_t n) { return std::clamp<int64_t>(n, 1, kScratchSlots); }
+
+/// As parallelRange, but over scratchSlots(n) fixed pieces (staticChunk of
+/// runtime/common/Parallel.h) and fn(begin, end, slot) gets the piece's
+/// index: two calls running at once never share a slot. On one thread, or
+/// with too little work, fn(0, n, 0) runs alone.
+void parallelSlots(int64_t n, int64_t workPerItem,
+                   FunctionRef<void(int64_t begin, int64_t end, int64_t slot)> fn);
 
 /// Threads of the pool the kernels run on (the calling thread included).
 unsigned kernelThreads();

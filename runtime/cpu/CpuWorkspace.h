@@ -12,8 +12,10 @@
 
 namespace off::cpu {
 
-/// Bytes of workspace `call` needs on the CPU backend (0 for most ops). The
-/// call must be one the kernel's validate accepts.
+/// Bytes of workspace `call` needs on the CPU backend: rms_norm_grad,
+/// cross_entropy, attention, attention_grad, softmax and softmax_grad along
+/// a strided axis, global_norm; 0 for the other ops. The call must be one
+/// the kernel's validate accepts.
 uint64_t cpuWorkspaceBytes(const backend::KernelCall &call);
 
 } // namespace off::cpu

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 namespace off::cpu {
 
@@ -22,21 +21,23 @@ template <typename Index> void checkTargets(const Index *targets, int64_t N, int
 } // namespace
 
 template <typename Index>
-float crossEntropyForward(const float *logits, const Index *targets, int64_t N, int64_t V) {
+float crossEntropyForward(const float *logits, const Index *targets, int64_t N, int64_t V,
+                          void *scratch) {
   checkTargets(targets, N, V);
-  std::vector<double> rowLoss(static_cast<size_t>(N));
-  parallelRange(N, 10 * V, [&](int64_t begin, int64_t end) {
-    std::vector<float> e(static_cast<size_t>(V));
+  double *rowLoss = static_cast<double *>(scratch);
+  float *rows = reinterpret_cast<float *>(rowLoss + N);
+  parallelSlots(N, 10 * V, [&](int64_t begin, int64_t end, int64_t slot) {
+    float *e = rows + slot * V;
     for (int64_t n = begin; n < end; ++n) {
       const float *x = logits + n * V;
       float max = detail::rowMax(x, V);
-      double logSumExp = double(max) + std::log(detail::expShifted(x, max, e.data(), V));
-      rowLoss[size_t(n)] = logSumExp - double(x[int64_t(targets[n])]);
+      double logSumExp = double(max) + std::log(detail::expShifted(x, max, e, V));
+      rowLoss[n] = logSumExp - double(x[int64_t(targets[n])]);
     }
   });
   double total = 0.0;
-  for (double l : rowLoss)
-    total += l;
+  for (int64_t n = 0; n < N; ++n)
+    total += rowLoss[n];
   return float(total / double(N));
 }
 
@@ -61,8 +62,10 @@ void crossEntropyBackward(const float *logits, const Index *targets, float dloss
   });
 }
 
-template float crossEntropyForward<int32_t>(const float *, const int32_t *, int64_t, int64_t);
-template float crossEntropyForward<int64_t>(const float *, const int64_t *, int64_t, int64_t);
+template float crossEntropyForward<int32_t>(const float *, const int32_t *, int64_t, int64_t,
+                                           void *);
+template float crossEntropyForward<int64_t>(const float *, const int64_t *, int64_t, int64_t,
+                                           void *);
 template void crossEntropyBackward<int32_t>(const float *, const int32_t *, float, float *,
                                             int64_t, int64_t);
 template void crossEntropyBackward<int64_t>(const float *, const int64_t *, float, float *,

@@ -17,8 +17,14 @@
 
 namespace off::cpu {
 
+/// Bytes of scratch crossEntropyForward needs: each row's loss (double)
+/// and per scratch slot (CpuParallel.h) one row of exponentials (defined in CpuWorkspace.cpp).
+int64_t crossEntropyForwardScratch(int64_t N, int64_t V);
+
+/// `scratch`: crossEntropyForwardScratch(N, V) bytes, 8-byte aligned.
 template <typename Index>
-float crossEntropyForward(const float *logits, const Index *targets, int64_t N, int64_t V);
+float crossEntropyForward(const float *logits, const Index *targets, int64_t N, int64_t V,
+                          void *scratch);
 
 template <typename Index>
 void crossEntropyBackward(const float *logits, const Index *targets, float dloss,

@@ -35,12 +35,12 @@ void transpose(const void *x, std::span<const int64_t> xShape, std::span<const i
   size_t rank = xShape.size();
   if (numel(xShape) == 0)
     return;
-  std::vector<int64_t> inStride(rank, 1);
+  Shape inStride(rank, 1);
   for (size_t i = rank; i-- > 1;)
     inStride[i - 1] = inStride[i] * xShape[i];
   // Output dims (skipping size 1), merged where the input is contiguous
   // across them: outSize[d] with input stride outStride[d].
-  std::vector<int64_t> outSize, outStride;
+  Shape outSize, outStride;
   for (size_t i = 0; i < rank; ++i) {
     int64_t size = xShape[size_t(perm[i])], stride = inStride[size_t(perm[i])];
     if (size == 1)

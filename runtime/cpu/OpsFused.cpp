@@ -61,7 +61,7 @@ void runRmsNormGrad(const KernelCall &c) {
   int64_t C = x.dim(-1);
   rmsNormBackward(x.as<float>(), c.inputs[1].as<float>(), c.inputs[2].as<float>(),
                   c.outputs[0].as<float>(), c.outputs[1].as<float>(), C ? x.numel() / C : 0, C,
-                  c.attrs.getFloat("eps"));
+                  c.attrs.getFloat("eps"), reinterpret_cast<float *>(c.workspace.data()));
 }
 
 //===----------------------------------------------------------------------===//
@@ -131,7 +131,7 @@ void validateAttention(const KernelCall &c) {
 void runAttention(const KernelCall &c) {
   AttentionDims d = attentionDims(Args(c, 3, 1));
   attentionForward(c.inputs[0].as<float>(), c.inputs[1].as<float>(), c.inputs[2].as<float>(),
-                   c.outputs[0].as<float>(), d);
+                   c.outputs[0].as<float>(), d, reinterpret_cast<float *>(c.workspace.data()));
 }
 
 void validateAttentionGrad(const KernelCall &c) {
@@ -147,7 +147,7 @@ void runAttentionGrad(const KernelCall &c) {
   AttentionDims d = attentionDims(Args(c, 4, 3));
   attentionBackward(c.inputs[0].as<float>(), c.inputs[1].as<float>(), c.inputs[2].as<float>(),
                     c.inputs[3].as<float>(), c.outputs[0].as<float>(), c.outputs[1].as<float>(),
-                    c.outputs[2].as<float>(), d);
+                    c.outputs[2].as<float>(), d, reinterpret_cast<float *>(c.workspace.data()));
 }
 
 //===----------------------------------------------------------------------===//
@@ -251,7 +251,8 @@ template <typename Index> void crossEntropyTyped(const KernelCall &c) {
   const TensorArg &logits = c.inputs[0];
   int64_t V = logits.dim(-1);
   *c.outputs[0].as<float>() =
-      crossEntropyForward(logits.as<float>(), c.inputs[1].as<Index>(), logits.numel() / V, V);
+      crossEntropyForward(logits.as<float>(), c.inputs[1].as<Index>(), logits.numel() / V, V,
+                          c.workspace.data());
 }
 
 void runCrossEntropy(const KernelCall &c) {

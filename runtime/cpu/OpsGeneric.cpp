@@ -127,7 +127,7 @@ void validateReduce(const KernelCall &c) {
 }
 
 template <ReduceOp Op> void runReduce(const KernelCall &c) {
-  reduce(Op, c.inputs[0].as<float>(), c.inputs[0].shape, c.attrs.getInts("axes"),
+  reduce(Op, c.inputs[0].as<float>(), c.inputs[0].shape, c.attrs.intsView("axes"),
          c.outputs[0].as<float>());
 }
 
@@ -140,7 +140,8 @@ void validateSoftmax(const KernelCall &c) {
 
 void runSoftmax(const KernelCall &c) {
   AxisView v = axisView(c.inputs[0].shape, c.attrs.getInt("axis"));
-  softmax(c.inputs[0].as<float>(), c.outputs[0].as<float>(), v.outer, v.size, v.inner);
+  softmax(c.inputs[0].as<float>(), c.outputs[0].as<float>(), v.outer, v.size, v.inner,
+          reinterpret_cast<float *>(c.workspace.data()));
 }
 
 void validateSoftmaxGrad(const KernelCall &c) {
@@ -154,7 +155,7 @@ void validateSoftmaxGrad(const KernelCall &c) {
 void runSoftmaxGrad(const KernelCall &c) {
   AxisView v = axisView(c.inputs[0].shape, c.attrs.getInt("axis"));
   softmaxGrad(c.inputs[0].as<float>(), c.inputs[1].as<float>(), c.outputs[0].as<float>(),
-              v.outer, v.size, v.inner);
+              v.outer, v.size, v.inner, reinterpret_cast<float *>(c.workspace.data()));
 }
 
 void validateGlobalNorm(const KernelCall &c) {
@@ -166,10 +167,8 @@ void validateGlobalNorm(const KernelCall &c) {
 }
 
 void runGlobalNorm(const KernelCall &c) {
-  std::vector<NormInput> tensors;
-  for (const TensorArg &t : c.inputs)
-    tensors.push_back({t.data, t.numel(), t.dtype == DType::BF16});
-  *c.outputs[0].as<float>() = globalNorm(tensors);
+  *c.outputs[0].as<float>() =
+      globalNorm(c.inputs, reinterpret_cast<double *>(c.workspace.data()));
 }
 
 //===----------------------------------------------------------------------===//
@@ -208,7 +207,7 @@ void validateTranspose(const KernelCall &c) {
 }
 
 void runTranspose(const KernelCall &c) {
-  transpose(c.inputs[0].data, c.inputs[0].shape, c.attrs.getInts("perm"), c.outputs[0].data,
+  transpose(c.inputs[0].data, c.inputs[0].shape, c.attrs.intsView("perm"), c.outputs[0].data,
             dtypeSize(c.inputs[0].dtype));
 }
 
@@ -300,8 +299,10 @@ void runConcat(const KernelCall &c) {
 // data.shape[:axis] + indices.shape + data.shape[axis+1:]
 Shape gatheredShape(const TensorArg &data, const TensorArg &indices, int64_t axis) {
   Shape shape(data.shape.begin(), data.shape.begin() + axis);
-  shape.insert(shape.end(), indices.shape.begin(), indices.shape.end());
-  shape.insert(shape.end(), data.shape.begin() + axis + 1, data.shape.end());
+  for (int64_t d : indices.shape)
+    shape.push_back(d);
+  for (int64_t d = axis + 1; d < data.rank(); ++d)
+    shape.push_back(data.shape[size_t(d)]);
   return shape;
 }
 

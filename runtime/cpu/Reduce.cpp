@@ -155,11 +155,11 @@ void reduce(ReduceOp op, const float *x, std::span<const int64_t> xShape,
   }
 }
 
-void softmax(const float *x, float *y, int64_t O, int64_t A, int64_t I) {
+void softmax(const float *x, float *y, int64_t O, int64_t A, int64_t I, float *scratch) {
   if (A == 0)
     return;
-  parallelRange(O * I, A * 25, [&](int64_t begin, int64_t end) {
-    std::vector<float> row(size_t(I == 1 ? 0 : A));
+  parallelSlots(O * I, A * 25, [&](int64_t begin, int64_t end, int64_t slot) {
+    float *row = I == 1 ? nullptr : scratch + slot * A;
     for (int64_t r = begin; r < end; ++r) {
       int64_t o = r / I, i = r % I;
       const float *in = x + o * A * I + i;
@@ -172,20 +172,21 @@ void softmax(const float *x, float *y, int64_t O, int64_t A, int64_t I) {
           out[a] *= inv;
       } else { // strided: gather the row, same arithmetic
         for (int64_t a = 0; a < A; ++a)
-          row[size_t(a)] = in[a * I];
-        float max = detail::rowMax(row.data(), A);
-        double sum = detail::expShifted(row.data(), max, row.data(), A);
+          row[a] = in[a * I];
+        float max = detail::rowMax(row, A);
+        double sum = detail::expShifted(row, max, row, A);
         float inv = float(1.0 / sum);
         for (int64_t a = 0; a < A; ++a)
-          out[a * I] = row[size_t(a)] * inv;
+          out[a * I] = row[a] * inv;
       }
     }
   });
 }
 
-void softmaxGrad(const float *y, const float *dy, float *dx, int64_t O, int64_t A, int64_t I) {
-  parallelRange(O * I, A * 4, [&](int64_t begin, int64_t end) {
-    std::vector<float> ys(size_t(I == 1 ? 0 : A)), dys(size_t(I == 1 ? 0 : A));
+void softmaxGrad(const float *y, const float *dy, float *dx, int64_t O, int64_t A, int64_t I,
+                 float *scratch) {
+  parallelSlots(O * I, A * 4, [&](int64_t begin, int64_t end, int64_t slot) {
+    float *ys = I == 1 ? nullptr : scratch + slot * 2 * A, *dys = ys ? ys + A : nullptr;
     for (int64_t r = begin; r < end; ++r) {
       int64_t base = (r / I) * A * I + r % I;
       float d;
@@ -193,10 +194,10 @@ void softmaxGrad(const float *y, const float *dy, float *dx, int64_t O, int64_t 
         d = float(dotLanes(dy + base, y + base, A));
       } else { // strided: gather the rows, same arithmetic
         for (int64_t a = 0; a < A; ++a) {
-          ys[size_t(a)] = y[base + a * I];
-          dys[size_t(a)] = dy[base + a * I];
+          ys[a] = y[base + a * I];
+          dys[a] = dy[base + a * I];
         }
-        d = float(dotLanes(dys.data(), ys.data(), A));
+        d = float(dotLanes(dys, ys, A));
       }
       for (int64_t a = 0; a < A; ++a)
         dx[base + a * I] = y[base + a * I] * (dy[base + a * I] - d);
@@ -204,44 +205,41 @@ void softmaxGrad(const float *y, const float *dy, float *dx, int64_t O, int64_t 
   });
 }
 
-float globalNorm(std::span<const float *const> tensors, std::span<const int64_t> sizes) {
-  std::vector<NormInput> inputs;
-  for (size_t t = 0; t < tensors.size(); ++t)
-    inputs.push_back({tensors[t], sizes[t], false});
-  return globalNorm(inputs);
-}
-
-float globalNorm(std::span<const NormInput> tensors) {
+float globalNorm(std::span<const backend::TensorArg> tensors, double *partial) {
   // Every block of every tensor, in order; block sums computed in parallel,
   // added in order.
-  struct Block {
-    const NormInput *tensor;
-    int64_t start, count;
-  };
-  std::vector<Block> blocks;
-  for (const NormInput &t : tensors)
-    for (int64_t start = 0; start < t.count; start += kNormBlock)
-      blocks.push_back({&t, start, std::min(kNormBlock, t.count - start)});
-  std::vector<double> partial(blocks.size());
-  parallelRange(int64_t(blocks.size()), 2 * kNormBlock, [&](int64_t begin, int64_t end) {
+  int64_t blocks = globalNormBlocks(tensors);
+  parallelRange(blocks, 2 * kNormBlock, [&](int64_t begin, int64_t end) {
+    // The tensor and block `begin` falls in, then onwards.
+    size_t t = 0;
+    int64_t first = 0; // index of tensor t's first block
+    auto blocksOf = [&](size_t i) { return (tensors[i].numel() + kNormBlock - 1) / kNormBlock; };
+    while (first + blocksOf(t) <= begin)
+      first += blocksOf(t++);
     for (int64_t b = begin; b < end; ++b) {
-      const Block &block = blocks[size_t(b)];
-      if (!block.tensor->bf16) {
-        const float *x = static_cast<const float *>(block.tensor->data) + block.start;
-        partial[size_t(b)] = dotLanes(x, x, block.count);
+      while (b - first >= blocksOf(t))
+        first += blocksOf(t++);
+      int64_t start = (b - first) * kNormBlock;
+      int64_t n = std::min(kNormBlock, tensors[t].numel() - start);
+      if (tensors[t].dtype != DType::BF16) {
+        const float *x = tensors[t].as<float>() + start;
+        partial[b] = dotLanes(x, x, n);
         continue;
       }
+      // A bf16 block is widened exactly, so it adds what its f32 cast would.
+      // The buffer is sized once per thread (no allocation after the first
+      // step).
       thread_local std::vector<float> widened;
       widened.resize(size_t(kNormBlock));
-      const uint16_t *x = static_cast<const uint16_t *>(block.tensor->data) + block.start;
-      for (int64_t i = 0; i < block.count; ++i)
+      const uint16_t *x = static_cast<const uint16_t *>(tensors[t].data) + start;
+      for (int64_t i = 0; i < n; ++i)
         widened[size_t(i)] = bf16ToFloat(x[i]);
-      partial[size_t(b)] = dotLanes(widened.data(), widened.data(), block.count);
+      partial[b] = dotLanes(widened.data(), widened.data(), n);
     }
   });
   double total = 0.0;
-  for (double p : partial)
-    total += p;
+  for (int64_t b = 0; b < blocks; ++b)
+    total += partial[b];
   return float(std::sqrt(total));
 }
 

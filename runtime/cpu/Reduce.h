@@ -7,6 +7,8 @@
 // double), y = e * f32(1 / sum); global_norm is below.
 #pragma once
 
+#include "runtime/backend/Kernel.h"
+
 #include <cstdint>
 #include <span>
 
@@ -23,29 +25,31 @@ void reduce(ReduceOp op, const float *x, std::span<const int64_t> xShape,
 /// Softmax along the middle dimension of x viewed as [O, A, I].
 /// Legend: O outer (dims before the axis), A axis size, I inner (dims after).
 ///   x [O, A, I], y [O, A, I] (y may be x)
-void softmax(const float *x, float *y, int64_t O, int64_t A, int64_t I);
+/// `scratch`: softmaxScratch(O, A, I) floats (none when I is 1).
+void softmax(const float *x, float *y, int64_t O, int64_t A, int64_t I, float *scratch);
 
 /// dx = y * (dy - d) with d = sum_axis(dy * y) as dotLanes (Dot.h), in f32.
 ///   y, dy, dx [O, A, I]
-void softmaxGrad(const float *y, const float *dy, float *dx, int64_t O, int64_t A, int64_t I);
+/// `scratch`: 2 * softmaxScratch(O, A, I) floats.
+void softmaxGrad(const float *y, const float *dy, float *dx, int64_t O, int64_t A, int64_t I,
+                 float *scratch);
+
+/// Floats of scratch softmax needs: a strided row (I > 1) is gathered into
+/// one row per scratch slot (CpuParallel.h). Defined in CpuWorkspace.cpp,
+/// as globalNormBlocks.
+int64_t softmaxScratch(int64_t O, int64_t A, int64_t I);
 
 /// sqrt of the sum of squares of every element of every tensor, as
 /// clip_grad_norm_'s total norm. Definition: each tensor is cut into blocks
 /// of kNormBlock elements; a block's sum is dotLanes(x, x) (Dot.h: double,
 /// 8 lanes); block sums, then tensors, are added in order in double; the
-/// result is sqrt in double, rounded to f32.
+/// result is sqrt in double, rounded to f32. Tensors are f32 or bf16; a bf16
+/// block is widened (exactly) first, so it adds what its f32 cast would.
 ///   tensors[t] [sizes[t]]
 constexpr int64_t kNormBlock = 1 << 16;
-float globalNorm(std::span<const float *const> tensors, std::span<const int64_t> sizes);
+/// `partial`: globalNormBlocks(tensors) doubles (each block's sum).
+float globalNorm(std::span<const backend::TensorArg> tensors, double *partial);
+int64_t globalNormBlocks(std::span<const backend::TensorArg> tensors);
 
-/// One tensor of globalNorm's mixed form: `count` f32 or bf16 elements.
-struct NormInput {
-  const void *data;
-  int64_t count;
-  bool bf16;
-};
-/// The same sum over f32 and bf16 tensors: a bf16 block is widened (exactly)
-/// to fp32 first, so a bf16 tensor adds what its f32 cast would.
-float globalNorm(std::span<const NormInput> tensors);
 
 } // namespace off::cpu

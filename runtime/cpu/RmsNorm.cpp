@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 namespace off::cpu {
 
@@ -28,23 +27,23 @@ void rmsNormForward(const float *x, const float *weight, float *y, int64_t R, in
 }
 
 void rmsNormBackward(const float *x, const float *weight, const float *dy, float *dx,
-                     float *dweight, int64_t R, int64_t C, double eps) {
-  std::vector<float> rstd(static_cast<size_t>(R));
+                     float *dweight, int64_t R, int64_t C, double eps, float *scratch) {
+  float *rstd = scratch;
   // dx, row by row.
-  parallelRange(R, 10 * C, [&](int64_t begin, int64_t end) {
-    std::vector<float> xhat(static_cast<size_t>(C)), g(static_cast<size_t>(C));
+  parallelSlots(R, 10 * C, [&](int64_t begin, int64_t end, int64_t slot) {
+    float *xhat = scratch + R + slot * 2 * C, *g = xhat + C;
     for (int64_t row = begin; row < end; ++row) {
       const float *in = x + row * C, *grad = dy + row * C;
       float r = rmsNormRstd(in, C, eps);
-      rstd[size_t(row)] = r;
+      rstd[row] = r;
       for (int64_t c = 0; c < C; ++c) {
-        xhat[size_t(c)] = in[c] * r;
-        g[size_t(c)] = grad[c] * weight[c];
+        xhat[c] = in[c] * r;
+        g[c] = grad[c] * weight[c];
       }
-      float m = float(dotLanes(g.data(), xhat.data(), C) / double(C));
+      float m = float(dotLanes(g, xhat, C) / double(C));
       float *out = dx + row * C;
       for (int64_t c = 0; c < C; ++c)
-        out[c] = r * (g[size_t(c)] - xhat[size_t(c)] * m);
+        out[c] = r * (g[c] - xhat[c] * m);
     }
   });
   // dweight, column block by column block, rows in order.
@@ -57,7 +56,7 @@ void rmsNormBackward(const float *x, const float *weight, const float *dy, float
       std::fill(acc, acc + n, 0.0);
       for (int64_t row = 0; row < R; ++row) {
         const float *in = x + row * C + c0, *grad = dy + row * C + c0;
-        float r = rstd[size_t(row)];
+        float r = rstd[row];
         for (int64_t j = 0; j < n; ++j)
           acc[j] += double(grad[j]) * double(in[j] * r);
       }

@@ -23,7 +23,12 @@ float rmsNormRstd(const float *x, int64_t C, double eps);
 void rmsNormForward(const float *x, const float *weight, float *y, int64_t R, int64_t C,
                     double eps);
 
+/// Floats of scratch rmsNormBackward needs: each row's rstd, and per
+/// scratch slot (CpuParallel.h) the row's xhat and dy * weight (defined in CpuWorkspace.cpp).
+int64_t rmsNormBackwardScratch(int64_t R, int64_t C);
+
+/// `scratch`: rmsNormBackwardScratch(R, C) floats.
 void rmsNormBackward(const float *x, const float *weight, const float *dy, float *dx,
-                     float *dweight, int64_t R, int64_t C, double eps);
+                     float *dweight, int64_t R, int64_t C, double eps, float *scratch);
 
 } // namespace off::cpu

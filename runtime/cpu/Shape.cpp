@@ -69,7 +69,11 @@ BroadcastLoop makeBroadcastLoop(std::span<const int64_t> out,
                                 std::span<const std::span<const int64_t>> operands) {
   size_t rank = out.size();
   // Per operand, the stride of each output dimension (0 where broadcast).
-  std::vector<Shape> full(operands.size(), Shape(rank, 0));
+  if (operands.size() > kMaxLoopOperands)
+    throw std::invalid_argument("a broadcast loop over more than 4 operands");
+  std::array<Shape, kMaxLoopOperands> full;
+  for (size_t k = 0; k < operands.size(); ++k)
+    full[k].assign(rank, 0);
   for (size_t k = 0; k < operands.size(); ++k) {
     std::span<const int64_t> in = operands[k];
     size_t lead = rank - in.size();
@@ -80,7 +84,6 @@ BroadcastLoop makeBroadcastLoop(std::span<const int64_t> out,
     }
   }
   BroadcastLoop loop;
-  loop.strides.assign(operands.size(), {});
   for (size_t d = 0; d < rank; ++d) {
     if (out[d] == 1)
       continue; // a size-1 dimension never moves any operand
@@ -99,8 +102,8 @@ BroadcastLoop makeBroadcastLoop(std::span<const int64_t> out,
   }
   if (loop.dims.empty()) { // a single element
     loop.dims.push_back(1);
-    for (auto &s : loop.strides)
-      s.push_back(0);
+    for (size_t k = 0; k < operands.size(); ++k)
+      loop.strides[k].push_back(0);
   }
   return loop;
 }

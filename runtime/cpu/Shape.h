@@ -2,13 +2,74 @@
 // broadcasting, and the [outer, axis, inner] view of a tensor around one axis.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace off::cpu {
 
-using Shape = std::vector<int64_t>;
+/// The most dimensions a CPU kernel handles (a larger rank is refused when
+/// the kernel is validated).
+constexpr size_t kMaxRank = 16;
+
+/// A shape or a list of strides, held inline (at most kMaxRank entries):
+/// what kernels compute while they run allocates nothing. Reads as a span.
+class Shape {
+public:
+  Shape() = default;
+  Shape(size_t n, int64_t value) { assign(n, value); }
+  Shape(std::initializer_list<int64_t> values) : Shape(values.begin(), values.end()) {}
+  Shape(std::span<const int64_t> values) : Shape(values.begin(), values.end()) {}
+  Shape(const std::vector<int64_t> &values) : Shape(values.begin(), values.end()) {}
+  template <typename It> Shape(It first, It last) {
+    for (; first != last; ++first)
+      push_back(*first);
+  }
+
+  void assign(size_t n, int64_t value) {
+    check(n);
+    size_ = n;
+    std::fill(values_.begin(), values_.begin() + n, value);
+  }
+  void push_back(int64_t value) {
+    check(size_ + 1);
+    values_[size_++] = value;
+  }
+  void pop_back() { --size_; }
+  void clear() { size_ = 0; }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  int64_t &operator[](size_t i) { return values_[i]; }
+  int64_t operator[](size_t i) const { return values_[i]; }
+  int64_t &back() { return values_[size_ - 1]; }
+  int64_t back() const { return values_[size_ - 1]; }
+  int64_t *data() { return values_.data(); }
+  const int64_t *data() const { return values_.data(); }
+  int64_t *begin() { return values_.data(); }
+  int64_t *end() { return values_.data() + size_; }
+  const int64_t *begin() const { return values_.data(); }
+  const int64_t *end() const { return values_.data() + size_; }
+  operator std::span<const int64_t>() const { return {values_.data(), size_}; }
+  std::vector<int64_t> vector() const { return {begin(), end()}; }
+  bool operator==(const Shape &other) const {
+    return std::equal(begin(), end(), other.begin(), other.end());
+  }
+
+private:
+  static void check(size_t n) {
+    if (n > kMaxRank)
+      throw std::invalid_argument("rank " + std::to_string(n) + " is over the CPU kernels' " +
+                                  "limit of " + std::to_string(kMaxRank));
+  }
+  std::array<int64_t, kMaxRank> values_{};
+  size_t size_ = 0;
+};
 
 int64_t numel(std::span<const int64_t> shape);
 
@@ -30,9 +91,12 @@ AxisView axisView(std::span<const int64_t> shape, int64_t axis);
 /// across them, so `dims` is as short as possible; `strides[k][d]` is the
 /// element stride of operand k along merged dimension d (0 where broadcast).
 /// The last merged dimension is the inner loop; rows() counts the others.
+/// Operands one BroadcastLoop walks at most.
+constexpr size_t kMaxLoopOperands = 4;
+
 struct BroadcastLoop {
   Shape dims;
-  std::vector<Shape> strides;
+  std::array<Shape, kMaxLoopOperands> strides;
 
   int64_t inner() const { return dims.empty() ? 1 : dims.back(); }
   int64_t rows() const;

@@ -14,6 +14,7 @@
 //     before the step);
 //   * a write follows every earlier access of its bytes (no race, no reuse
 //     of bytes still being read);
+//   * a kernel's workspace counts as written by it;
 //   * at the end, params, optimizer states, constants and outputs still hold
 //     their own last write.
 
@@ -257,9 +258,12 @@ std::vector<std::string> Verifier::run() {
         written_[id] = true;
         writers_.emplace(id, Access{s, i, id});
       };
-      if (inst.has_kernel())
+      if (inst.has_kernel()) {
         for (uint32_t id : inst.kernel().outputs())
           wrote(id);
+        if (inst.kernel().has_workspace())
+          wrote(inst.kernel().workspace());
+      }
       if (inst.has_copy())
         wrote(inst.copy().dst());
     }
@@ -275,6 +279,8 @@ std::vector<std::string> Verifier::run() {
         touch(id, false);
       for (uint32_t id : k.outputs())
         touch(id, true);
+      if (k.has_workspace()) // scratch: written (and read) by this kernel only
+        touch(k.workspace(), true);
     } else if (inst.has_copy()) {
       touch(inst.copy().src(), false);
       touch(inst.copy().dst(), true);

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Plan/BufferAssignment.h"
+#include "compiler/Plan/PlanFacts.h"
 #include "dialects/off/Transforms/MemoryAnalysis.h"
 #include "dialects/off/Transforms/Passes.h"
 
@@ -46,6 +47,7 @@ struct Buffer {
   bool output = false;     // read after the step: lives to its end
   int64_t first = 0, last = 0; // times (see Assigner::time)
   Operation *writer = nullptr; // the op that first writes it
+  Operation *workspaceOf = nullptr; // a kernel's workspace (no root value)
   std::array<uint32_t, kStreams> lastOnStream{}; // stream position, 0: none
 };
 
@@ -55,8 +57,9 @@ std::string contents(const std::vector<Buffer> &buffers, Tier tier) {
   for (const Buffer &b : buffers) {
     if (b.tier != tier)
       continue;
-    Operation *def = b.root.getDefiningOp();
-    const char *what = !def                  ? "inputs"
+    Operation *def = b.root ? b.root.getDefiningOp() : nullptr;
+    const char *what = b.workspaceOf         ? "kernel workspace"
+                       : !def                ? "inputs"
                        : isa<ParamOp>(def)    ? "params"
                        : isa<StateOp>(def)    ? "optimizer state"
                        : isa<ConstantOp>(def) ? "constants"
@@ -70,7 +73,7 @@ std::string contents(const std::vector<Buffer> &buffers, Tier tier) {
   return text;
 }
 
-struct AssignBuffersPass : off::impl::AssignBuffersPassBase<AssignBuffersPass> {
+struct AssignBuffersPass : mlir::off::impl::AssignBuffersPassBase<AssignBuffersPass> {
   using AssignBuffersPassBase::AssignBuffersPassBase;
 
   void runOnOperation() override;
@@ -153,6 +156,28 @@ void AssignBuffersPass::runOnOperation() {
   std::vector<Buffer> all;
   for (auto &entry : buffers)
     all.push_back(entry.second);
+  // Kernel workspace: scratch for one kernel call, in the tier of its
+  // operands, sized by the runtime's rule (opWorkspaceBytes); alive only
+  // while that op runs.
+  for (Operation &op : block) {
+    if (!isa_and_nonnull<OffDialect>(op.getDialect()) ||
+        isa<ParamOp, StateOp, ConstantOp, ReshapeOp, FreeOp, RecordOp, WaitOp, OffloadOp,
+            PrefetchOp>(op) ||
+        op.getNumOperands() + op.getNumResults() == 0)
+      continue;
+    uint64_t bytes = opWorkspaceBytes(&op);
+    if (!bytes)
+      continue;
+    Buffer b;
+    Value first = op.getNumOperands() ? op.getOperand(0) : op.getResult(0);
+    b.tier = getTier(first.getType());
+    b.size = bytes;
+    b.first = b.last = time.lookup(&op);
+    b.writer = b.workspaceOf = &op;
+    b.lastOnStream[static_cast<unsigned>(getStream(&op))] = order.position(&op);
+    all.push_back(b);
+  }
+  llvm::DenseMap<Operation *, uint64_t> workspaceOffsets;
   uint64_t budgets[3] = {deviceBudget, hostBudget, nvmeBudget};
   for (Tier tier : {Tier::device, Tier::host, Tier::nvme}) {
     std::vector<const Buffer *> members;
@@ -173,8 +198,12 @@ void AssignBuffersPass::runOnOperation() {
     if (members.empty() && tier != Tier::device)
       continue;
     BufferLayout layout = assignBuffers(requests, alignment);
-    for (size_t i = 0; i < members.size(); ++i)
-      offsets[members[i]->root] = layout.offsets[i];
+    for (size_t i = 0; i < members.size(); ++i) {
+      if (members[i]->workspaceOf)
+        workspaceOffsets[members[i]->workspaceOf] = layout.offsets[i];
+      else
+        offsets[members[i]->root] = layout.offsets[i];
+    }
     sizes.push_back(NamedAttribute(StringAttr::get(context, stringifyTier(tier)),
                                    IntegerAttr::get(IntegerType::get(context, 64),
                                                     layout.arenaSize)));
@@ -199,6 +228,9 @@ void AssignBuffersPass::runOnOperation() {
   for (Operation &op : block)
     if (llvm::any_of(op.getResultTypes(), [](Type t) { return isa<RankedTensorType>(t); }))
       op.setAttr("off.offsets", DenseI64ArrayAttr::get(context, offsetsOf(op.getResults())));
+  for (auto &[op, offset] : workspaceOffsets)
+    op->setAttr("off.workspace",
+                DenseI64ArrayAttr::get(context, {int64_t(offset), int64_t(opWorkspaceBytes(op))}));
   step->setAttr("off.arg_offsets",
                 DenseI64ArrayAttr::get(context, offsetsOf(block.getArguments())));
   step->setAttr("off.arena_sizes", DictionaryAttr::get(context, sizes));

@@ -540,10 +540,13 @@ def AssignBuffersPass : Pass<"off-assign-buffers", "::mlir::func::FuncOp"> {
     Buffers of 64 KiB and more alive at the same time are kept from starting
     at addresses that agree in bits 12-27 (mod 256 MiB within 4 KiB), which
     AMD Zen's L1 way predictor punishes 4-5x (docs/benchmarks.md): such a
-    buffer moves up by 4 KiB steps.
+    buffer moves up by 4 KiB steps. A kernel whose runtime rule asks for
+    scratch (runtime/cpu/CpuWorkspace.h, linked into the compiler) gets a
+    workspace buffer in the tier of its operands, alive only while it runs.
 
     Writes `off.offsets = array<i64: ...>` (each tensor result's offset in
-    its tier's arena) on every op with tensor results, `off.arg_offsets` and
+    its tier's arena) on every op with tensor results, `off.workspace =
+    array<i64: offset, bytes>` on a kernel with workspace, `off.arg_offsets` and
     `off.arena_sizes = {device = N : i64, ...}` (the exact peak per tier) on
     the function. With a budget per tier (bytes, 0 = none), a tier over it is
     an error saying by how much and what its peak holds.

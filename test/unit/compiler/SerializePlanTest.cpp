@@ -8,6 +8,8 @@
 #include "compiler/Plan/SerializePlan.h"
 #include "dialects/off/IR/OffDialect.h"
 #include "dialects/off/Transforms/Passes.h"
+#include "runtime/cpu/CpuWorkspace.h"
+#include "runtime/plan/PlanKernel.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -207,14 +209,14 @@ TEST_F(LowerToPlan, TensorsAliveTogetherNeverShareBytes) {
   FailureOr<plan::Plan> plan = lower();
   ASSERT_TRUE(succeeded(plan));
   // Lifetimes recomputed from the instruction stream alone: activations and
-  // gradients live from their first write to their last read, every other
-  // role for the whole step.
+  // gradients live from their first write to their last read, a kernel's
+  // workspace while that kernel runs, every other role for the whole step.
   int n = plan->tensors_size();
   int last = plan->streams(0).instructions_size();
   std::vector<int> first(n, 0), lastUse(n, last);
   for (int id = 0; id < n; ++id) {
     plan::Role role = plan->tensors(id).role();
-    if (role != plan::ACTIVATION && role != plan::GRAD)
+    if (role != plan::ACTIVATION && role != plan::GRAD && role != plan::WORKSPACE)
       continue;
     first[id] = -1;
     lastUse[id] = -1;
@@ -226,6 +228,8 @@ TEST_F(LowerToPlan, TensorsAliveTogetherNeverShareBytes) {
         first[id] = i;
     for (uint32_t id : k.inputs())
       lastUse[id] = std::max(lastUse[id], i);
+    if (k.has_workspace())
+      first[k.workspace()] = lastUse[k.workspace()] = i;
   }
   for (int a = 0; a < n; ++a)
     for (int b = a + 1; b < n; ++b) {
@@ -237,6 +241,30 @@ TEST_F(LowerToPlan, TensorsAliveTogetherNeverShareBytes) {
                       tb.offset() + tb.size_bytes() <= ta.offset();
       EXPECT_TRUE(disjoint) << ta.name() << " and " << tb.name() << " share bytes";
     }
+}
+
+// Each kernel's WORKSPACE tensor is exactly what the runtime's rule asks
+// for (none where it asks for none), and some kernel here asks.
+TEST_F(LowerToPlan, EachKernelGetsTheWorkspaceTheRuntimeRuleAsksFor) {
+  FailureOr<plan::Plan> plan = lower();
+  ASSERT_TRUE(succeeded(plan));
+  int withWorkspace = 0;
+  for (const plan::Stream &stream : plan->streams())
+    for (const plan::Instruction &instruction : stream.instructions()) {
+      if (!instruction.has_kernel())
+        continue;
+      const plan::Kernel &k = instruction.kernel();
+      std::vector<::off::backend::TensorArg> inputs = plan::kernelInputs(*plan, k),
+                                             outputs = plan::kernelOutputs(*plan, k);
+      ::off::backend::KernelAttrs attrs = plan::kernelAttrs(k);
+      uint64_t wants = ::off::cpu::cpuWorkspaceBytes({k.op(), inputs, outputs, attrs});
+      uint64_t has = k.has_workspace() ? plan->tensors(int(k.workspace())).size_bytes() : 0;
+      EXPECT_EQ(has, wants) << k.op();
+      if (k.has_workspace())
+        EXPECT_EQ(plan->tensors(int(k.workspace())).role(), plan::WORKSPACE) << k.op();
+      withWorkspace += has > 0;
+    }
+  EXPECT_GT(withWorkspace, 0);
 }
 
 // A reshape is a view: no kernel, the bytes of its source, and the source

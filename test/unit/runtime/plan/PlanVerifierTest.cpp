@@ -42,6 +42,10 @@ public:
     t->set_size_bytes(64);
     if (role == PARAM)
       t->set_init(INIT_NORMAL);
+    if (role == WORKSPACE) {
+      t->set_dtype(U8);
+      t->set_shape(0, 64);
+    }
     return uint32_t(plan.tensors_size() - 1);
   }
   void kernel(Stream *s, const char *op, std::vector<uint32_t> in, std::vector<uint32_t> out) {
@@ -160,6 +164,21 @@ TEST(PlanVerifier, ReadOfBytesAnotherTensorOverwrote) {
   EXPECT_EQ(b.problem(), "stream 0 (compute) instruction #2 (kernel 'neg') reads 'y' after "
                          "stream 0 (compute) instruction #1 (kernel 'neg') overwrote its "
                          "bytes with 'z'");
+}
+
+TEST(PlanVerifier, WorkspaceOverBytesStillToBeRead) {
+  Builder b;
+  uint32_t y = b.tensor("y", ACTIVATION, 0, 64);
+  uint32_t z = b.tensor("z", ACTIVATION, 0, 192);
+  uint32_t ws = b.tensor("ws", WORKSPACE, 0, 64); // y's bytes, while y is live
+  uint32_t out = b.tensor("out", OUTPUT, 0, 128);
+  b.kernel(b.compute, "neg", {b.x}, {y});
+  b.kernel(b.compute, "neg", {b.x}, {z});
+  b.compute->mutable_instructions(1)->mutable_kernel()->set_workspace(ws);
+  b.kernel(b.compute, "add", {y, z}, {out});
+  EXPECT_EQ(b.problem(), "stream 0 (compute) instruction #2 (kernel 'add') reads 'y' after "
+                         "stream 0 (compute) instruction #1 (kernel 'neg') overwrote its "
+                         "bytes with 'ws'");
 }
 
 TEST(PlanVerifier, ReadBeforeAnythingWrites) {

@@ -59,8 +59,8 @@ plan::Plan adamPlan(int n, const Hyper &h, Norm norm, double maxGradNorm) {
     k = &b.kernel(s, "adam_step", {p, g, m, v}, {p, m, v});
   } else {
     uint32_t total = b.tensor("norm", {}, norm == Norm::Input ? plan::INPUT : plan::OUTPUT);
-    if (norm == Norm::GlobalNorm)
-      b.kernel(s, "global_norm", {g}, {total});
+    if (norm == Norm::GlobalNorm) // scratch: one block's sum (a double)
+      b.workspace(b.kernel(s, "global_norm", {g}, {total}), 8);
     k = &b.kernel(s, "adam_step", {p, g, m, v, total}, {p, m, v});
     PlanBuilder::attr(*k, "max_grad_norm", maxGradNorm);
   }

@@ -1,6 +1,7 @@
 // A training step allocates nothing after the first: the plans offc makes
 // for the tiny Llama (gradient accumulation, clipping, the host-optimizer
-// stream; a forward plan) run through PlanProgram (executor, every kernel,
+// stream; params, grads and activations offloaded to the host tier; a
+// forward plan) run through PlanProgram (executor, every kernel,
 // AdamW) while this binary counts every heap allocation of the process: it
 // interposes malloc and its family (which operator new, std::vector,
 // std::function and OpenBLAS all end in), counting while a step after the
@@ -125,6 +126,7 @@ TEST_P(NoAllocation, InAStepAfterTheFirst) {
   options.backend = &cpu::cpuBackend();
   options.planPath = planPath(GetParam());
   options.threads = 2;
+  options.allowUnpinned = true; // the offloaded plan's host arena
   Session session(options);
   session.initFromSeed(1);
   session.zeroOptimizerState();
@@ -154,7 +156,7 @@ TEST_P(NoAllocation, InAStepAfterTheFirst) {
 
 INSTANTIATE_TEST_SUITE_P(Plans, NoAllocation,
                          ::testing::Values("train.bin", "train_optimizer_stream.bin",
-                                           "forward.bin"),
+                                           "train_offloaded.bin", "forward.bin"),
                          [](const auto &info) {
                            std::string name = info.param;
                            return name.substr(0, name.find('.'));

@@ -75,6 +75,13 @@ public:
     return *k;
   }
 
+  /// A WORKSPACE tensor of `bytes` for kernel `k` (as off-assign-buffers
+  /// gives one to a kernel whose rule asks for scratch).
+  void workspace(plan::Kernel &k, int64_t bytes, uint32_t arena = 0) {
+    k.set_workspace(tensor("ws." + std::to_string(plan_.tensors_size()), {bytes},
+                           plan::WORKSPACE, arena, plan::U8));
+  }
+
   static void attr(plan::Kernel &k, const std::string &name, double value) {
     (*k.mutable_attrs())[name].set_f(value);
   }

@@ -15,9 +15,9 @@ say "1/4 the tiny built-in Llama (models/llama/tiny.json)"
 "$bin/offc" import --model llama --size tiny --batch 8 --seq 128 \
   -o "$work/tiny.mlir" --stats "$work/tiny.stats.json"
 
-say "2/4 compiling one training step (batch 8 x 128 tokens, AdamW lr 3e-3, clip 1.0) under --vram 64M"
+say "2/4 compiling one training step (batch 8 x 128 tokens, AdamW lr 3e-3, clip 1.0) under --vram 8M (the step needs 11.5M: it fits by moving the optimizer to the host and recomputing)"
 "$bin/offc" compile --model llama --size tiny --batch 8 --seq 128 --lr 3e-3 \
-  --vram 64M -o "$work/tiny.plan.bin"
+  --vram 8M -o "$work/tiny.plan.bin"
 
 say "3/4 tokenizing /usr/share/common-licenses (byte-level, vocab 256)"
 "$bin/offrt" tokenize /usr/share/common-licenses/* -o "$work/licenses.tokens.bin"

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 namespace off::model {
@@ -232,9 +233,22 @@ std::string resolveCheckpointDir(const std::string &dir) {
                                                 : "no such checkpoint directory");
   if (fs::exists(fs::path(dir) / kStateFile, error))
     return dir;
-  if (!fs::exists(fs::path(dir) / kLatestFile, error))
+  if (!fs::exists(fs::path(dir) / kLatestFile, error)) {
+    // A run stopped between renaming its first step-N/ into place and writing
+    // `latest` (SIGKILL, power loss): the step directories are complete
+    // (written in step-N.tmp/ and renamed whole), so the newest one is the
+    // checkpoint `latest` would have named.
+    std::optional<std::pair<uint64_t, fs::path>> newest;
+    for (const fs::directory_entry &entry : fs::directory_iterator(dir, error))
+      if (auto step = stepOfDirName(entry.path().filename().string());
+          step && entry.is_directory() && fs::exists(entry.path() / kStateFile) &&
+          (!newest || *step > newest->first))
+        newest.emplace(*step, entry.path());
+    if (newest)
+      return newest->second.string();
     throwFileError(dir, "is not a checkpoint: it holds neither trainer_state.json nor a "
-                        "'latest' pointer");
+                        "'latest' pointer nor a complete step-N directory");
+  }
   std::string latest = readLatest(dir);
   if (!stepOfDirName(latest))
     throwFileError((fs::path(dir) / kLatestFile).string(),

@@ -86,7 +86,9 @@ std::string saveCheckpoint(const std::string &saveDir, const CheckpointContents 
                            const SaveOptions &options = {});
 
 /// The step directory `dir` means: dir itself when it holds
-/// trainer_state.json, else the one dir/latest names. Throws when neither.
+/// trainer_state.json, else the one dir/latest names, else (no `latest`: a
+/// run killed before its first pointer was written) its newest complete
+/// step-N/. Throws when none.
 std::string resolveCheckpointDir(const std::string &dir);
 
 /// A checkpoint opened for resuming: files mapped, trainer state parsed.

@@ -12,7 +12,8 @@ uninterrupted run's losses. On the way:
   already finished; or dies of the signal when it came while offrt was
   starting, before its handler, or exiting, after the last checkpoint), and `latest` names the step it was interrupted at (the
   last step it logged);
-* after SIGKILL `latest` (if any) names a complete checkpoint no later than
+* after SIGKILL `latest` (or, killed before the first `latest` was written,
+  the newest step-N/) names a complete checkpoint no later than
   the last logged step.
 
     signal_resume.py --build BUILD --fixtures FIXTURES [--rounds 20] [--seed S]
@@ -46,10 +47,19 @@ def steps_logged(path):
 
 
 def latest_step(save_dir):
+    """The checkpoint `--resume save_dir` continues from: the one `latest`
+    names, or, when the run was killed between renaming its first step-N/ into
+    place and writing `latest`, the newest step-N/ (each is renamed whole)."""
     latest = os.path.join(save_dir, "latest")
-    if not os.path.exists(latest):
-        return None
-    name = open(latest).read().strip()
+    if os.path.exists(latest):
+        name = open(latest).read().strip()
+    else:
+        steps = [int(entry[5:]) for entry in os.listdir(save_dir)
+                 if entry.startswith("step-") and entry[5:].isdigit()] \
+            if os.path.isdir(save_dir) else []
+        if not steps:
+            return None
+        name = f"step-{max(steps)}"
     assert name.startswith("step-"), f"{latest} names '{name}'"
     state = os.path.join(save_dir, name, "trainer_state.json")
     assert os.path.exists(state), f"{latest} names {name}, which has no trainer_state.json"

@@ -252,6 +252,27 @@ TEST(ModelCheckpoint, ValidateReportsEveryMismatch) {
       << extra;
 }
 
+// Killed after renaming its first step directories into place but before
+// writing `latest`: a resume takes the newest complete step-N/, ignoring a
+// half-written step-N.tmp/ and a step directory without trainer_state.json.
+TEST(ModelCheckpoint, WithoutLatestTheNewestCompleteStepIsResumed) {
+  ScratchDir dir;
+  FakeRun run;
+  saveCheckpoint(dir.path(), run.contents(4));
+  saveCheckpoint(dir.path(), run.contents(12));
+  saveCheckpoint(dir.path(), run.contents(8));
+  fs::remove(dir.file("latest"));
+  fs::create_directory(dir.file("step-16.tmp"));
+  fs::create_directory(dir.file("step-20"));
+  EXPECT_EQ(resolveCheckpointDir(dir.path()), dir.file("step-12"));
+  EXPECT_EQ(Checkpoint::open(dir.path()).state().step, 12u);
+  fs::remove_all(dir.file("step-4"));
+  fs::remove_all(dir.file("step-8"));
+  fs::remove_all(dir.file("step-12"));
+  EXPECT_TRUE(contains(errorOf<ModelIoError>([&] { resolveCheckpointDir(dir.path()); }),
+                       "nor a complete step-N directory"));
+}
+
 TEST(ModelCheckpoint, ResolveErrorsNameThePath) {
   ScratchDir dir;
   EXPECT_TRUE(contains(errorOf<ModelIoError>([&] { resolveCheckpointDir(dir.file("none")); }),

@@ -18,6 +18,15 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "dialects/off/IR/OffDialect.h.inc"
+
+namespace mlir::off {
+/// The side-effect resource of off.all_gather / off.reduce_scatter (see
+/// Off_CommResource in OffOps.td).
+struct CommResource : public SideEffects::Resource::Base<CommResource> {
+  StringRef getName() final { return "off.comm"; }
+};
+} // namespace mlir::off
+
 #include "dialects/off/IR/OffEnums.h.inc"
 #include "dialects/off/IR/MemoryLevel.h"
 

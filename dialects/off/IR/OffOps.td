@@ -567,8 +567,16 @@ def Off_YieldOp : Off_Op<"yield", [Pure, Terminator,
   let builders = [OpBuilder<(ins), [{ /* no values */ }]>];
 }
 
+// The communication channel every rank's collectives go through, in the same
+// order on every rank: collectives read and write it, so passes keep their
+// order, never merge two alike (CSE) and never drop one whose result is
+// unused (each rank must take part in every collective).
+def Off_CommResource : Resource<"::mlir::off::CommResource">;
+
 class Off_CollectiveOp<string mnemonic>
-    : Off_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+    : Off_Op<mnemonic, [InferTypeOpAdaptor,
+                        MemoryEffects<[MemRead<Off_CommResource>,
+                                       MemWrite<Off_CommResource>]>]> {
   let arguments = (ins Off_AnyTensor:$input, I64Attr:$axis, I64Attr:$ranks);
   let results = (outs Off_AnyTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";

@@ -15,6 +15,7 @@ packages=(
   liburing-dev libopenblas-dev libdnnl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
+  libopenmpi-dev openmpi-bin
 )
 
 # 1. apt packages, only those missing.

@@ -21,9 +21,10 @@ namespace off::comm {
 
 /// How sums over ranks are formed.
 enum class ReduceOrder : uint8_t {
-  /// Rank 0's value plus rank 1's, plus rank 2's, ... left to right in fp32,
-  /// whatever the transport: the bits of one rank accumulating the same N
-  /// contributions in rank order (bf16: summed in fp32, rounded once).
+  /// Rank 0's value plus rank 1's, plus rank 2's, ... left to right, whatever
+  /// the transport: the bits of one rank's plan accumulating the same N
+  /// micro-batch gradients in order (bf16: each addition in fp32, rounded to
+  /// bf16, as the plan's bf16 off.add does).
   RankOrder,
   /// The transport's own reduction (MPI_SUM; for bf16 a pairwise sum rounded
   /// after each addition): faster for many ranks, same bits on every rank,

@@ -40,7 +40,7 @@ void sumInRankOrder(const void *contributions, int ranks, uint64_t count, DType 
       for (int r = 1; r < ranks; ++r) {
         const uint16_t *part = parts + uint64_t(r) * count + begin;
         for (uint64_t i = 0; i < n; ++i)
-          sums[i] += bf16ToFloat(part[i]);
+          sums[i] = bf16ToFloat(floatToBf16(sums[i] + bf16ToFloat(part[i])));
       }
       uint16_t *result = static_cast<uint16_t *>(out) + begin;
       for (uint64_t i = 0; i < n; ++i)

@@ -11,9 +11,10 @@
 
 namespace off::comm {
 
-/// F32: out[i] = ((c0[i] + c1[i]) + c2[i]) + ...; BF16: the same in fp32 on
-/// the widened values, rounded to bf16 once. Throws CommError for other
-/// dtypes.
+/// F32: out[i] = ((c0[i] + c1[i]) + c2[i]) + ...; BF16: the same with each
+/// addition done in fp32 and rounded to bf16 (the plan's bf16 off.add, which
+/// accumulates micro-batch gradients on one rank). Throws CommError for
+/// other dtypes.
 void sumInRankOrder(const void *contributions, int ranks, uint64_t count, DType dtype,
                     void *out);
 

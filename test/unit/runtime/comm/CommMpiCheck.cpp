@@ -85,6 +85,8 @@ void checkSums(Communicator &comm, uint64_t seed, uint64_t offset, uint64_t coun
       if (dtype == DType::BF16)
         v = bf16ToFloat(floatToBf16(v));
       ordered = r == 0 ? v : ordered + v;
+      if (dtype == DType::BF16) // as the plan's bf16 add: rounded each time
+        ordered = bf16ToFloat(floatToBf16(ordered));
       exact += v;
       magnitude += std::fabs(v);
     }
@@ -93,7 +95,6 @@ void checkSums(Communicator &comm, uint64_t seed, uint64_t offset, uint64_t coun
       std::memcpy(&value, static_cast<const float *>(got) + i, sizeof value);
     } else {
       value = bf16ToFloat(static_cast<const uint16_t *>(got)[i]);
-      ordered = bf16ToFloat(floatToBf16(ordered));
     }
     if (comm.options().order == ReduceOrder::RankOrder) {
       bitwise &= std::memcmp(&value, &ordered, sizeof value) == 0;

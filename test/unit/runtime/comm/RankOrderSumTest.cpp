@@ -25,13 +25,17 @@ TEST(RankOrderSum, F32AddsLeftToRightInRankOrder) {
   EXPECT_EQ(out[0], 1.f);
 }
 
-// bf16 parts are summed in fp32 and rounded once: 256 + 1 + 1 is 258 (exact
-// in bf16), where rounding after each addition would give 256 (256 + 1
-// rounds to even, 256).
-TEST(RankOrderSum, Bf16SumsInFloatAndRoundsOnce) {
+// bf16 parts are added as one rank's bf16 plan adds micro-batch gradients:
+// each addition rounded to bf16. 256 + 1 rounds to even (256) twice, so
+// 256 + 1 + 1 is 256, where one rounding at the end would give 258; in the
+// other order, 1 + 1 + 256 is 258.
+TEST(RankOrderSum, Bf16RoundsAfterEachAdditionInRankOrder) {
   const uint16_t parts[] = {floatToBf16(256.f), floatToBf16(1.f), floatToBf16(1.f)};
   uint16_t out;
   sumInRankOrder(parts, 3, 1, DType::BF16, &out);
+  EXPECT_EQ(bf16ToFloat(out), 256.f);
+  const uint16_t reordered[] = {floatToBf16(1.f), floatToBf16(1.f), floatToBf16(256.f)};
+  sumInRankOrder(reordered, 3, 1, DType::BF16, &out);
   EXPECT_EQ(bf16ToFloat(out), 258.f);
   uint16_t pairwise = parts[0];
   addBf16Rounded(&parts[1], &pairwise, 1);

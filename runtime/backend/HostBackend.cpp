@@ -1,6 +1,5 @@
 #include "runtime/backend/HostBackend.h"
 
-#include "runtime/common/HumanSize.h"
 
 #include <cstring>
 #include <stdexcept>
@@ -12,7 +11,7 @@ public:
   HostArena(HostBackend &owner, Tier tier, HostMemory memory)
       : Arena(tier, memory.size(), memory.data(), true, memory.pinned()), owner_(owner),
         memory_(std::move(memory)) {}
-  ~HostArena() override { owner_.released(tier(), size()); }
+  ~HostArena() override { owner_.accountOf().release(tier(), size()); }
 
 private:
   HostBackend &owner_;
@@ -35,19 +34,7 @@ std::unique_ptr<Arena> HostBackend::allocateArena(const ArenaRequest &request) {
   if (request.tier == Tier::Nvme)
     throw std::invalid_argument(request.label + " is on NVMe: the " + name_ +
                                 " backend allocates device and host memory only");
-  {
-    std::lock_guard lock(mutex_);
-    TierUsage &usage = usage_[size_t(request.tier)];
-    if (request.budget && request.size > request.budget - std::min(request.budget, usage.current))
-      throw std::runtime_error(
-          request.label + " needs " + formatHumanSize(request.size) + " (" +
-          std::to_string(request.size) + " bytes); with the " + tierName(request.tier) +
-          " arenas already allocated (" + std::to_string(usage.current) +
-          " bytes) that is over the " + tierName(request.tier) + " budget of " +
-          std::to_string(request.budget) + " bytes");
-    usage.current += request.size; // reserved; given back if the allocation fails
-    usage.peak = std::max(usage.peak, usage.current);
-  }
+  account_.reserve(request); // given back if the allocation fails
   try {
     HostMemoryOptions options = request.host;
     // The device tier stands in for GPU memory: it is not DMA'd, not pinned.
@@ -55,20 +42,12 @@ std::unique_ptr<Arena> HostBackend::allocateArena(const ArenaRequest &request) {
     return std::make_unique<HostArena>(*this, request.tier,
                                        HostMemory(request.size, request.label, options));
   } catch (...) {
-    released(request.tier, request.size);
+    account_.release(request.tier, request.size);
     throw;
   }
 }
 
-void HostBackend::released(Tier tier, uint64_t bytes) {
-  std::lock_guard lock(mutex_);
-  usage_[size_t(tier)].current -= bytes;
-}
-
-TierUsage HostBackend::usage(Tier tier) const {
-  std::lock_guard lock(mutex_);
-  return usage_[size_t(tier)];
-}
+TierUsage HostBackend::usage(Tier tier) const { return account_.usage(tier); }
 
 std::unique_ptr<Stream> HostBackend::createStream(StreamKind kind, const std::string &name) {
   return std::make_unique<HostStream>(kind, name);

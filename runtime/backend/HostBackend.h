@@ -8,6 +8,7 @@
 #pragma once
 
 #include "runtime/backend/Backend.h"
+#include "runtime/backend/TierAccount.h"
 
 #include <array>
 #include <atomic>
@@ -44,12 +45,11 @@ public:
 
 private:
   friend class HostArena;
-  void released(Tier tier, uint64_t bytes);
+  TierAccount &accountOf() { return account_; }
 
   std::string name_;
   const KernelTable *kernels_;
-  mutable std::mutex mutex_;
-  std::array<TierUsage, 3> usage_{}; // by Tier
+  TierAccount account_;
 };
 
 } // namespace off::backend

@@ -1,5 +1,6 @@
 #include "runtime/cuda/CudaBackend.h"
 
+#include "runtime/backend/TierAccount.h"
 #include "runtime/cuda/CudaContext.h"
 #include "runtime/cuda/CublasLt.h"
 #include "runtime/common/HumanSize.h"
@@ -68,7 +69,7 @@ public:
     if (request.tier == Tier::Nvme)
       throw std::invalid_argument(request.label + " is on NVMe: the cuda backend allocates "
                                                   "device and host memory only");
-    reserve(request);
+    account_.reserve(request);
     try {
       if (request.tier == Tier::Host) {
         backend::HostMemoryOptions options = request.host;
@@ -89,15 +90,12 @@ public:
       }
       return std::make_unique<DeviceArena>(*this, request.size, static_cast<std::byte *>(data));
     } catch (...) {
-      released(request.tier, request.size);
+      account_.release(request.tier, request.size);
       throw;
     }
   }
 
-  TierUsage usage(Tier tier) const override {
-    std::lock_guard lock(mutex_);
-    return usage_[size_t(tier)];
-  }
+  TierUsage usage(Tier tier) const override { return account_.usage(tier); }
 
   std::unique_ptr<Stream> createStream(StreamKind kind, const std::string &name) override {
     selectDevice();
@@ -170,32 +168,14 @@ public:
     throwDeviceError();
   }
 
-  void released(Tier tier, uint64_t bytes) {
-    std::lock_guard lock(mutex_);
-    usage_[size_t(tier)].current -= bytes;
-  }
+  void released(Tier tier, uint64_t bytes) { account_.release(tier, bytes); }
 
   void selectDevice() const { check(cudaSetDevice(device_), "cudaSetDevice"); }
 
 private:
-  void reserve(const ArenaRequest &request) {
-    std::lock_guard lock(mutex_);
-    TierUsage &usage = usage_[size_t(request.tier)];
-    if (request.budget && request.size > request.budget - std::min(request.budget, usage.current))
-      throw std::runtime_error(
-          request.label + " needs " + formatHumanSize(request.size) + " (" +
-          std::to_string(request.size) + " bytes); with the " + tierName(request.tier) +
-          " arenas already allocated (" + std::to_string(usage.current) +
-          " bytes) that is over the " + tierName(request.tier) + " budget of " +
-          std::to_string(request.budget) + " bytes");
-    usage.current += request.size;
-    usage.peak = std::max(usage.peak, usage.current);
-  }
-
   std::string name_ = "cuda";
   int device_;
-  mutable std::mutex mutex_;
-  std::array<TierUsage, 3> usage_{};
+  backend::TierAccount account_;
 };
 
 DeviceArena::~DeviceArena() {

@@ -1,6 +1,8 @@
 """off-autodiff's training step against Hugging Face autograd, without kernels.
 
 `offc import` builds a Llama, `off-opt --off-autodiff` turns it into
+
+
 @train_step, and this script interprets that step in torch fp64: every graph
 op by its definition in dialects/off/IR/OffOps.td, every fused grad op
 (rms_norm_grad, rope_grad, attention_grad, swiglu_grad, cross_entropy_grad)
@@ -32,24 +34,17 @@ import torch.nn.functional as F
 from transformers import AttentionInterface, LlamaConfig, LlamaForCausalLM
 from transformers.models.llama.modeling_llama import LlamaRMSNorm
 
-SOURCE_DIR = os.environ.get("OFF_SOURCE_DIR") or os.path.join(
-    os.path.dirname(__file__), "..", "..")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_harness import SOURCE_DIR, check, finish  # noqa: E402
+
 TINY = os.path.join(SOURCE_DIR, "models", "llama", "tiny.json")
 
 # Both sides in fp64 with the same RoPE tables: only summation order differs.
 GRAD_RTOL = 1e-10
 LOSS_RTOL = 1e-10
 
-failures = []
-
-
-def check(condition, message):
-    print(("ok:   " if condition else "FAIL: ") + message)
-    if not condition:
-        failures.append(message)
-
-
 # --- the forward ops, as OffOps.td defines them -----------------------------
+
 
 def rotate_half(x):
     half = x.shape[-1] // 2
@@ -325,11 +320,7 @@ def main():
         check_model("tiny", tiny, accum=2, batch=2, seq=8, workdir=workdir)
         check_model("wide_gqa_tied", wide, accum=1, batch=3, seq=7,
                     workdir=workdir)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -28,21 +28,17 @@ Run by ctest (off_python_test); needs offc and offrt on PATH.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
-import numpy as np
 import torch
 from safetensors.numpy import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_harness import BUILD_DIR, SOURCE_DIR, check, finish, run  # noqa: E402
 import torch_training as ref  # noqa: E402
 from train_vs_torch import WIDE_CONFIG, rel_error, read_log  # noqa: E402
 
-SOURCE_DIR = os.environ.get("OFF_SOURCE_DIR") or os.path.join(
-    os.path.dirname(__file__), "..", "..")
-BUILD_DIR = os.environ.get("OFF_BUILD_DIR") or os.getcwd()
 
 LOGITS_RTOL = 2e-2
 NORM_RTOL = 2e-2
@@ -56,29 +52,6 @@ CASES = {  # name: (batch, seq, --grad-dtype)
     "tiny": (4, 64, "bf16"),
     "wide": (2, 128, "f32"),
 }
-
-failures = []
-
-
-def check(condition, message):
-    print(("ok:   " if condition else "FAIL: ") + message, flush=True)
-    if not condition:
-        failures.append(message)
-
-
-def run(command):
-    print("$ " + " ".join(command), flush=True)
-    started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.stdout.strip():
-        print(result.stdout.rstrip())
-    if result.stderr.strip():
-        print(result.stderr.rstrip())
-    if result.returncode != 0:
-        raise SystemExit(f"FAIL: {command[0]} {command[1]} exited with "
-                         f"{result.returncode}")
-    print(f"  ({time.monotonic() - started:.1f} s)", flush=True)
-    return result
 
 
 def main():
@@ -174,11 +147,7 @@ def main():
               f"{label}: the reference learns ({torch_losses[0]:.3f} -> "
               f"{torch_losses[-1]:.3f})")
 
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ Run by ctest as cpu_kernels_vs_torch; standalone:
 """
 
 import argparse
-import math
 import os
 import subprocess
 import sys

@@ -24,7 +24,6 @@ Run by ctest (off_python_test): offc and offrt on PATH.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -36,27 +35,11 @@ from safetensors.torch import save_file
 from transformers import LlamaForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_harness import SOURCE_DIR, check, finish, run  # noqa: E402
 import torch_training as ref  # noqa: E402
 
-SOURCE_DIR = os.environ.get("OFF_SOURCE_DIR") or os.path.join(
-    os.path.dirname(__file__), "..", "..")
 TINY = os.path.join(SOURCE_DIR, "models", "llama", "tiny.json")
 B, T = 2, 32
-failures = []
-
-
-def check(condition, message):
-    print(("ok:   " if condition else "FAIL: ") + message, flush=True)
-    if not condition:
-        failures.append(message)
-
-
-def run(*args, expect=0):
-    result = subprocess.run(list(args), capture_output=True, text=True)
-    if result.returncode != expect:
-        print(result.stdout, result.stderr)
-        raise SystemExit(f"{' '.join(args)}: exit {result.returncode}, expected {expect}")
-    return result
 
 
 def first_loss(log_path):
@@ -84,16 +67,16 @@ def main():
         data = os.path.join(work, "tokens.bin")
         ref.write_llmc_tokens(data, tokens)
         plan = os.path.join(work, "train.bin")
-        run("offc", "compile", "--model", "llama", "--hf", hf_dir, "--batch", str(B),
-            "--seq", str(T), "-o", plan)
+        run(["offc", "compile", "--model", "llama", "--hf", hf_dir, "--batch", str(B),
+             "--seq", str(T), "-o", plan])
 
         losses = {}
         for label, init in (("fp32 file", single), ("bf16 shards (DIR)", hf_dir),
                             ("bf16 shards (index)",
                              os.path.join(hf_dir, "model.safetensors.index.json"))):
             log = os.path.join(work, "log_" + str(len(losses)) + ".jsonl")
-            run("offrt", "train", plan, "--data", data, "--init", init, "--steps", "1",
-                "--log", log, "--quiet")
+            run(["offrt", "train", plan, "--data", data, "--init", init, "--steps", "1",
+                 "--log", log, "--quiet"])
             losses[label] = first_loss(log)
         check(len(set(losses.values())) == 1,
               f"step-1 loss is the same bit for bit from each: {losses}")
@@ -105,12 +88,12 @@ def main():
         check(rel <= 1e-5, f"and equals transformers' loss {torch_loss:.7f} (rel {rel:.1e})")
 
         forward = os.path.join(work, "forward.bin")
-        run("offc", "compile", "--model", "llama", "--hf", hf_dir, "--batch", str(B),
-            "--seq", str(T), "--forward", "-o", forward)
+        run(["offc", "compile", "--model", "llama", "--hf", hf_dir, "--batch", str(B),
+             "--seq", str(T), "--forward", "-o", forward])
         outs = []
         for init in (hf_dir, single):
             out = os.path.join(work, f"logits_{len(outs)}.safetensors")
-            run("offrt", "forward", forward, "--data", data, "--init", init, "-o", out)
+            run(["offrt", "forward", forward, "--data", data, "--init", init, "-o", out])
             outs.append(load_file(out)["logits"])
         check(np.array_equal(outs[0], outs[1]),
               "offrt forward --init DIR gives the fp32 file's logits")
@@ -119,8 +102,8 @@ def main():
         broken = os.path.join(work, "broken")
         shutil.copytree(hf_dir, broken)
         os.remove(os.path.join(broken, shards[-1]))
-        result = run("offrt", "train", plan, "--data", data, "--init", broken, "--steps", "1",
-                     expect=1)
+        result = run(["offrt", "train", plan, "--data", data, "--init", broken, "--steps",
+                      "1"], expect=1)
         check(f"shard '{shards[-1]}'" in result.stderr and "is missing" in result.stderr,
               f"a missing shard is named: {result.stderr.strip()[-200:]}")
         shutil.rmtree(broken)
@@ -131,15 +114,15 @@ def main():
         del index["weight_map"]["model.norm.weight"]
         with open(index_path, "w") as f:
             json.dump(index, f)
-        result = run("offrt", "train", plan, "--data", data, "--init", broken, "--steps", "1",
-                     expect=1)
+        result = run(["offrt", "train", plan, "--data", data, "--init", broken, "--steps",
+                      "1"], expect=1)
         check("model.norm.weight" in result.stderr,
               f"a tensor left out of the index is named: {result.stderr.strip()[-240:]}")
 
         # Our checkpoints, sharded past --max-shard-size, in from_pretrained.
         save_dir = os.path.join(work, "ck")
-        run("offrt", "train", plan, "--data", data, "--init", hf_dir, "--steps", "2",
-            "--save-dir", save_dir, "--max-shard-size", "100K", "--quiet")
+        run(["offrt", "train", plan, "--data", data, "--init", hf_dir, "--steps", "2",
+             "--save-dir", save_dir, "--max-shard-size", "100K", "--quiet"])
         step_dir = os.path.join(save_dir, "step-2")
         ours = sorted(f for f in os.listdir(step_dir) if f.startswith("model-"))
         check(len(ours) >= 2 and not os.path.exists(os.path.join(step_dir, "model.safetensors"))
@@ -147,7 +130,7 @@ def main():
               f"the checkpoint is {len(ours)} shards and an index")
         loaded = LlamaForCausalLM.from_pretrained(step_dir, torch_dtype=torch.float32).eval()
         out = os.path.join(work, "trained.safetensors")
-        run("offrt", "forward", forward, "--data", data, "--init", step_dir, "-o", out)
+        run(["offrt", "forward", forward, "--data", data, "--init", step_dir, "-o", out])
         ids = torch.from_numpy(load_file(out)["input_ids"].astype(np.int64))
         with torch.no_grad():
             theirs = loaded(input_ids=ids).logits.numpy()
@@ -155,17 +138,13 @@ def main():
         rel = float(np.abs(ours_logits - theirs).max() / np.abs(theirs).max())
         check(rel <= 1e-5, f"from_pretrained of the sharded checkpoint gives offrt forward's "
               f"logits (rel {rel:.1e})")
-        run("offrt", "train", plan, "--data", data, "--resume", save_dir, "--steps", "3",
-            "--save-dir", save_dir, "--max-shard-size", "100K", "--quiet")
+        run(["offrt", "train", plan, "--data", data, "--resume", save_dir, "--steps", "3",
+             "--save-dir", save_dir, "--max-shard-size", "100K", "--quiet"])
         check(os.path.isdir(os.path.join(save_dir, "step-3")),
               "--resume reads the sharded checkpoint and continues to step 3")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -22,20 +22,13 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
 
-SOURCE_DIR = os.environ.get("OFF_SOURCE_DIR") or os.path.join(
-    os.path.dirname(__file__), "..", "..")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_harness import SOURCE_DIR, check, finish  # noqa: E402
+
 MODELS_DIR = os.path.join(SOURCE_DIR, "models", "llama")
 
 PARAM_RE = re.compile(r'off\.param "([^"]+)"( \{trainable\})? : tensor<([0-9x]+)xf32>')
 CONST_RE = re.compile(r'off\.constant dense<(.+?)> : tensor<([0-9]+)x([0-9]+)xf32>')
-
-failures = []
-
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
 
 
 def offc_import(size, batch, seq, workdir):
@@ -135,11 +128,7 @@ def main():
             check_params(size, workdir)
         check_rope("tiny", 256, workdir)
         check_rope("llama3.1-8b", 2048, workdir)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

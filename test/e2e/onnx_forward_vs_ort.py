@@ -19,7 +19,6 @@ on PATH.
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -28,26 +27,12 @@ import onnxruntime
 from safetensors.numpy import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_harness import check, finish, run  # noqa: E402
 import onnx_fixtures  # noqa: E402
 import torch_training  # noqa: E402
 
 LOGITS_RTOL = 1e-5
 CASES = [("torchscript", 2, 8), ("dynamo", 2, 8), ("dynamo", 3, 5), ("dynamo23", 1, 8)]
-
-failures = []
-
-
-def check(condition, message):
-    print(("ok:   " if condition else "FAIL: ") + message, flush=True)
-    if not condition:
-        failures.append(message)
-
-
-def run(command):
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"FAIL: {' '.join(command)} exited with {result.returncode}:\n"
-                         f"{result.stderr}")
 
 
 def same_bytes(a, b):
@@ -112,10 +97,7 @@ def main():
         for exporter, batch, seq in CASES:
             check_case(exporter, batch, seq, cache, workdir)
         check_training_plan_is_deterministic(cache, workdir)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all checks passed")
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

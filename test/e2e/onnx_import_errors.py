@@ -36,15 +36,8 @@ from onnx import TensorProto, helper, numpy_helper
 from safetensors.numpy import load_file
 
 sys.path.insert(0, os.path.dirname(__file__))
+from e2e_harness import check, finish  # noqa: E402
 import onnx_fixtures  # noqa: E402
-
-failures = []
-
-
-def check(condition, message):
-    print(("ok:   " if condition else "FAIL: ") + message)
-    if not condition:
-        failures.append(message)
 
 
 def offc_import(model, *extra, workdir):
@@ -265,10 +258,7 @@ def main():
         check_damaged_files(torchscript, dynamo, workdir)
         check_weight_types(workdir)
         check_mutations(torchscript, workdir)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all checks passed")
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ off-opt on PATH.
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -35,6 +34,7 @@ import torch
 from safetensors.numpy import load_file
 
 sys.path.insert(0, os.path.dirname(__file__))
+from e2e_harness import check, finish, run  # noqa: E402
 import onnx_fixtures  # noqa: E402
 from off_ir import canonical, constant_value, read_forward, run_forward  # noqa: E402
 
@@ -42,22 +42,6 @@ SHAPES = [(2, 8), (3, 5), (1, 7)]
 LOGITS_RTOL = 1e-5
 TABLE_ATOL = 2e-6  # rope tables: f32 angles from f32 inv_freq vs the builder's
 LAYOUT = {"off.param", "off.constant", "off.reshape", "off.transpose", "func.return"}
-
-failures = []
-
-
-def check(condition, message):
-    print(("ok:   " if condition else "FAIL: ") + message)
-    if not condition:
-        failures.append(message)
-
-
-def run(args):
-    result = subprocess.run(args, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed ({result.returncode}):\n"
-                         f"{result.stderr}")
-    return result
 
 
 def generic(mlir_path):
@@ -185,10 +169,7 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         for exporter in ("torchscript", "dynamo", "dynamo23"):
             check_model(exporter, onnx_fixtures.fixture(exporter, cache), model, workdir)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all checks passed")
+    sys.exit(finish())
 
 
 if __name__ == "__main__":

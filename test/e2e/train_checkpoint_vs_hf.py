@@ -19,36 +19,23 @@ Run by ctest (off_python_test): offc and offrt on PATH.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_harness import check, finish, run  # noqa: E402
+
 K, B, T = 2, 2, 32
-failures = []
-
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
-
-
-def run(*args, expect=0):
-    result = subprocess.run(list(args), capture_output=True, text=True)
-    if result.returncode != expect:
-        print(result.stdout, result.stderr)
-        raise SystemExit(f"{' '.join(args)}: exit {result.returncode}, expected {expect}")
-    return result
 
 
 def main():
     work = tempfile.mkdtemp(prefix="train_checkpoint_")
     try:
         plan = os.path.join(work, "plan.bin")
-        run("offc", "compile", "--model", "llama", "--size", "tiny", "--batch", str(B),
-            "--seq", str(T), "--grad-accum", str(K), "-o", plan)
+        run(["offc", "compile", "--model", "llama", "--size", "tiny", "--batch", str(B),
+             "--seq", str(T), "--grad-accum", str(K), "-o", plan])
         # Raw uint16 tokens: a fixed random phrase of 37 ids, repeated.
         tokens = os.path.join(work, "tokens.u16")
         phrase = np.random.default_rng(7).integers(0, 256, 37, dtype=np.uint16)
@@ -57,8 +44,8 @@ def main():
         save_dir = os.path.join(work, "ck")
         log = os.path.join(work, "log.jsonl")
         grads_path = os.path.join(work, "grads.safetensors")
-        run("offrt", "train", plan, *data, "--steps", "8", "--seed", "5", "--save-dir", save_dir,
-            "--log", log, "--save-grads", grads_path, "--quiet")
+        run(["offrt", "train", plan, *data, "--steps", "8", "--seed", "5", "--save-dir", save_dir,
+             "--log", log, "--save-grads", grads_path, "--quiet"])
         step_dir = os.path.join(save_dir, "step-8")
         entries = [json.loads(line) for line in open(log)]
         check([e["step"] for e in entries] == list(range(1, 9)), "8 log lines")
@@ -79,11 +66,11 @@ def main():
               f"--save-grads: global norm {norm} vs the logged grad_norm {logged}")
 
         forward_plan = os.path.join(work, "forward.bin")
-        run("offc", "compile", "--model", "llama", "--size", "tiny", "--batch", str(B),
-            "--seq", str(T), "--forward", "-o", forward_plan)
+        run(["offc", "compile", "--model", "llama", "--size", "tiny", "--batch", str(B),
+             "--seq", str(T), "--forward", "-o", forward_plan])
         logits_path = os.path.join(work, "logits.safetensors")
-        run("offrt", "forward", forward_plan, *data, "--micro-batch", "1",
-            "--init", os.path.join(step_dir, "model.safetensors"), "-o", logits_path)
+        run(["offrt", "forward", forward_plan, *data, "--micro-batch", "1",
+             "--init", os.path.join(step_dir, "model.safetensors"), "-o", logits_path])
         ours = load_file(logits_path)
         ids = np.fromfile(tokens, dtype=np.uint16).astype(np.int64)[B * T:2 * B * T]
         check(np.array_equal(ours["input_ids"], ids.reshape(B, T)),
@@ -98,18 +85,15 @@ def main():
         print(f"checkpoint logits, offrt forward vs transformers: rel {error:.2e}")
 
         # Exit codes: usage 2, bad input 1 (the messages: test/lit/offrt).
-        run("offrt", "train", plan, expect=2)
-        run("offrt", "train", plan, "--data", tokens, "--steps", "0", expect=2)
-        run("offrt", "train", plan, "--data", os.path.join(work, "none.bin"), expect=1)
-        run("offrt", "train", forward_plan, *data, expect=1)
-        run("offrt", "forward", forward_plan, *data, expect=2)
+        run(["offrt", "train", plan], expect=2)
+        run(["offrt", "train", plan, "--data", tokens, "--steps", "0"], expect=2)
+        run(["offrt", "train", plan, "--data", os.path.join(work, "none.bin")], expect=1)
+        run(["offrt", "train", forward_plan, *data], expect=1)
+        run(["offrt", "forward", forward_plan, *data], expect=2)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} failure(s)")
-        sys.exit(1)
-    print("offrt checkpoints load in transformers with the same logits; --save-grads, exit "
-          "codes: OK")
+    sys.exit(finish("offrt checkpoints load in transformers with the same logits; "
+                    "--save-grads, exit codes: OK"))
 
 
 if __name__ == "__main__":

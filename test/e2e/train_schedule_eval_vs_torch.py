@@ -23,7 +23,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -33,27 +32,11 @@ import torch.nn.functional as F
 import transformers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_harness import SOURCE_DIR, check, finish, run  # noqa: E402
 import torch_training as ref  # noqa: E402
 
-SOURCE_DIR = os.environ.get("OFF_SOURCE_DIR") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", ".."))
 TINY = os.path.join(SOURCE_DIR, "models", "llama", "tiny.json")
 LOSS_RTOL = 1e-5
-failures = []
-
-
-def check(condition, message):
-    print(("ok:   " if condition else "FAIL: ") + message, flush=True)
-    if not condition:
-        failures.append(message)
-
-
-def run(args):
-    result = subprocess.run(args, capture_output=True, text=True)
-    if result.returncode != 0:
-        print(result.stdout, result.stderr)
-        raise SystemExit(f"{' '.join(args)}: exit {result.returncode}")
-    return result
 
 
 def read_log(path):
@@ -199,11 +182,7 @@ def main():
         check_training_and_eval(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

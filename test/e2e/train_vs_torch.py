@@ -35,7 +35,6 @@ Run by ctest (off_python_test); needs offc and offrt on PATH.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -44,11 +43,9 @@ import torch
 from safetensors.numpy import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_harness import BUILD_DIR, SOURCE_DIR, check, finish, run  # noqa: E402
 import torch_training as ref  # noqa: E402
 
-SOURCE_DIR = os.environ.get("OFF_SOURCE_DIR") or os.path.join(
-    os.path.dirname(__file__), "..", "..")
-BUILD_DIR = os.environ.get("OFF_BUILD_DIR") or os.getcwd()
 
 LOGITS_RTOL = 1e-5
 GRAD_RTOL = 1e-5
@@ -76,14 +73,6 @@ CASES = {  # name: (batch, seq); the file holds 13 windows, so the run wraps
     "wide": (2, 128),
 }
 
-failures = []
-
-
-def check(condition, message):
-    print(("ok:   " if condition else "FAIL: ") + message, flush=True)
-    if not condition:
-        failures.append(message)
-
 
 def rel_error(ours, theirs):
     ours = np.asarray(ours, dtype=np.float64)
@@ -91,19 +80,6 @@ def rel_error(ours, theirs):
     scale = np.abs(theirs).max()
     return float(np.abs(ours - theirs).max() / scale) if scale else float(
         np.abs(ours).max())
-
-
-def run(command):
-    print("$ " + " ".join(command), flush=True)
-    started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.stdout.strip():
-        print(result.stdout.rstrip())
-    if result.returncode != 0:
-        print(result.stderr.rstrip())
-        raise SystemExit(f"FAIL: {command[0]} {command[1]} exited with "
-                         f"{result.returncode}")
-    print(f"  ({time.monotonic() - started:.1f} s)", flush=True)
 
 
 def compile_plans(config, batch, seq, workdir):
@@ -257,11 +233,7 @@ def main():
     check_gradients(grads, torch_grads, label)
     check_losses(read_log(log), torch_losses, torch_norms, label)
 
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

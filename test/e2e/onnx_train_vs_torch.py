@@ -45,6 +45,7 @@ from safetensors.numpy import load_file
 from safetensors.torch import load_file as load_torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_harness import check, finish, run  # noqa: E402
 import handwritten_llama  # noqa: E402
 import onnx_fixtures  # noqa: E402
 import onnx_import_vs_builtin as structure  # noqa: E402
@@ -58,23 +59,6 @@ HF_FIXTURES = ("fresh_torchscript", "fresh_dynamo", "fresh_torchscript_static",
                "fresh_dynamo_static", "fresh_dynamo23_static", "fresh_tied_torchscript",
                "fresh_tied_dynamo")
 FIXTURES = HF_FIXTURES + ("handwritten_dynamo_static",)
-
-failures = []
-
-
-def check(condition, message):
-    print(("ok:   " if condition else "FAIL: ") + message, flush=True)
-    if not condition:
-        failures.append(message)
-
-
-def run(args):
-    result = subprocess.run(args, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed ({result.returncode}):\n"
-                         f"{result.stdout}{result.stderr}")
-    return result
-
 
 def rel(ours, theirs):
     return abs(ours - theirs) / max(abs(theirs), 1e-30)
@@ -291,12 +275,7 @@ def main():
             model, logits_of = source_model(exporter, folder)
             check_import(exporter, path, model, shape_args, workdir)
             check_training(exporter, path, model, logits_of, shape_args, workdir)
-    failures.extend(structure.failures)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #include "runtime/train/RunFiles.h"
 #include "runtime/train/Session.h"
 #include "runtime/train/StopSignals.h"
+#include "runtime/train/TierReport.h"
 #include "runtime/train/UpdateGuard.h"
 
 #include <chrono>
@@ -274,7 +275,8 @@ TrainResult train(const TrainOptions &options) {
                                            initFileToCheck(options.initPath),
                                            options.evalDataPath};
   checkInputFiles(inputs);
-  checkOutputFiles({options.logPath, options.saveGradsPath, options.profilePath}, inputs);
+  checkOutputFiles({options.logPath, options.saveGradsPath, options.profilePath, options.reportPath},
+                   inputs);
   Session session({options.backend, options.planPath, "train_step", options.threads,
                    options.checkResidency, options.nvmeDirectories,
                    options.allowUnpinned});
@@ -510,6 +512,8 @@ TrainResult train(const TrainOptions &options) {
   program.setProfile(nullptr);
   if (!options.profilePath.empty())
     writeProfile(options.profilePath, profile, state.step - firstStep);
+  if (!options.reportPath.empty())
+    writeTierReport(options.reportPath, measureTiers(program, *options.backend));
   result.lastStep = state.step;
   if (int signal = signals.requested(); signal && state.step < lastStep) {
     result.stoppedBySignal = signal;

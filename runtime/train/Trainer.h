@@ -48,6 +48,9 @@ struct TrainOptions {
   /// --profile: time per kernel op over every step but the first (warm-up)
   /// as JSON: {"steps": N, "ops": {"matmul": {"ms": .., "calls": ..}, ...}}
   std::string profilePath;
+  /// --report: each memory tier's budget and measured peak after the run,
+  /// as offc compile --report's "tiers" (TierReport.h).
+  std::string reportPath;
   unsigned threads = 0;
   /// Threads of the AdamW pool when the plan has a host-optimizer stream
   /// (0: one); the compute kernels keep `threads`.

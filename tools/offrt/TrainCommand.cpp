@@ -167,6 +167,9 @@ int runTrain(const std::vector<std::string> &args) {
              "safetensors,\nfor checking");
   cmd.option("--profile", options.profilePath, "FILE",
              "time per kernel op over every step but the\nfirst, as JSON (ms and calls per op)");
+  cmd.option("--report", options.reportPath, "FILE",
+             "each memory tier's budget and measured peak\n(bytes) as JSON, in the shape of "
+             "offc compile\n--report's \"tiers\"");
   cmd.option("--progress-every", options.progressEvery, "K",
              "a progress line every K steps (default: about\none a second)", cli::positive);
   cmd.flag("--quiet", options.quiet, "no progress lines");

@@ -183,3 +183,33 @@ header = [20240520, 1, n] + [0] * 253
 open(out, "wb").write(struct.pack("<256i", *header) + struct.pack(f"<{n}H", *[(i * 7) % 256 for i in range(n)]))
 EOF
 }
+
+# pids_limit MAX CMD...: runs CMD (at most 30 s) alone in a fresh pids cgroup
+# whose pids.max is MAX (threads count: every thread is a task), cgroup v2
+# or v1; removed afterwards. Skips the case where no such cgroup can be made
+# (not root, no pids controller, a v2 parent that cannot delegate it).
+pids_limit() {
+  need root
+  local max=$1 root cg
+  shift
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    root=/sys/fs/cgroup
+    grep -qw pids "$root/cgroup.controllers" || skip "cgroup v2 without the pids controller"
+    grep -qw pids "$root/cgroup.subtree_control" ||
+      echo +pids > "$root/cgroup.subtree_control" 2>/dev/null ||
+      skip "cannot enable the pids controller for child cgroups of $root"
+  elif [ -d /sys/fs/cgroup/pids ]; then
+    root=/sys/fs/cgroup/pids
+  else
+    skip "no pids cgroup controller mounted"
+  fi
+  cg=$root/off-reliability-$$-$RANDOM
+  mkdir "$cg" 2>/dev/null || skip "cannot create a cgroup under $root"
+  at_exit "rmdir '$cg'"
+  echo "$max" > "$cg/pids.max" 2>/dev/null || skip "cannot set pids.max in $cg"
+  # The child joins the cgroup, then becomes CMD: only CMD's threads count.
+  timeout -k 5 30 bash -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' _ "$cg" "$@"
+}
+
+# task_count PID: the threads of a running process.
+task_count() { ls "/proc/$1/task" | wc -l; }

@@ -23,7 +23,7 @@ at_exit() { __cleanups+=("$*"); }
 
 skip() { echo "SKIP: $*"; exit 77; }
 
-# need root | tmpfs | setpriv: skips the case when it cannot be had here.
+# need root | tmpfs | setpriv | strace: skips the case when it cannot be had here.
 need() {
   case $1 in
     root) [ "$(id -u)" = 0 ] || skip "needs root (runs as $(id -un))" ;;
@@ -37,6 +37,9 @@ need() {
       need root
       command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
       command -v prlimit >/dev/null || skip "prlimit (util-linux) is not installed" ;;
+    strace)
+      command -v strace >/dev/null || skip "strace is not installed"
+      strace -qq -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace refused)" ;;
     *) echo "need: unknown condition '$1'"; exit 99 ;;
   esac
 }
@@ -213,3 +216,18 @@ pids_limit() {
 
 # task_count PID: the threads of a running process.
 task_count() { ls "/proc/$1/task" | wc -l; }
+
+# paused_after_map FILE OUT CMD...: runs CMD in the background (output to
+# OUT) under strace, which holds it for 1 s right after it maps FILE (the
+# mmap's return is delayed); returns once the map is made, so that the case
+# can change FILE before CMD reads a byte of it. PAUSED_PID is strace's pid.
+paused_after_map() {
+  need strace
+  local file=$1 out=$2
+  shift 2
+  strace -f -qq -o "$CASE/.strace" -P "$(realpath "$file")" -e trace=mmap \
+    -e inject=mmap:delay_exit=1000000 "$@" > "$out" 2>&1 &
+  PAUSED_PID=$!
+  at_exit "kill -9 $PAUSED_PID"
+  wait_for "$CASE/.strace" 'mmap\(' 30
+}

@@ -104,7 +104,7 @@ struct Options {
 
 void addOptions(off::cli::Command &cmd, Options &o) {
   cmd.size("--params", o.params, "parameters in the one tensor (default 256M)");
-  cmd.option("--threads", o.threads, "N", "threads (default: all cores)");
+  cmd.threads("--threads", o.threads, "threads, at most the CPUs this process may run\non (default: all of them)");
   cmd.choice("--grad-dtype", o.grad, {{"f32", GradDtype::F32}, {"bf16", GradDtype::BF16}},
              "gradient dtype (default f32)");
   cmd.choice("--out-dtype", o.out,

@@ -102,7 +102,7 @@ std::vector<Shape> defaultShapes() {
 }
 
 void addOptions(off::cli::Command &cmd, Options &o, bool &noOneDnn) {
-  cmd.option("--threads", o.threads, "N", "threads (default: all cores)");
+  cmd.threads("--threads", o.threads, "threads, at most the CPUs this process may run\non (default: all of them)");
   cmd.option("--min-time", o.minTime, "S", "seconds each measurement runs at least\n(default 0.3)",
              off::cli::nonNegative);
   cmd.option("--rounds", o.rounds, "N", "rounds; the best is reported (default 3)",

@@ -48,7 +48,7 @@ int runGemmBf16Bench(const std::vector<std::string> &args) {
   off::cli::Command cmd("offrt bench gemm-bf16", "[options]",
                         "bf16 products at Llama Linear shapes (forward, dX, dW of each): oneDNN "
                         "vs the\nfallback vs fp32, on our pool.");
-  cmd.option("--threads", threads, "N", "threads (default: all cores)");
+  cmd.threads("--threads", threads, "threads, at most the CPUs this process may run\non (default: all of them)");
   cmd.option("--min-time", minTime, "S", "seconds each measurement runs at least\n(default 0.3)",
              off::cli::nonNegative);
   cmd.option("--rounds", rounds, "N", "rounds; the best is reported (default 3)",

@@ -87,7 +87,7 @@ int runKernelsBench(const std::vector<std::string> &args) {
   cmd.choice("--model", modelName, {"tiny", "1b"}, "the layer's sizes (default tiny)");
   cmd.option("--batch", batch, "B", "batch (default 8)", off::cli::positive);
   cmd.option("--seq", seq, "T", "sequence length (default 256)", off::cli::positive);
-  cmd.option("--threads", threads, "N", "threads (default: all cores)");
+  cmd.threads("--threads", threads, "threads, at most the CPUs this process may run\non (default: all of them)");
   cmd.option("--min-time", minTime, "S", "seconds each kernel runs at least (default 0.2)",
              off::cli::nonNegative);
   cmd.option("--only", only, "NAME", "only this kernel");

@@ -46,7 +46,8 @@ using off::Json;
 struct Options {
   std::string size = "tiny";
   std::string config; // --config wins over --size
-  int batch = 8, seq = 128, gradAccum = 1, threads = 2;
+  int batch = 8, seq = 128, gradAccum = 1;
+  unsigned threads = 2;
   int steps = 10, warmup = 2, rounds = 1;
   std::string offc, python, torchScript, attn = "sdpa", workdir;
   std::string precision = "fp32";
@@ -62,7 +63,8 @@ void addOptions(off::cli::Command &cmd, Options &o, bool &noTorch) {
   cmd.option("--batch", o.batch, "B", "batch (default 8)", count);
   cmd.option("--seq", o.seq, "T", "sequence length (default 128)", count);
   cmd.option("--grad-accum", o.gradAccum, "K", "micro-batches per step (default 1)", count);
-  cmd.option("--threads", o.threads, "N", "threads on both sides (default 2)", count);
+  cmd.threads("--threads", o.threads,
+              "threads on both sides, at most the CPUs this\nprocess may run on (default 2)");
   cmd.choice("--precision", o.precision, {"fp32", "bf16-mixed"},
              "fp32 (default), or bf16-mixed: offc compile\n--precision bf16-mixed against torch under\n"
              "torch.autocast(\"cpu\", bfloat16)");
@@ -469,7 +471,7 @@ int runTrainBench(const std::vector<std::string> &args) {
       std::printf("%s\n", json.dump().c_str());
     } else {
       std::printf("%s", off::cpu::cpuBackendDescription().c_str());
-      std::printf("train %s (%s), batch %d x seq %d x grad-accum %d, %d threads, %d timed "
+      std::printf("train %s (%s), batch %d x seq %d x grad-accum %d, %u threads, %d timed "
                   "steps (after %d warm-up), best of %d round(s):\n",
                   modelName.c_str(), o.precision.c_str(), o.batch, o.seq, o.gradAccum,
                   o.threads, o.steps, o.warmup, o.rounds);

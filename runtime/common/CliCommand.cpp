@@ -6,6 +6,7 @@
 #include "runtime/common/CliCommand.h"
 
 #include "runtime/common/HumanSize.h"
+#include "runtime/common/Parallel.h"
 
 #include <CLI/CLI.hpp>
 
@@ -222,6 +223,16 @@ Command &Command::option(const std::string &names, unsigned &slot, const std::st
                          const std::string &help, Bounds b) {
   impl_->add(names, value, help,
              [&slot, b](const std::string &text) { slot = parseInteger<unsigned>(text, b); });
+  return *this;
+}
+
+Command &Command::threads(const std::string &names, unsigned &slot, const std::string &help) {
+  impl_->add(names, "N", help, [&slot](const std::string &text) {
+    unsigned value = parseInteger<unsigned>(text, positive);
+    if (std::string problem = threadCountProblem(value); !problem.empty())
+      throw Problem{problem};
+    slot = value;
+  });
   return *this;
 }
 

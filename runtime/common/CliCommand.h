@@ -85,6 +85,9 @@ public:
   /// `repeatable`).
   Command &option(const std::string &names, const std::string &value, const std::string &help,
                   ValueParser parse, bool repeatable = false);
+  /// A thread count: 1 up to the CPUs this process may run on (its CPU
+  /// affinity, off::availableCpus()); more is refused saying the limit.
+  Command &threads(const std::string &names, unsigned &slot, const std::string &help);
   /// A human size (24G, 512M, 4096), > 0.
   Command &size(const std::string &names, uint64_t &slot, const std::string &help);
   /// One of `choices`, stored as given; --help shows them as the value.

@@ -1,7 +1,11 @@
 #include "runtime/common/Parallel.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <memory>
+#include <sched.h>
+#include <stdexcept>
+#include <system_error>
 
 namespace off {
 
@@ -16,13 +20,40 @@ struct ChunkScope {
   ~ChunkScope() { insideChunk = previous; }
 };
 
-unsigned resolveThreads(unsigned threads) {
-  if (threads != 0)
-    return threads;
+unsigned resolveThreads(unsigned threads) { return threads != 0 ? threads : availableCpus(); }
+} // namespace
+
+unsigned availableCpus() {
+  // The mask grows until the kernel accepts it (machines past CPU_SETSIZE).
+  for (int cpus = CPU_SETSIZE;; cpus *= 2) {
+    cpu_set_t *set = CPU_ALLOC(cpus);
+    if (!set)
+      break;
+    size_t bytes = CPU_ALLOC_SIZE(cpus);
+    CPU_ZERO_S(bytes, set);
+    if (sched_getaffinity(0, bytes, set) == 0) {
+      int count = CPU_COUNT_S(bytes, set);
+      CPU_FREE(set);
+      return count > 0 ? unsigned(count) : 1;
+    }
+    int err = errno;
+    CPU_FREE(set);
+    if (err != EINVAL || cpus > (1 << 20))
+      break;
+  }
   unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : hw;
 }
-} // namespace
+
+std::string threadCountProblem(unsigned threads) {
+  unsigned cpus = availableCpus();
+  if (threads <= cpus)
+    return "";
+  return std::to_string(threads) + " threads is more than the " + std::to_string(cpus) +
+         " CPU" + (cpus == 1 ? "" : "s") +
+         " this process may run on (its CPU affinity: taskset, cgroup cpuset); give at most " +
+         std::to_string(cpus);
+}
 
 std::pair<size_t, size_t> staticChunk(size_t begin, size_t end, unsigned parts,
                                       unsigned index, size_t grain) {
@@ -44,11 +75,26 @@ std::pair<size_t, size_t> staticChunk(size_t begin, size_t end, unsigned parts,
 
 ThreadPool::ThreadPool(unsigned threads) : threadCount_(resolveThreads(threads)) {
   workers_.reserve(threadCount_ - 1);
-  for (unsigned i = 1; i < threadCount_; ++i)
-    workers_.emplace_back([this, i] { workerLoop(i); });
+  try {
+    for (unsigned i = 1; i < threadCount_; ++i)
+      workers_.emplace_back([this, i] { workerLoop(i); });
+  } catch (const std::system_error &error) {
+    // The destructor does not run for a constructor that throws: stop the
+    // workers already started here (a joinable std::thread left behind would
+    // terminate the process).
+    unsigned started = unsigned(workers_.size()) + 1;
+    stopWorkers();
+    throw std::runtime_error(
+        "cannot start compute thread " + std::to_string(started + 1) + " of " +
+        std::to_string(threadCount_) + ": " + error.code().message() +
+        " (the process or user thread limit, ulimit -u or the cgroup's pids.max, is "
+        "below the threads this run needs; give fewer threads)");
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stopWorkers(); }
+
+void ThreadPool::stopWorkers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -56,6 +102,7 @@ ThreadPool::~ThreadPool() {
   wake_.notify_all();
   for (std::thread &worker : workers_)
     worker.join();
+  workers_.clear();
 }
 
 void ThreadPool::runChunk(unsigned index) {

@@ -13,6 +13,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -33,7 +34,9 @@ public:
   using RangeFn = FunctionRef<void(size_t chunkBegin, size_t chunkEnd)>;
 
   /// `threads` workers in all, the calling thread included; 0 means
-  /// std::thread::hardware_concurrency().
+  /// availableCpus(). A worker that cannot be created (the process or user
+  /// thread limit) is a std::runtime_error saying which and why, after the
+  /// workers already started are stopped: never a hang or an abort.
   explicit ThreadPool(unsigned threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool &) = delete;
@@ -51,6 +54,7 @@ public:
 
 private:
   void workerLoop(unsigned index);
+  void stopWorkers();
   void runChunk(unsigned index);
 
   unsigned threadCount_;
@@ -70,10 +74,18 @@ private:
   std::exception_ptr error_;
 };
 
+/// The CPUs this process may run on (sched_getaffinity: taskset, cgroup
+/// cpusets), at least 1. More compute threads than this only take turns.
+unsigned availableCpus();
+
+/// Empty when `threads` (a --threads value) is at most availableCpus();
+/// otherwise why not, naming the limit.
+std::string threadCountProblem(unsigned threads);
+
 /// The process-wide pool, created on first use with defaultThreadCount().
 ThreadPool &defaultThreadPool();
 
-/// Sets the size of the process-wide pool (0 = hardware concurrency). Takes
+/// Sets the size of the process-wide pool (0 = availableCpus()). Takes
 /// effect by recreating the pool; must not race with its use.
 void setDefaultThreadCount(unsigned threads);
 unsigned defaultThreadCount();

@@ -8,10 +8,13 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <cmath>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+
+extern "C" void gotoblas_init(void); // OpenBLAS's load-time initialisation
 
 namespace off::cpu {
 
@@ -19,7 +22,35 @@ namespace {
 
 std::once_flag blasSetup;
 
-// OpenBLAS spawns its own threads at load time; we run it single-threaded
+// OpenBLAS starts a server thread per CPU but one in its load-time
+// constructor, gotoblas_init, before main and before ensureSingleThreadedBlas
+// can say otherwise: openblas_set_num_threads(1) later leaves those threads
+// parked, and where they cannot be created (a thread limit) OpenBLAS raises
+// SIGINT before main. Linked statically, its constructor is a plain one, so
+// this prioritised constructor runs first: it initialises OpenBLAS itself,
+// reading OPENBLAS_NUM_THREADS=1 (gotoblas_init reads the environment once and
+// then ignores repeated calls), and restores the environment, so that the
+// only compute threads are ours (--threads) and child processes see the
+// caller's environment. (A shared libopenblas has initialised before this
+// runs: there the call does nothing and its threads stay parked.)
+__attribute__((constructor(200))) void blasStartsNoThreads() {
+  const char *given = std::getenv("OPENBLAS_NUM_THREADS");
+  char previous[64] = {};
+  if (given && std::strlen(given) >= sizeof previous)
+    return; // not restorable here: leave OpenBLAS to it
+  bool hadPrevious = given != nullptr;
+  if (hadPrevious)
+    std::strcpy(previous, given);
+  if (::setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0)
+    return;
+  gotoblas_init();
+  if (hadPrevious)
+    ::setenv("OPENBLAS_NUM_THREADS", previous, 1);
+  else
+    ::unsetenv("OPENBLAS_NUM_THREADS");
+}
+
+// We run OpenBLAS single-threaded
 // and parallelise over blocks on our pool, so there is one set of threads
 // (the --threads setting) and no oversubscription or spinning next to ours.
 void ensureSingleThreadedBlas() {

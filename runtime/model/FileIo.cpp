@@ -7,7 +7,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <csetjmp>
+#include <csignal>
 #include <fcntl.h>
+#include <mutex>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,6 +95,99 @@ MappedFile MappedFile::open(const std::string &path) {
   }
   ::close(fd); // the mapping keeps the file alive
   return file;
+}
+
+// The SIGBUS guard: a process-wide handler and, per thread, the innermost
+// guarded() call with the bytes it covers. A SIGBUS at an address one of this
+// thread's guards covers jumps back into that guarded() call; any other goes
+// to the handler there was before, or kills the process as it would have.
+namespace {
+
+struct MapGuard {
+  const unsigned char *begin, *end;
+  sigjmp_buf jump;
+  MapGuard *outer;
+};
+
+// initial-exec: read from a signal handler, where the lazy TLS allocation of
+// the general model is not safe.
+__attribute__((tls_model("initial-exec"))) thread_local MapGuard *tInnermostGuard = nullptr;
+
+struct sigaction gPreviousSigbus;
+std::once_flag gSigbusInstalled;
+
+void onSigbus(int signal, siginfo_t *info, void *context) {
+  const auto *address = static_cast<const unsigned char *>(info->si_addr);
+  for (MapGuard *guard = tInnermostGuard; guard; guard = guard->outer)
+    if (address >= guard->begin && address < guard->end)
+      siglongjmp(guard->jump, 1);
+  if (gPreviousSigbus.sa_flags & SA_SIGINFO) {
+    gPreviousSigbus.sa_sigaction(signal, info, context);
+    return;
+  }
+  if (gPreviousSigbus.sa_handler != SIG_DFL && gPreviousSigbus.sa_handler != SIG_IGN) {
+    gPreviousSigbus.sa_handler(signal);
+    return;
+  }
+  // Not ours: back to the default action; the faulting access runs again and
+  // ends the process as it would have without us.
+  ::signal(SIGBUS, SIG_DFL);
+}
+
+void installSigbusHandler() {
+  std::call_once(gSigbusInstalled, [] {
+    struct sigaction action{};
+    action.sa_sigaction = onSigbus;
+    action.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGBUS, &action, &gPreviousSigbus);
+  });
+}
+
+[[noreturn]] void throwChangedUnderneath(const std::string &path, size_t mappedSize) {
+  struct stat info{};
+  std::string now = ::stat(path.c_str(), &info) == 0
+                        ? "it now has " + std::to_string(info.st_size) + " bytes"
+                        : std::string("it is now gone");
+  throwFileError(path, "the file changed while it was being read: it had " +
+                           std::to_string(mappedSize) + " bytes when opened and " + now +
+                           " (truncated or rewritten in place by another program?)");
+}
+
+} // namespace
+
+void MappedFile::guarded(FunctionRef<void()> fn) const {
+  if (!owned_ || size_ == 0) {
+    fn();
+    return;
+  }
+  installSigbusHandler();
+  MapGuard guard{data_, data_ + size_, {}, tInnermostGuard};
+  // sigsetjmp(.., 1) saves the signal mask, so the jump out of the handler
+  // leaves SIGBUS unblocked for the next fault.
+  if (sigsetjmp(guard.jump, 1) != 0) {
+    tInnermostGuard = guard.outer;
+    throwChangedUnderneath(path_, size_);
+  }
+  tInnermostGuard = &guard;
+  try {
+    fn();
+  } catch (...) {
+    tInnermostGuard = guard.outer;
+    throw;
+  }
+  tInnermostGuard = guard.outer;
+}
+
+void MappedFile::read(uint64_t offset, void *dst, size_t bytes) const {
+  if (offset > size_ || bytes > size_ - offset)
+    throwFileError(path_, "read of " + std::to_string(bytes) + " bytes at offset " +
+                              std::to_string(offset) + " is past the end (" +
+                              std::to_string(size_) + " bytes)");
+  if (bytes == 0)
+    return;
+  const unsigned char *from = data_ + offset;
+  guarded([&] { std::memcpy(dst, from, bytes); });
 }
 
 MappedFile MappedFile::borrow(const void *data, size_t size, std::string path) {
@@ -223,7 +319,9 @@ void writeFileAtomically(const std::string &path, std::string_view contents) {
 
 std::string readTextFile(const std::string &path) {
   MappedFile file = MappedFile::open(path);
-  return std::string(reinterpret_cast<const char *>(file.data()), file.size());
+  std::string text(file.size(), '\0');
+  file.read(0, text.data(), text.size());
+  return text;
 }
 
 void fsyncDirectory(const std::string &dir) {

@@ -1,8 +1,11 @@
-// Files as off_model uses them: read-only memory maps, and atomic, durable
+// Files as off_model uses them: read-only memory maps whose reads are guarded
+// (a file truncated underneath is an error naming it, not SIGBUS), and atomic, durable
 // writes (temp file in the same directory, write, fsync, rename, fsync the
 // directory), so that a crash or a full disk never leaves a half-written
 // file under the final name.
 #pragma once
+
+#include "runtime/common/FunctionRef.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +16,12 @@ namespace off::model {
 
 /// A whole file mapped read-only (MAP_PRIVATE). Move-only; unmaps on
 /// destruction. An empty file maps to data() == nullptr, size() == 0.
+///
+/// A file truncated while mapped makes every read of a page past its new end
+/// raise SIGBUS, which would kill the process without a word. Reads of the
+/// mapped bytes therefore go through guarded() (or read()): a SIGBUS inside
+/// the mapping during `fn` becomes a ModelIoError naming the file. (A file
+/// replaced by rename keeps the mapped, old contents: no error is needed.)
 class MappedFile {
 public:
   /// Throws ModelIoError naming `path` when it is missing, a directory or
@@ -34,6 +43,17 @@ public:
 
   const unsigned char *data() const { return data_; }
   size_t size() const { return size_; }
+
+  /// Runs `fn`, which reads data(), so that a SIGBUS on the mapping during it
+  /// (the file truncated underneath) throws ModelIoError naming the file.
+  /// `fn` is left by a jump at the fault: it must own nothing that needs
+  /// destroying (no strings, vectors, locks), only read and write plain
+  /// memory; it may throw. Runs `fn` as is for borrowed memory.
+  void guarded(FunctionRef<void()> fn) const;
+
+  /// Copies [offset, offset + bytes) into dst, guarded; the range must lie
+  /// within size().
+  void read(uint64_t offset, void *dst, size_t bytes) const;
   const std::string &path() const { return path_; }
 
 private:

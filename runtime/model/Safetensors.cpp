@@ -78,7 +78,9 @@ void SafetensorsFile::parseHeader() {
   if (fileSize < 8)
     throwFileError(path, "not a safetensors file: " + std::to_string(fileSize) +
                              " bytes, too short for the 8-byte header length");
-  const uint64_t headerSize = readLittleEndian64(file_.data());
+  unsigned char lengthBytes[8];
+  file_.read(0, lengthBytes, 8);
+  const uint64_t headerSize = readLittleEndian64(lengthBytes);
   if (headerSize > kMaxSafetensorsHeader)
     throwFileError(path, "header length " + std::to_string(headerSize) +
                              " exceeds the 100 MiB limit (corrupt or not a "
@@ -90,8 +92,10 @@ void SafetensorsFile::parseHeader() {
   if (headerSize < 2)
     throwFileError(path, "header length " + std::to_string(headerSize) +
                              " is too small for a JSON object");
-  std::string_view headerText(reinterpret_cast<const char *>(file_.data() + 8),
-                              headerSize);
+  // A copy (at most 100 MiB), read guarded: the JSON reader allocates, so it
+  // must not run on the mapping itself (see MappedFile::guarded).
+  std::string headerText(headerSize, '\0');
+  file_.read(8, headerText.data(), headerSize);
   if (headerText[0] != '{')
     throwFileError(path, "header does not start with '{': not a safetensors file");
 
@@ -248,8 +252,7 @@ void SafetensorsFile::copyTo(std::string_view name, DType dtype, void *dst,
     throwFileError(path(), "tensor '" + tensor.name + "': holds " +
                                std::to_string(tensor.byteSize()) +
                                " bytes, the destination " + std::to_string(dstBytes));
-  if (dstBytes > 0)
-    std::memcpy(dst, data(tensor), dstBytes);
+  file_.read(dataStart_ + tensor.begin, dst, dstBytes);
 }
 
 void SafetensorsFile::readFloat32(std::string_view name, float *dst, size_t count) const {
@@ -264,7 +267,8 @@ void SafetensorsFile::readFloat32(std::string_view name, float *dst, size_t coun
     throwFileError(path(), "tensor '" + tensor.name + "': holds " +
                                std::to_string(elements) + " elements, the destination " +
                                std::to_string(count));
-  convertToFloat32(tensor.dtype, data(tensor), count, dst);
+  const unsigned char *from = data(tensor);
+  file_.guarded([&] { convertToFloat32(tensor.dtype, from, count, dst); });
 }
 
 // ---------------------------------------------------------------- writing

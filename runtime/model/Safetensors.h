@@ -65,6 +65,8 @@ public:
   const TensorInfo &get(std::string_view name) const;
 
   /// The tensor's bytes in the mapping (aligned as the writer aligned them).
+  /// Read them inside guarded() (or use copyTo/readFloat32): the file may be
+  /// truncated underneath.
   const unsigned char *data(const TensorInfo &tensor) const;
 
   /// Copies the bytes of `name` into dst, checking dtype and size first.
@@ -72,6 +74,9 @@ public:
 
   /// Converts `name` (F32, BF16 or F16) into `count` fp32 values at dst.
   void readFloat32(std::string_view name, float *dst, size_t count) const;
+
+  /// MappedFile::guarded on this file's mapping.
+  void guarded(FunctionRef<void()> fn) const { file_.guarded(fn); }
 
 private:
   MappedFile file_;

@@ -2,6 +2,7 @@
 
 #include "runtime/model/ModelError.h"
 
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -59,6 +60,9 @@ TokenFile TokenFile::fromFile(MappedFile file, TokenFileFormat format) {
                              " bytes, too short for the 1024-byte llm.c token "
                              "header (for a raw token file pass --data-dtype "
                              "uint16|uint32)");
+  unsigned char head[12];
+  result.file_.read(0, head, sizeof head);
+  data = head;
   int32_t magic = readInt32(data);
   if (magic != kLlmcMagic)
     throwFileError(path, "bad magic " + std::to_string(magic) + " (an llm.c token file "
@@ -85,7 +89,7 @@ TokenFile TokenFile::fromFile(MappedFile file, TokenFileFormat format) {
     throwFileError(path, std::to_string(payload - needed) +
                              " bytes follow the " + std::to_string(count) +
                              " tokens the header announces: corrupt header?");
-  result.tokens_ = data + kLlmcHeaderBytes;
+  result.tokens_ = result.file_.data() + kLlmcHeaderBytes;
   result.count_ = uint64_t(count);
   return result;
 }
@@ -111,9 +115,17 @@ namespace {
 } // namespace
 
 void TokenFile::checkAllIds(uint64_t vocabSize) const {
-  for (uint64_t i = 0; i < count_; ++i)
-    if (uint32_t id = token(i); id >= vocabSize)
-      badTokenId(path(), i, id, vocabSize, "");
+  uint64_t bad = count_;
+  uint32_t badId = 0;
+  file_.guarded([&] {
+    for (uint64_t i = 0; i < count_; ++i)
+      if (uint32_t id = token(i); id >= vocabSize) {
+        bad = i, badId = id;
+        return;
+      }
+  });
+  if (bad < count_)
+    badTokenId(path(), bad, badId, vocabSize, "");
 }
 
 BatchLoader::BatchLoader(TokenFile file, int64_t batch, int64_t seq, uint64_t vocabSize,
@@ -145,18 +157,30 @@ uint64_t BatchLoader::windowStart(uint64_t index) const {
 void BatchLoader::load(uint64_t index, int32_t *inputs, int32_t *targets) const {
   const uint64_t start = windowStart(index);
   const uint64_t n = uint64_t(batch_) * uint64_t(seq_);
-  const std::string where = " (micro-batch " + std::to_string(index) + ")";
-  uint32_t previous = file_.token(start);
-  if (previous >= vocabSize_)
-    badTokenId(file_.path(), start, previous, vocabSize_, where);
-  for (uint64_t i = 0; i < n; ++i) {
-    uint32_t next = file_.token(start + i + 1);
-    if (next >= vocabSize_)
-      badTokenId(file_.path(), start + i + 1, next, vocabSize_, where);
-    inputs[i] = int32_t(previous);
-    targets[i] = int32_t(next);
-    previous = next;
-  }
+  // Read under the file's SIGBUS guard (it may be truncated while training
+  // runs); the first bad id is reported after it.
+  uint64_t bad = UINT64_MAX;
+  uint32_t badId = 0;
+  file_.guarded([&] {
+    uint32_t previous = file_.token(start);
+    if (previous >= vocabSize_) {
+      bad = start, badId = previous;
+      return;
+    }
+    for (uint64_t i = 0; i < n; ++i) {
+      uint32_t next = file_.token(start + i + 1);
+      if (next >= vocabSize_) {
+        bad = start + i + 1, badId = next;
+        return;
+      }
+      inputs[i] = int32_t(previous);
+      targets[i] = int32_t(next);
+      previous = next;
+    }
+  });
+  if (bad != UINT64_MAX)
+    badTokenId(file_.path(), bad, badId, vocabSize_,
+               " (micro-batch " + std::to_string(index) + ")");
 }
 
 } // namespace off::model

@@ -1,5 +1,5 @@
 // Token data for training: llm.c's token files and raw token files, read by
-// mmap, cut into micro-batches in llm.c's order (see
+// a guarded mmap (a file truncated during a run is an error naming it), cut into micro-batches in llm.c's order (see
 // docs/data-and-checkpoints.md for the exact rule, wrap-around included).
 //
 // llm.c format: a header of 256 little-endian int32 (header[0] = 20240520,
@@ -44,8 +44,11 @@ public:
   const std::string &path() const { return file_.path(); }
   uint64_t tokenCount() const { return count_; }
   size_t tokenBytes() const { return tokenBytes_; }
-  /// Token `index` (< tokenCount(), unchecked).
+  /// Token `index` (< tokenCount(), unchecked), straight from the mapping:
+  /// call it inside guarded() (the readers below do).
   uint32_t token(uint64_t index) const;
+  /// MappedFile::guarded on the token file's mapping.
+  void guarded(FunctionRef<void()> fn) const { file_.guarded(fn); }
 
   /// Throws ModelIoError naming the file, position and id of the first
   /// token id >= vocabSize (a full scan: for an early check of small files).

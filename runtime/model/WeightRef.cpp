@@ -57,19 +57,26 @@ void readWeightRef(const WeightRef &ref, float *dst, uint64_t count) {
     throwFileError(ref.path, what + " at offset " + std::to_string(ref.offset) + " needs " +
                                  std::to_string(bytes) + " bytes, past the end of the file");
   const unsigned char *data = file.data() + ref.offset;
-  if (sampleChecksum(data, bytes) != ref.checksum)
+  uint64_t checksum = 0;
+  file.guarded([&] { checksum = sampleChecksum(data, bytes); });
+  if (checksum != ref.checksum)
     throwFileError(ref.path, what + ": its bytes are not those the plan was compiled against "
                                     "(re-exported or replaced? compile the plan again)");
+  const DType dtype = ref.dtype;
   if (!ref.transposed) {
-    for (uint64_t i = 0; i < elements; ++i)
-      dst[i] = elementAt(data, ref.dtype, i);
+    file.guarded([&] {
+      for (uint64_t i = 0; i < elements; ++i)
+        dst[i] = elementAt(data, dtype, i);
+    });
     return;
   }
   // Stored [K, N] (an exporter's pre-transposed Linear weight): dst is [N, K].
   uint64_t k = ref.storedShape[0], n = ref.storedShape[1];
-  for (uint64_t row = 0; row < k; ++row)
-    for (uint64_t col = 0; col < n; ++col)
-      dst[col * k + row] = elementAt(data, ref.dtype, row * n + col);
+  file.guarded([&] {
+    for (uint64_t row = 0; row < k; ++row)
+      for (uint64_t col = 0; col < n; ++col)
+        dst[col * k + row] = elementAt(data, dtype, row * n + col);
+  });
 }
 
 } // namespace off::model

@@ -96,6 +96,9 @@ Session::Session(const SessionOptions &options) {
     throw std::invalid_argument("Session needs a backend");
   if (options.threads)
     setDefaultThreadCount(options.threads);
+  // Started now, so that a thread limit stops the run here with its reason
+  // rather than inside the first kernel.
+  defaultThreadPool();
   plan::Plan plan = loadPlanFile(options.planPath);
   const std::string &entry = plan.model().entry();
   if (!options.expectedEntry.empty() && entry != options.expectedEntry)

@@ -23,7 +23,7 @@ at_exit() { __cleanups+=("$*"); }
 
 skip() { echo "SKIP: $*"; exit 77; }
 
-# need root | tmpfs | setpriv: skips the case when it cannot be had here.
+# need root | tmpfs | setpriv | strace: skips the case when it cannot be had here.
 need() {
   case $1 in
     root) [ "$(id -u)" = 0 ] || skip "needs root (runs as $(id -un))" ;;
@@ -37,6 +37,9 @@ need() {
       need root
       command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
       command -v prlimit >/dev/null || skip "prlimit (util-linux) is not installed" ;;
+    strace)
+      command -v strace >/dev/null || skip "strace is not installed"
+      strace -qq -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace refused)" ;;
     *) echo "need: unknown condition '$1'"; exit 99 ;;
   esac
 }
@@ -182,4 +185,49 @@ n, out = int(sys.argv[1]), sys.argv[2]
 header = [20240520, 1, n] + [0] * 253
 open(out, "wb").write(struct.pack("<256i", *header) + struct.pack(f"<{n}H", *[(i * 7) % 256 for i in range(n)]))
 EOF
+}
+
+# pids_limit MAX CMD...: runs CMD (at most 30 s) alone in a fresh pids cgroup
+# whose pids.max is MAX (threads count: every thread is a task), cgroup v2
+# or v1; removed afterwards. Skips the case where no such cgroup can be made
+# (not root, no pids controller, a v2 parent that cannot delegate it).
+pids_limit() {
+  need root
+  local max=$1 root cg
+  shift
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    root=/sys/fs/cgroup
+    grep -qw pids "$root/cgroup.controllers" || skip "cgroup v2 without the pids controller"
+    grep -qw pids "$root/cgroup.subtree_control" ||
+      echo +pids > "$root/cgroup.subtree_control" 2>/dev/null ||
+      skip "cannot enable the pids controller for child cgroups of $root"
+  elif [ -d /sys/fs/cgroup/pids ]; then
+    root=/sys/fs/cgroup/pids
+  else
+    skip "no pids cgroup controller mounted"
+  fi
+  cg=$root/off-reliability-$$-$RANDOM
+  mkdir "$cg" 2>/dev/null || skip "cannot create a cgroup under $root"
+  at_exit "rmdir '$cg'"
+  echo "$max" > "$cg/pids.max" 2>/dev/null || skip "cannot set pids.max in $cg"
+  # The child joins the cgroup, then becomes CMD: only CMD's threads count.
+  timeout -k 5 30 bash -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' _ "$cg" "$@"
+}
+
+# task_count PID: the threads of a running process.
+task_count() { ls "/proc/$1/task" | wc -l; }
+
+# paused_after_map FILE OUT CMD...: runs CMD in the background (output to
+# OUT) under strace, which holds it for 1 s right after it maps FILE (the
+# mmap's return is delayed); returns once the map is made, so that the case
+# can change FILE before CMD reads a byte of it. PAUSED_PID is strace's pid.
+paused_after_map() {
+  need strace
+  local file=$1 out=$2
+  shift 2
+  strace -f -qq -o "$CASE/.strace" -P "$(realpath "$file")" -e trace=mmap \
+    -e inject=mmap:delay_exit=1000000 "$@" > "$out" 2>&1 &
+  PAUSED_PID=$!
+  at_exit "kill -9 $PAUSED_PID"
+  wait_for "$CASE/.strace" 'mmap\(' 30
 }

@@ -121,6 +121,9 @@ llvm::Expected<mlir::off::LlamaConfig> loadHfDirConfig(const std::string &dir) {
   llvm::sys::path::append(config, "config.json");
   if (!llvm::sys::fs::exists(config))
     return makeError(dir + ": is not a Hugging Face model directory: it has no config.json");
+  // A FIFO would block the read forever; a directory or device is no config.
+  if (std::string problem = inputFileProblem(std::string(config)); !problem.empty())
+    return makeError(problem);
   return mlir::off::loadLlamaConfigFile(std::string(config));
 }
 

@@ -124,12 +124,11 @@ int runTrain(const std::vector<std::string> &args) {
   cmd.option("--max-skipped-steps", options.maxSkippedSteps, "K",
              "steps with a non-finite loss or gradient norm are\nskipped (no update); more "
              "than K in a row stop\nthe run (default 3)");
-  cmd.option("--threads", options.threads, "N", "compute threads (default: all cores)",
-             cli::positive);
-  cmd.option("--optimizer-threads", options.optimizerThreads, "N",
-             "AdamW threads for a plan with a host-optimizer\nstream (`offc compile "
-             "--optimizer-stream`;\ndefault 1)",
-             cli::positive);
+  cmd.threads("--threads", options.threads,
+              "compute threads, at most the CPUs this process\nmay run on (default: all of them)");
+  cmd.threads("--optimizer-threads", options.optimizerThreads,
+              "AdamW threads for a plan with a host-optimizer\nstream (`offc compile "
+              "--optimizer-stream`;\ndefault 1)");
   cmd.flag("--check-residency", options.checkResidency,
            "check every kernel's inputs are resident and\ncomplete");
   addNvmeOption(cmd, options.nvmeDirectories);
@@ -244,8 +243,8 @@ int runForward(const std::vector<std::string> &args) {
              "Hugging Face's init from seed S instead of the\nweights the plan names (an ONNX export's);\nwithout either, seed 0");
   cmd.group("Run");
   addBackendOption(cmd, backendName);
-  cmd.option("--threads", options.threads, "N", "compute threads (default: all cores)",
-             cli::positive);
+  cmd.threads("--threads", options.threads,
+              "compute threads, at most the CPUs this process\nmay run on (default: all of them)");
   cmd.flag("--check-residency", options.checkResidency,
            "check every kernel's inputs are resident and\ncomplete");
   addNvmeOption(cmd, options.nvmeDirectories);

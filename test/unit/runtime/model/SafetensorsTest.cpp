@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <unistd.h>
 
 namespace off::model {
 namespace {
@@ -346,6 +347,24 @@ TEST(ModelSafetensors, FailedWriteLeavesThePreviousFileIntact) {
   }
   writeSafetensors(path, {{"w", DType::F32, {1000}, fresh.data()}});
   EXPECT_EQ(SafetensorsFile::open(path).get("w").shape, (Shape{1000}));
+}
+
+// A weights file truncated between opening and reading (or while read):
+// an error naming the file, not SIGBUS.
+TEST(ModelSafetensors, AFileTruncatedAfterOpeningIsAnErrorNamingIt) {
+  ScratchDir dir;
+  const std::string path = dir.file("w.safetensors");
+  std::vector<float> values(50000, 1.5f);
+  writeSafetensors(path, {{"w", DType::F32, {50000}, values.data()}});
+  SafetensorsFile file = SafetensorsFile::open(path);
+  ASSERT_EQ(::truncate(path.c_str(), 100), 0);
+  std::vector<float> out(50000);
+  std::string converted = errorOf<ModelIoError>([&] { file.readFloat32("w", out.data(), out.size()); });
+  EXPECT_TRUE(contains(converted, path + ": the file changed while it was being read"))
+      << converted;
+  std::string copied = errorOf<ModelIoError>(
+      [&] { file.copyTo("w", DType::F32, out.data(), out.size() * sizeof(float)); });
+  EXPECT_TRUE(contains(copied, "it now has 100 bytes")) << copied;
 }
 
 } // namespace

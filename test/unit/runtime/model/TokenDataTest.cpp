@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 namespace off::model {
 namespace {
 
@@ -187,6 +189,26 @@ TEST(ModelBatchLoader, TokenIdOutOfRangeNamesFilePositionAndId) {
       errorOf<ModelIoError>([&] { TokenFile::open(dir.file("t.bin")).checkAllIds(256); });
   EXPECT_TRUE(contains(scan, "token id 300 at token position 5 is out of range")) << scan;
   EXPECT_NO_THROW(TokenFile::open(dir.file("t.bin")).checkAllIds(301));
+}
+
+// A token file truncated while a run reads it (the mapping would raise
+// SIGBUS): the next micro-batch is an error naming the file.
+TEST(ModelBatchLoader, AFileTruncatedDuringTheRunIsAnErrorNamingIt) {
+  ScratchDir dir;
+  std::vector<uint32_t> tokens(20000);
+  for (size_t i = 0; i < tokens.size(); ++i)
+    tokens[i] = uint32_t(i % 256);
+  writeBytes(dir.file("t.bin"), llmcTokenBytes(tokens));
+  BatchLoader loader(TokenFile::open(dir.file("t.bin")), 2, 1000, 256);
+  EXPECT_NO_THROW(load(loader, 5));
+  ASSERT_EQ(::truncate(dir.file("t.bin").c_str(), 0), 0);
+  std::string message = errorOf<ModelIoError>([&] { load(loader, 6); });
+  EXPECT_TRUE(contains(message, dir.file("t.bin") + ": the file changed while it was being "
+                                                    "read: it had 41024 bytes when opened and "
+                                                    "it now has 0 bytes"))
+      << message;
+  std::string scan = errorOf<ModelIoError>([&] { loader.file().checkAllIds(256); });
+  EXPECT_TRUE(contains(scan, "the file changed while it was being read")) << scan;
 }
 
 } // namespace

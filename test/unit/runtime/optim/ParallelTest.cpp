@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <sched.h>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -121,4 +122,29 @@ TEST(ThreadPool, DefaultPoolFollowsTheConfiguredThreadCount) {
   off::parallelFor(0, 1000, [&](size_t b, size_t e) { total += e - b; });
   EXPECT_EQ(total.load(), 1000u);
   off::setDefaultThreadCount(0);
+}
+
+// The --threads limit follows the calling thread's CPU affinity (taskset,
+// cpusets), not the machine's CPU count: pinned to one CPU it is 1.
+TEST(AvailableCpus, FollowsTheAffinityMask) {
+  cpu_set_t saved;
+  ASSERT_EQ(sched_getaffinity(0, sizeof saved, &saved), 0);
+  unsigned all = off::availableCpus();
+  EXPECT_EQ(all, unsigned(CPU_COUNT(&saved)));
+  EXPECT_EQ(off::threadCountProblem(all), "");
+  int first = 0;
+  while (!CPU_ISSET(first, &saved))
+    ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+  unsigned pinned = off::availableCpus();
+  std::string problem = off::threadCountProblem(2);
+  ASSERT_EQ(sched_setaffinity(0, sizeof saved, &saved), 0);
+  EXPECT_EQ(pinned, 1u);
+  EXPECT_NE(problem.find("2 threads is more than the 1 CPU this process may run on"),
+            std::string::npos)
+      << problem;
+  EXPECT_EQ(off::threadCountProblem(1), "");
 }

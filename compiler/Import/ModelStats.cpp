@@ -78,6 +78,7 @@ std::optional<uint64_t> elementwiseFlops(Operation *op) {
       // convention in the header, each by name.
       .Case<RmsNormGradOp, RopeGradOp, AttentionGradOp, SwigluGradOp, EmbeddingGradOp,
             CrossEntropyGradOp, SoftmaxGradOp, SliceGradOp, GatherGradOp, GlobalNormOp,
+            NormPartialOp, NormCombineOp,
             AdamStepOp, OffloadOp, PrefetchOp, RecordOp, WaitOp, FreeOp, RecomputeOp, YieldOp,
             AllGatherOp, ReduceScatterOp>([](Operation *) { return uint64_t{0}; })
       .Default([](Operation *) { return std::nullopt; });

@@ -4,6 +4,13 @@
 // the buffers alive in it) so that finding the ones alive with a request is
 // proportional to how many there are. Buffers touched by another stream than
 // the first (compute) are checked for order against every other request.
+// Permanent buffers (alive with every request: params, optimizer states,
+// constants, inputs; thousands in a 405B step) conflict with everything, so
+// they are kept sorted once instead of being collected and sorted again for
+// each request, and the long ones (a gradient alive until AdamW) are kept in
+// order of their ranges and of their starts modulo the aliasing period, so
+// those that conflict come out sorted. The gap search merges the sorted
+// lists: the layout is the one sorting all of them for each request gives.
 //
 //===----------------------------------------------------------------------===//
 
@@ -73,11 +80,27 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
   const int64_t span = end - begin;
   const int64_t bucketWidth = std::max<int64_t>(1, span / 1024);
   std::vector<std::vector<size_t>> buckets(size_t(span / bucketWidth + 1));
-  std::vector<size_t> always, streamed; // indices of placed requests
+  std::vector<size_t> streamed; // indices of placed requests
   auto bucketOf = [&](int64_t t) { return size_t((t - begin) / bucketWidth); };
 
+  // Permanent: overlaps every request's interval, whatever it is.
+  int64_t minLast = INT64_MAX, maxFirst = INT64_MIN;
+  for (const BufferRequest &r : requests) {
+    minLast = std::min(minLast, r.lastUse);
+    maxFirst = std::max(maxFirst, r.firstUse);
+  }
+  std::vector<char> permanent(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i)
+    permanent[i] = requests[i].firstUse <= minLast && requests[i].lastUse >= maxFirst;
+  std::vector<std::pair<uint64_t, uint64_t>> permanentBusy; // sorted
+  std::vector<uint64_t> permanentLarge; // sorted starts modulo kAliasPeriod
+
   std::vector<uint64_t> placedBegin(requests.size()), placedEnd(requests.size());
-  std::vector<uint32_t> seen(requests.size(), 0);
+  std::vector<uint32_t> seen(requests.size(), 0), conflicts(requests.size(), 0);
+  // `always`, by placed range and (the large ones) by start modulo the period.
+  std::vector<size_t> alwaysByRange, alwaysByAlias;
+  std::vector<std::pair<uint64_t, uint64_t>> busyAlways;
+  std::vector<uint64_t> largeAlways;
   uint32_t stamp = 0;
   std::vector<std::pair<uint64_t, uint64_t>> busy;
   std::vector<uint64_t> largeStarts;
@@ -88,23 +111,37 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
     busy.clear();
     largeStarts.clear();
     ++stamp;
-    auto consider = [&](size_t p) {
-      if (seen[p] == stamp)
-        return;
-      seen[p] = stamp;
+    // Whether placed buffer p may be live at the same time as the request.
+    auto conflict = [&](size_t p) {
       const BufferRequest &other = requests[p];
       bool overlap = other.firstUse <= req.lastUse && req.firstUse <= other.lastUse;
-      if (!overlap) {
-        bool otherFirst = other.lastUse < req.firstUse;
-        if (otherFirst ? orderedBefore(other, req) : orderedBefore(req, other))
-          return;
-      }
+      if (overlap)
+        return true;
+      bool otherFirst = other.lastUse < req.firstUse;
+      return !(otherFirst ? orderedBefore(other, req) : orderedBefore(req, other));
+    };
+    auto consider = [&](size_t p) {
+      if (seen[p] == stamp || permanent[p]) // permanent: added below
+        return;
+      seen[p] = stamp;
+      if (!conflict(p))
+        return;
       busy.push_back({placedBegin[p], placedEnd[p]});
       if (placedEnd[p] - placedBegin[p] >= kStaggerMinSize)
         largeStarts.push_back(placedBegin[p]);
     };
-    for (size_t p : always)
-      consider(p);
+    busyAlways.clear();
+    largeAlways.clear();
+    for (size_t p : alwaysByRange) {
+      seen[p] = stamp;
+      if (conflict(p)) {
+        conflicts[p] = stamp;
+        busyAlways.push_back({placedBegin[p], placedEnd[p]});
+      }
+    }
+    for (size_t p : alwaysByAlias)
+      if (conflicts[p] == stamp)
+        largeAlways.push_back(placedBegin[p] % kAliasPeriod);
     for (size_t b = bucketOf(req.firstUse); b <= bucketOf(req.lastUse); ++b)
       for (size_t p : buckets[b])
         consider(p);
@@ -115,21 +152,28 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
         if (seen[p] != stamp && placedEnd[p] > placedBegin[p])
           consider(p);
     std::sort(busy.begin(), busy.end());
-    bool stagger = req.size >= kStaggerMinSize && !largeStarts.empty();
+    bool stagger = req.size >= kStaggerMinSize &&
+                   !(largeStarts.empty() && largeAlways.empty() && permanentLarge.empty());
     // Their starts modulo the aliasing period, sorted, to look up neighbours.
     for (uint64_t &start : largeStarts)
       start %= kAliasPeriod;
     std::sort(largeStarts.begin(), largeStarts.end());
-    auto aliases = [&](uint64_t offset) {
-      uint64_t at = offset % kAliasPeriod;
-      auto it = std::lower_bound(largeStarts.begin(), largeStarts.end(),
+    // Whether a start in `starts` (sorted) is within the window of `at`.
+    auto near = [](const std::vector<uint64_t> &starts, uint64_t at) {
+      if (starts.empty())
+        return false;
+      auto it = std::lower_bound(starts.begin(), starts.end(),
                                  at >= kAliasWindow ? at - kAliasWindow + 1 : 0);
-      if (it != largeStarts.end() && *it < at + kAliasWindow)
+      if (it != starts.end() && *it < at + kAliasWindow)
         return true;
       // Across the period's wrap.
-      return (at < kAliasWindow && largeStarts.back() > kAliasPeriod - kAliasWindow + at) ||
+      return (at < kAliasWindow && starts.back() > kAliasPeriod - kAliasWindow + at) ||
              (at > kAliasPeriod - kAliasWindow &&
-              largeStarts.front() < at + kAliasWindow - kAliasPeriod);
+              starts.front() < at + kAliasWindow - kAliasPeriod);
+    };
+    auto aliases = [&](uint64_t offset) {
+      uint64_t at = offset % kAliasPeriod;
+      return near(largeStarts, at) || near(largeAlways, at) || near(permanentLarge, at);
     };
     // The first offset at or after `from` that does not alias.
     auto firstClean = [&](uint64_t from) {
@@ -139,8 +183,20 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
       return offset;
     };
     // Best fit: the smallest gap that holds the buffer, else after the last.
+    // The busy ranges in order: the three sorted lists merged.
+    const std::vector<std::pair<uint64_t, uint64_t>> *lists[3] = {&busy, &busyAlways,
+                                                                  &permanentBusy};
+    size_t heads[3] = {0, 0, 0};
     uint64_t cursor = 0, bestOffset = UINT64_MAX, bestGap = UINT64_MAX;
-    for (auto [gapEnd, next] : busy) {
+    for (;;) {
+      int pick = -1;
+      for (int l = 0; l < 3; ++l)
+        if (heads[l] < lists[l]->size() &&
+            (pick < 0 || (*lists[l])[heads[l]] < (*lists[pick])[heads[pick]]))
+          pick = l;
+      if (pick < 0)
+        break;
+      auto [gapEnd, next] = (*lists[pick])[heads[pick]++];
       if (gapEnd > cursor && gapEnd - cursor >= size && gapEnd - cursor < bestGap) {
         uint64_t offset = firstClean(cursor);
         if (offset + size <= gapEnd) {
@@ -155,9 +211,31 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
     layout.arenaSize = std::max(layout.arenaSize, offset + size);
     placedBegin[index] = offset;
     placedEnd[index] = offset + size;
-    if (req.lastUse - req.firstUse > span / 4)
-      always.push_back(index);
-    else
+    if (permanent[index]) {
+      std::pair<uint64_t, uint64_t> range{offset, offset + size};
+      permanentBusy.insert(
+          std::upper_bound(permanentBusy.begin(), permanentBusy.end(), range), range);
+      if (size >= kStaggerMinSize) {
+        uint64_t at = offset % kAliasPeriod;
+        permanentLarge.insert(
+            std::upper_bound(permanentLarge.begin(), permanentLarge.end(), at), at);
+      }
+      continue;
+    }
+    if (req.lastUse - req.firstUse > span / 4) {
+      auto byRange = [&](size_t a, size_t b) {
+        return std::pair(placedBegin[a], placedEnd[a]) < std::pair(placedBegin[b], placedEnd[b]);
+      };
+      alwaysByRange.insert(
+          std::upper_bound(alwaysByRange.begin(), alwaysByRange.end(), index, byRange), index);
+      if (size >= kStaggerMinSize) {
+        auto byAlias = [&](size_t a, size_t b) {
+          return placedBegin[a] % kAliasPeriod < placedBegin[b] % kAliasPeriod;
+        };
+        alwaysByAlias.insert(
+            std::upper_bound(alwaysByAlias.begin(), alwaysByAlias.end(), index, byAlias), index);
+      }
+    } else
       for (size_t b = bucketOf(req.firstUse); b <= bucketOf(req.lastUse); ++b)
         buckets[b].push_back(index);
     if (!firstStreamOnly(req))

@@ -76,6 +76,7 @@ std::optional<plan::DType> mlir::off::toPlanDType(Type type) {
   if (type.isF32()) return plan::F32;
   if (type.isBF16()) return plan::BF16;
   if (type.isF16()) return plan::F16;
+  if (type.isF64()) return plan::F64;
   if (type.isInteger(32)) return plan::I32;
   if (type.isInteger(64)) return plan::I64;
   return std::nullopt;

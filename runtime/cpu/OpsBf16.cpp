@@ -8,7 +8,8 @@
 // thread keeps and reuses (allocated on first use, not plan workspace yet).
 //
 // Ops with their own bf16 handling are not wrapped: matmul (GemmBf16.h),
-// global_norm, cast, adam_step (bf16 gradients and copy, runtime/optim) and
+// global_norm, norm_partial, norm_combine, cast, adam_step (bf16 gradients
+// and copy, runtime/optim) and
 // the data-movement ops (any dtype).
 #include "runtime/common/Float16.h"
 #include "runtime/cpu/CpuParallel.h"
@@ -182,7 +183,8 @@ void addBf16Widening(KernelTable &out, const KernelTable &fp32) {
   fp32Table = &fp32;
   static const std::set<std::string> own = {
       "matmul",  "global_norm", "cast",       "reshape", "transpose", "slice",
-      "slice_grad", "concat",   "gather",     "broadcast_to", "adam_step"};
+      "slice_grad", "concat",   "gather",     "broadcast_to", "adam_step",
+      "norm_partial", "norm_combine"};
   for (const std::string &op : fp32.ops()) {
     const backend::KernelEntry &entry = fp32.get(op);
     if (own.count(op))

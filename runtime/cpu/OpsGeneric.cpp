@@ -1,5 +1,6 @@
 // Kernel-table adapters for the generic graph ops: matmul, element-wise
-// arithmetic, reductions, softmax, data movement, casts, global_norm. Each
+// arithmetic, reductions, softmax, data movement, casts, global_norm and its
+// two halves (norm_partial, norm_combine). Each
 // op has a validate function (shapes, dtypes, attributes, as the op's
 // verifier in dialects/off states them) and a run function that calls the
 // kernel.
@@ -169,6 +170,30 @@ void validateGlobalNorm(const KernelCall &c) {
 void runGlobalNorm(const KernelCall &c) {
   *c.outputs[0].as<float>() =
       globalNorm(c.inputs, reinterpret_cast<double *>(c.workspace.data()));
+}
+
+void validateNormPartial(const KernelCall &c) {
+  Args a(c, 1, 1);
+  const TensorArg &x = c.inputs[0];
+  if (x.dtype != DType::BF16)
+    a.in(0, "input", DType::F32);
+  a.expectShape(a.out(0, "partial", DType::F64), "partial",
+                {(x.numel() + kNormBlock - 1) / kNormBlock});
+}
+
+void runNormPartial(const KernelCall &c) {
+  normPartial(c.inputs[0], c.outputs[0].as<double>());
+}
+
+void validateNormCombine(const KernelCall &c) {
+  Args a(c, 1, 1, /*variadic=*/true);
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    a.expectRank(a.in(i, "partials", DType::F64), "partials", 1);
+  a.expectShape(a.out(0, "norm", DType::F32), "norm", std::span<const int64_t>());
+}
+
+void runNormCombine(const KernelCall &c) {
+  *c.outputs[0].as<float>() = normCombine(c.inputs);
 }
 
 //===----------------------------------------------------------------------===//
@@ -406,6 +431,8 @@ void registerGenericOps(KernelTable &table) {
   table.add("softmax", {validateSoftmax, runSoftmax, cpuWorkspaceBytes});
   table.add("softmax_grad", {validateSoftmaxGrad, runSoftmaxGrad, cpuWorkspaceBytes});
   table.add("global_norm", {validateGlobalNorm, runGlobalNorm, cpuWorkspaceBytes});
+  table.add("norm_partial", {validateNormPartial, runNormPartial, cpuWorkspaceBytes});
+  table.add("norm_combine", {validateNormCombine, runNormCombine, cpuWorkspaceBytes});
   table.add("reshape", {validateReshape, runReshape, cpuWorkspaceBytes});
   table.add("transpose", {validateTranspose, runTranspose, cpuWorkspaceBytes});
   table.add("slice", {validateSlice, runSlice, cpuWorkspaceBytes});

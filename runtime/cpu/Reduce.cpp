@@ -205,6 +205,30 @@ void softmaxGrad(const float *y, const float *dy, float *dx, int64_t O, int64_t 
   });
 }
 
+namespace {
+
+// Block `start .. start + n` of x: dotLanes(x, x) in double. A bf16 block is
+// widened exactly, so it adds what its f32 cast would. The buffer is sized
+// once per thread (no allocation after the first step).
+double blockSumOfSquares(const backend::TensorArg &x, int64_t start, int64_t n) {
+  if (x.dtype != DType::BF16) {
+    const float *p = x.as<float>() + start;
+    return dotLanes(p, p, n);
+  }
+  thread_local std::vector<float> widened;
+  widened.resize(size_t(kNormBlock));
+  const uint16_t *p = static_cast<const uint16_t *>(x.data) + start;
+  for (int64_t i = 0; i < n; ++i)
+    widened[size_t(i)] = bf16ToFloat(p[i]);
+  return dotLanes(widened.data(), widened.data(), n);
+}
+
+int64_t blocksOf(const backend::TensorArg &x) {
+  return (x.numel() + kNormBlock - 1) / kNormBlock;
+}
+
+} // namespace
+
 float globalNorm(std::span<const backend::TensorArg> tensors, double *partial) {
   // Every block of every tensor, in order; block sums computed in parallel,
   // added in order.
@@ -213,33 +237,38 @@ float globalNorm(std::span<const backend::TensorArg> tensors, double *partial) {
     // The tensor and block `begin` falls in, then onwards.
     size_t t = 0;
     int64_t first = 0; // index of tensor t's first block
-    auto blocksOf = [&](size_t i) { return (tensors[i].numel() + kNormBlock - 1) / kNormBlock; };
-    while (first + blocksOf(t) <= begin)
-      first += blocksOf(t++);
+    while (first + blocksOf(tensors[t]) <= begin)
+      first += blocksOf(tensors[t++]);
     for (int64_t b = begin; b < end; ++b) {
-      while (b - first >= blocksOf(t))
-        first += blocksOf(t++);
+      while (b - first >= blocksOf(tensors[t]))
+        first += blocksOf(tensors[t++]);
       int64_t start = (b - first) * kNormBlock;
-      int64_t n = std::min(kNormBlock, tensors[t].numel() - start);
-      if (tensors[t].dtype != DType::BF16) {
-        const float *x = tensors[t].as<float>() + start;
-        partial[b] = dotLanes(x, x, n);
-        continue;
-      }
-      // A bf16 block is widened exactly, so it adds what its f32 cast would.
-      // The buffer is sized once per thread (no allocation after the first
-      // step).
-      thread_local std::vector<float> widened;
-      widened.resize(size_t(kNormBlock));
-      const uint16_t *x = static_cast<const uint16_t *>(tensors[t].data) + start;
-      for (int64_t i = 0; i < n; ++i)
-        widened[size_t(i)] = bf16ToFloat(x[i]);
-      partial[b] = dotLanes(widened.data(), widened.data(), n);
+      partial[b] = blockSumOfSquares(tensors[t], start,
+                                     std::min(kNormBlock, tensors[t].numel() - start));
     }
   });
   double total = 0.0;
   for (int64_t b = 0; b < blocks; ++b)
     total += partial[b];
+  return float(std::sqrt(total));
+}
+
+void normPartial(const backend::TensorArg &x, double *partial) {
+  parallelRange(blocksOf(x), 2 * kNormBlock, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      int64_t start = b * kNormBlock;
+      partial[b] = blockSumOfSquares(x, start, std::min(kNormBlock, x.numel() - start));
+    }
+  });
+}
+
+float normCombine(std::span<const backend::TensorArg> partials) {
+  double total = 0.0;
+  for (const backend::TensorArg &p : partials) {
+    const double *sums = p.as<double>();
+    for (int64_t b = 0; b < p.numel(); ++b)
+      total += sums[b];
+  }
   return float(std::sqrt(total));
 }
 

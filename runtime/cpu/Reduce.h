@@ -46,10 +46,19 @@ int64_t softmaxScratch(int64_t O, int64_t A, int64_t I);
 /// result is sqrt in double, rounded to f32. Tensors are f32 or bf16; a bf16
 /// block is widened (exactly) first, so it adds what its f32 cast would.
 ///   tensors[t] [sizes[t]]
-constexpr int64_t kNormBlock = 1 << 16;
+constexpr int64_t kNormBlock = 1 << 16; // also NormPartialOp::kBlock, cuda::kNormElements
 /// `partial`: globalNormBlocks(tensors) doubles (each block's sum).
 float globalNorm(std::span<const backend::TensorArg> tensors, double *partial);
 int64_t globalNormBlocks(std::span<const backend::TensorArg> tensors);
+
+/// global_norm in two halves (off-split-norm): normPartial writes x's block
+/// sums, each as globalNorm computes it; normCombine adds every element of
+/// every partial in order in double and returns sqrt, rounded to f32. The
+/// combine of the partials of t0, t1, ... is globalNorm({t0, t1, ...}), bit
+/// for bit.
+///   x [n] (f32 or bf16), partial [ceil(n / kNormBlock)] (f64)
+void normPartial(const backend::TensorArg &x, double *partial);
+float normCombine(std::span<const backend::TensorArg> partials);
 
 
 } // namespace off::cpu

@@ -22,6 +22,8 @@ constexpr int kMaxRank = 8;
 constexpr int kMaxHeadDim = 256;
 /// Tensors one global_norm launch takes (its kernel parameters hold them all).
 constexpr int kMaxNormTensors = 1500;
+/// Elements per norm_partial block: the CPU's kNormBlock (runtime/cpu/Reduce.h).
+constexpr int64_t kNormElements = 1 << 16;
 
 /// Codes in errors[0] (0: none).
 enum class DeviceError : int64_t {
@@ -91,6 +93,13 @@ void launchSoftmaxGrad(const float *y, const float *dy, float *dx, int64_t outer
 /// *norm = sqrt(sum of squares of every tensor), in a fixed order.
 void launchGlobalNorm(const float *const *tensors, const int64_t *counts, int n, float *norm,
                       cudaStream_t s);
+/// partial[b] = sum of squares of x's block b of kNormElements, bit for bit
+/// as the CPU's normPartial (f32 x).
+void launchNormPartial(const float *x, int64_t n, double *partial, cudaStream_t s);
+/// *norm = sqrt of the sum of every element of every partial, in order (the
+/// CPU's normCombine, bit for bit).
+void launchNormCombine(const double *const *partials, const int64_t *counts, int n, float *norm,
+                       cudaStream_t s);
 
 // RmsNorm.cu, Rope.cu
 void launchRmsNorm(const float *x, const float *w, float *y, int64_t rows, int64_t C,

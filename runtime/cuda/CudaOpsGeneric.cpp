@@ -144,6 +144,25 @@ void runGlobalNorm(const KernelCall &c) {
                    streamOf(c));
 }
 
+void runNormPartial(const KernelCall &c) {
+  if (c.inputs[0].dtype != DType::F32)
+    throw std::invalid_argument("norm_partial: the CUDA kernel takes f32 gradients, got " +
+                                std::string(dtypeName(c.inputs[0].dtype)));
+  launchNormPartial(c.inputs[0].as<float>(), c.inputs[0].numel(), c.outputs[0].as<double>(),
+                    streamOf(c));
+}
+
+void runNormCombine(const KernelCall &c) {
+  std::vector<const double *> partials;
+  std::vector<int64_t> counts;
+  for (const TensorArg &t : c.inputs) {
+    partials.push_back(t.as<double>());
+    counts.push_back(t.numel());
+  }
+  launchNormCombine(partials.data(), counts.data(), int(partials.size()),
+                    c.outputs[0].as<float>(), streamOf(c));
+}
+
 //===----------------------------------------------------------------------===//
 // Data movement and casts
 //===----------------------------------------------------------------------===//
@@ -255,6 +274,8 @@ void registerGenericOps(KernelTable &t, const KernelTable &cpu) {
   add("softmax", runSoftmax);
   add("softmax_grad", runSoftmaxGrad);
   add("global_norm", runGlobalNorm);
+  add("norm_partial", runNormPartial);
+  add("norm_combine", runNormCombine);
   add("reshape", copyWhole);
   add("transpose", runTranspose);
   add("slice", runSlice);

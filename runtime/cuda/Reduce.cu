@@ -1,5 +1,6 @@
 // Reductions on the GPU: reduce_sum/mean/max over any axes, softmax and its
-// gradient along one axis, global_norm over many tensors. One block per
+// gradient along one axis, global_norm over many tensors, norm_partial and
+// norm_combine (the CPU's bits, see below). One block per
 // output (row); each thread walks its stride of the reduced elements, then
 // the block adds the threads' partial sums in a fixed tree (detail::blockSum)
 // in double: the same bits on every run (deterministic).
@@ -95,6 +96,52 @@ __global__ void globalNormKernel(const NormTensors t, float *norm) {
     *norm = float(sqrt(sum));
 }
 
+// norm_partial as the CPU defines it (runtime/cpu/Dot.h, Reduce.h), so the
+// block sums are the CPU's bits: thread j of a norm block's 8 adds the
+// squares of elements j, j+8, ... in order in double (a float product is
+// exact in double), then lane 0 adds the 8 lanes in order. 32 norm blocks
+// per CUDA block of 256 threads.
+constexpr int kNormLanes = 8;
+constexpr int kNormBlocksPerCuda = 32;
+
+__global__ void normPartialKernel(const float *x, int64_t n, double *partial, int64_t blocks) {
+  __shared__ double lanes[kNormLanes * kNormBlocksPerCuda];
+  int lane = threadIdx.x % kNormLanes, local = threadIdx.x / kNormLanes;
+  int64_t b = int64_t(blockIdx.x) * kNormBlocksPerCuda + local;
+  double sum = 0.0;
+  if (b < blocks) {
+    int64_t start = b * kNormElements, end = min(n, start + kNormElements);
+    for (int64_t i = start + lane; i < end; i += kNormLanes) {
+      double v = x[i];
+      sum = __dadd_rn(sum, __dmul_rn(v, v));
+    }
+  }
+  lanes[threadIdx.x] = sum;
+  __syncthreads();
+  if (lane == 0 && b < blocks) {
+    double total = lanes[threadIdx.x];
+    for (int j = 1; j < kNormLanes; ++j)
+      total = __dadd_rn(total, lanes[threadIdx.x + j]);
+    partial[b] = total;
+  }
+}
+
+struct PartialTensors {
+  int n;
+  const double *data[kMaxNormTensors];
+  int64_t count[kMaxNormTensors];
+};
+
+// norm_combine: one thread adds every block sum in order, as the CPU does
+// (a few million adds for the largest models, once per step).
+__global__ void normCombineKernel(const PartialTensors t, float *norm) {
+  double total = 0.0;
+  for (int k = 0; k < t.n; ++k)
+    for (int64_t i = 0; i < t.count[k]; ++i)
+      total = __dadd_rn(total, t.data[k][i]);
+  *norm = float(sqrt(total));
+}
+
 unsigned gridFor(int64_t rows) { return unsigned(rows < 65535 ? (rows < 1 ? 1 : rows) : 65535); }
 
 } // namespace
@@ -140,6 +187,32 @@ void launchGlobalNorm(const float *const *tensors, const int64_t *counts, int n,
   }
   globalNormKernel<<<1, 1024, 0, s>>>(t, norm);
   detail::checkLaunch("global_norm");
+}
+
+void launchNormPartial(const float *x, int64_t n, double *partial, cudaStream_t s) {
+  int64_t blocks = (n + kNormElements - 1) / kNormElements;
+  if (blocks == 0)
+    return;
+  int64_t grid = (blocks + kNormBlocksPerCuda - 1) / kNormBlocksPerCuda;
+  normPartialKernel<<<unsigned(grid), kNormLanes * kNormBlocksPerCuda, 0, s>>>(x, n, partial,
+                                                                               blocks);
+  detail::checkLaunch("norm_partial");
+}
+
+void launchNormCombine(const double *const *partials, const int64_t *counts, int n, float *norm,
+                       cudaStream_t s) {
+  if (n > kMaxNormTensors)
+    throw std::invalid_argument("norm_combine: the CUDA kernel takes at most " +
+                                std::to_string(kMaxNormTensors) + " partials, got " +
+                                std::to_string(n));
+  static thread_local PartialTensors t; // too large for the stack of some threads
+  t.n = n;
+  for (int k = 0; k < n; ++k) {
+    t.data[k] = partials[k];
+    t.count[k] = counts[k];
+  }
+  normCombineKernel<<<1, 1, 0, s>>>(t, norm);
+  detail::checkLaunch("norm_combine");
 }
 
 } // namespace off::cuda

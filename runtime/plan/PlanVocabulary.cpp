@@ -10,6 +10,7 @@ std::optional<off::DType> toDType(DType dtype) {
   case I32: return off::DType::I32;
   case I64: return off::DType::I64;
   case U8: return off::DType::U8;
+  case F64: return off::DType::F64;
   default: return std::nullopt;
   }
 }
@@ -22,6 +23,7 @@ DType toPlanDType(off::DType dtype) {
   case off::DType::I32: return I32;
   case off::DType::I64: return I64;
   case off::DType::U8: return U8;
+  case off::DType::F64: return F64;
   default: return DTYPE_UNSPECIFIED;
   }
 }

@@ -334,42 +334,62 @@ int runCompile(const std::vector<std::string> &argv) {
     std::string holds;
   };
   std::vector<Tried> tried;
-  for (size_t i = 0; i < ladder.size(); ++i) {
-    mlir::OwningOpRef<mlir::ModuleOp> trial = (**module).clone();
-    mlir::off::OffCompileOptions pipeline;
-    pipeline.forward = args.forward;
-    pipeline.gradAccum = args.gradAccum;
-    pipeline.lr = args.lr;
-    pipeline.beta1 = args.beta1;
-    pipeline.beta2 = args.beta2;
-    pipeline.eps = args.eps;
-    pipeline.weightDecay = args.weightDecay;
-    pipeline.clip = args.clip;
-    pipeline.precision = args.precision;
-    pipeline.gradDtype = args.gradDtype.empty() ? "bf16" : args.gradDtype;
-    pipeline.place = ladder[i].place;
-    pipeline.remat = ladder[i].remat;
-    mlir::PassManager passes(&context);
-    mlir::off::buildOffCompilePipeline(passes, pipeline);
-    if (mlir::failed(passes.run(*trial)))
-      return fail("the step could not be compiled (see above)");
-    mlir::func::FuncOp trialStep =
-        findFunction(*trial, args.forward ? "forward" : "train_step");
-    if (!trialStep)
-      return fail("the compiled module has no step function");
-    mlir::FailureOr<plan::Plan> lowered = mlir::off::serializePlan(trialStep, options);
-    if (mlir::failed(lowered))
-      return fail("the step could not be lowered to a plan (see above)");
-    TierBytes used = tierBytes(*lowered);
-    std::string problem = budgetProblem(memory, ladder[i], used, "", false);
-    if (problem.empty()) {
-      chosen = std::move(*lowered);
-      compiled = std::move(trial);
-      step = trialStep;
-      decisions = ladder[i];
-      break;
+  // A set that keeps every param on the device cannot fit a --vram below
+  // their bytes: skipped first (a 405B step compiles 3 sets fewer), and
+  // compiled after all only when no set fits, so the error is the same.
+  uint64_t paramBytes = 0;
+  (**module).walk([&](mlir::off::ParamOp param) {
+    auto type = mlir::dyn_cast<mlir::RankedTensorType>(param.getType());
+    if (type && type.hasStaticShape())
+      paramBytes += uint64_t(type.getNumElements()) *
+                    ((type.getElementTypeBitWidth() + 7) / 8);
+  });
+  for (bool skipOverFloor : {true, false}) {
+    bool skipped = false;
+    tried.clear();
+    for (size_t i = 0; i < ladder.size(); ++i) {
+      if (skipOverFloor && memory.vram && deviceFloor(ladder[i], paramBytes) > memory.vram) {
+        skipped = true;
+        continue;
+      }
+      mlir::OwningOpRef<mlir::ModuleOp> trial = (**module).clone();
+      mlir::off::OffCompileOptions pipeline;
+      pipeline.forward = args.forward;
+      pipeline.gradAccum = args.gradAccum;
+      pipeline.lr = args.lr;
+      pipeline.beta1 = args.beta1;
+      pipeline.beta2 = args.beta2;
+      pipeline.eps = args.eps;
+      pipeline.weightDecay = args.weightDecay;
+      pipeline.clip = args.clip;
+      pipeline.precision = args.precision;
+      pipeline.gradDtype = args.gradDtype.empty() ? "bf16" : args.gradDtype;
+      pipeline.place = ladder[i].place;
+      pipeline.remat = ladder[i].remat;
+      mlir::PassManager passes(&context);
+      mlir::off::buildOffCompilePipeline(passes, pipeline);
+      if (mlir::failed(passes.run(*trial)))
+        return fail("the step could not be compiled (see above)");
+      mlir::func::FuncOp trialStep =
+          findFunction(*trial, args.forward ? "forward" : "train_step");
+      if (!trialStep)
+        return fail("the compiled module has no step function");
+      mlir::FailureOr<plan::Plan> lowered = mlir::off::serializePlan(trialStep, options);
+      if (mlir::failed(lowered))
+        return fail("the step could not be lowered to a plan (see above)");
+      TierBytes used = tierBytes(*lowered);
+      std::string problem = budgetProblem(memory, ladder[i], used, "", false);
+      if (problem.empty()) {
+        chosen = std::move(*lowered);
+        compiled = std::move(trial);
+        step = trialStep;
+        decisions = ladder[i];
+        break;
+      }
+      tried.push_back({i, used, memoryBreakdown(*lowered)});
     }
-    tried.push_back({i, used, memoryBreakdown(*lowered)});
+    if (chosen || !skipped)
+      break;
   }
   if (!chosen) {
     // The error is about the first tier (device, host, NVMe) that no set

@@ -73,6 +73,16 @@ std::vector<Decisions> decisionLadder(const MemoryOptions &options) {
   return ladder;
 }
 
+uint64_t deviceFloor(const Decisions &decisions, uint64_t paramBytes) {
+  // Class rules only: a glob could match some params; then no floor.
+  for (const std::string &rule : decisions.place) {
+    llvm::StringRef what = llvm::StringRef(rule).split('=').first.trim();
+    if (what != "optimizer" && what != "grads" && what != "activations")
+      return 0;
+  }
+  return paramBytes;
+}
+
 TierBytes tierBytes(const plan::Plan &plan) {
   TierBytes bytes;
   for (const plan::Arena &arena : plan.arenas())

@@ -39,6 +39,13 @@ struct Decisions {
 /// states and then params on NVMe.
 std::vector<Decisions> decisionLadder(const MemoryOptions &options);
 
+/// A floor of the device bytes `decisions` need, without compiling them:
+/// `paramBytes` (every param's bytes) when no rule moves a param off the
+/// device (the device then holds them all for the whole step), else 0.
+/// offc skips a set whose floor is over --vram and compiles the skipped
+/// ones after all only when no set fits (the error compares them all).
+uint64_t deviceFloor(const Decisions &decisions, uint64_t paramBytes);
+
 /// Bytes of each tier's arena in a plan.
 struct TierBytes {
   uint64_t device = 0, host = 0, nvme = 0;

@@ -146,6 +146,38 @@ LogicalResult GlobalNormOp::verify() {
   return success();
 }
 
+LogicalResult NormPartialOp::inferReturnTypes(MLIRContext *context,
+                                              std::optional<Location> loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &types) {
+  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  if (!input || !input.hasStaticShape())
+    return inferError(loc, "norm_partial needs a static shape");
+  types.push_back(RankedTensorType::get({numBlocks(input.getNumElements())},
+                                        Float64Type::get(context)));
+  return success();
+}
+
+LogicalResult NormPartialOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  int64_t want = numBlocks(input.getNumElements());
+  if (getPartial().getType().getDimSize(0) != want)
+    return emitOpError("needs one f64 per block of ")
+           << kBlock << " elements: " << input.getNumElements()
+           << " elements make " << want << ", the result has "
+           << getPartial().getType().getDimSize(0);
+  return success();
+}
+
+LogicalResult NormCombineOp::verify() {
+  if (getPartials().empty())
+    return emitOpError("needs at least one partial");
+  for (Value p : getPartials())
+    if (!cast<RankedTensorType>(p.getType()).hasStaticShape())
+      return emitOpError("needs partials of static shape");
+  return success();
+}
+
 LogicalResult AdamStepOp::verify() {
   auto positive = [](FloatAttr a) { return a.getValueAsDouble() > 0.0; };
   auto unit = [](FloatAttr a) {

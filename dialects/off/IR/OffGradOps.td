@@ -227,6 +227,53 @@ def Off_GlobalNormOp : Off_Op<"global_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Off_NormPartialOp : Off_Op<"norm_partial", [Pure, InferTypeOpAdaptor]> {
+  let summary = "sums of squares of one tensor, block by block (global_norm's first half)";
+  let description = [{
+    Cuts the tensor (row-major) into blocks of 65536 elements (the last one
+    shorter) and returns each block's sum of squares in f64: element b is
+    `sum(g[65536 b .. 65536 (b+1))^2)`. A bf16 tensor is widened exactly
+    first. `off.norm_combine` of the partials of tensors g0, g1, ... is, bit
+    for bit, `off.global_norm g0, g1, ...`: the block sums are the same and
+    are added in the same order. off-split-norm emits it right after a
+    gradient is final, so the gradient need not stay alive until the norm.
+
+    Example (70000 elements: two blocks):
+    ```mlir
+    %p = off.norm_partial %g : tensor<70000xf32> -> tensor<2xf64>
+    ```
+  }];
+  let arguments = (ins Off_FloatTensor:$input);
+  let results = (outs 1DTensorOf<[F64]>:$partial);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($partial)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Elements per block: the runtime's kNormBlock (runtime/cpu/Reduce.h).
+    static constexpr int64_t kBlock = 65536;
+    /// The number of blocks of a tensor of `numel` elements.
+    static int64_t numBlocks(int64_t numel) { return (numel + kBlock - 1) / kBlock; }
+  }];
+}
+
+def Off_NormCombineOp : Off_Op<"norm_combine", [Pure]> {
+  let summary = "the global norm from the block sums of off.norm_partial";
+  let description = [{
+    `sqrt` of the sum of every element of every partial, added in order
+    (operand by operand, element by element) in f64, rounded to f32: the
+    second half of `off.global_norm`, which it replaces after
+    off-split-norm.
+
+    Example:
+    ```mlir
+    %n = off.norm_combine %p0, %p1 : tensor<2xf64>, tensor<1xf64> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Variadic<1DTensorOf<[F64]>>:$partials);
+  let results = (outs 0DTensorOf<[F32]>:$norm);
+  let assemblyFormat = "$partials attr-dict `:` type($partials) `->` type($norm)";
+  let hasVerifier = 1;
+}
+
 def Off_AdamStepOp : Off_AnyTierOp<"adam_step",
     [AttrSizedOperandSegments,
      AllTypesMatch<["param", "exp_avg", "exp_avg_sq", "new_param",

@@ -313,11 +313,57 @@ def AutodiffPass : Pass<"off-autodiff", "ModuleOp"> {
 }
 
 //===----------------------------------------------------------------------===//
-// The memory level, in pipeline order after off-autodiff: off-place,
-// off-remat, off-lower-recompute, off-insert-transfers, off-schedule,
-// off-assign-buffers, off-serialize-plan. They work on the step function
-// (one block); `off-compile` (Pipeline.cpp) runs them all.
+// The memory level, in pipeline order after off-autodiff: off-split-norm,
+// off-place, off-remat, off-lower-recompute, off-insert-transfers,
+// off-schedule, off-assign-buffers, off-serialize-plan. They work on the
+// step function (one block); `off-compile` (Pipeline.cpp) runs them all.
 //===----------------------------------------------------------------------===//
+
+def SplitNormPass : Pass<"off-split-norm", "::mlir::func::FuncOp"> {
+  let summary = "takes the global gradient norm gradient by gradient, as each is made";
+  let description = [{
+    `off.global_norm` reads all gradients at the end of the backward, so
+    every gradient is alive until then: as many bytes as the params, which
+    keeps a large model from fitting any budget. This pass replaces each
+    `off.global_norm %g0, %g1, ...` by
+
+    * one `off.norm_partial %gi` per distinct gradient, right after the op
+      that makes it (the backward phase, in that op's layer segment): its
+      block sums of squares, one f64 per 65536 elements;
+    * `off.norm_combine` of the partials, in the operands' order, where the
+      global_norm was (the update phase).
+
+    The block sums and the order they are added in are global_norm's (see
+    `off.norm_partial`), so the norm and everything clipped by it are the
+    same bits. Afterwards a gradient's last use is its partial or its AdamW,
+    so off-insert-transfers can offload it and free the device copy within
+    its layer.
+
+    Pre: static shapes; no memory-level decisions yet (no `off.home`,
+    transfers or `off.recompute`: run it before off-place).
+    Post: no `off.global_norm` is left. A step without one (a forward step,
+    or a step already split) is left as it is.
+
+    Before:
+    ```mlir
+    %g0 = off.matmul %dy, %x {transpose_lhs = true} : ... -> tensor<8x8xf32>
+    %g1 = off.embedding_grad %ids, %dx {vocab_size = 16 : i64} : ... -> tensor<16x8xf32>
+    %n = off.global_norm %g0, %g1 : tensor<8x8xf32>, tensor<16x8xf32> -> tensor<f32>
+    ```
+    After:
+    ```mlir
+    %g0 = off.matmul %dy, %x {transpose_lhs = true} : ... -> tensor<8x8xf32>
+    %p0 = off.norm_partial %g0 : tensor<8x8xf32> -> tensor<1xf64>
+    %g1 = off.embedding_grad %ids, %dx {vocab_size = 16 : i64} : ... -> tensor<16x8xf32>
+    %p1 = off.norm_partial %g1 : tensor<16x8xf32> -> tensor<1xf64>
+    %n = off.norm_combine %p0, %p1 : tensor<1xf64>, tensor<1xf64> -> tensor<f32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::off::OffDialect"];
+  let statistics = [
+    Statistic<"numPartials", "num-partials", "off.norm_partial ops made">,
+  ];
+}
 
 def PlacePass : Pass<"off-place", "::mlir::func::FuncOp"> {
   let summary = "decides the tier of params, optimizer states, gradients and saved activations";

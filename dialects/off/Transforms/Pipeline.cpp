@@ -5,7 +5,7 @@
 // which `offc import` runs alone), with `precision=bf16-mixed`
 // off-mix-precision, the training step (off-autodiff, unless `forward`),
 // then the memory level in
-// order: off-place, off-remat, off-lower-recompute, off-insert-transfers,
+// order: off-split-norm, off-place, off-remat, off-lower-recompute, off-insert-transfers,
 // off-schedule, off-assign-buffers. offc then serializes the plan
 // (off-serialize-plan does the same inside off-opt).
 //
@@ -49,6 +49,7 @@ void mlir::off::buildOffCompilePipeline(OpPassManager &pm,
     pm.addPass(createAutodiffPass(autodiff));
   }
   OpPassManager &step = pm.nest<func::FuncOp>();
+  step.addPass(createSplitNormPass());
   PlacePassOptions place;
   place.rules.assign(options.place.begin(), options.place.end());
   step.addPass(createPlacePass(place));
@@ -70,7 +71,7 @@ void mlir::off::registerOffCompilePipeline() {
       "off-compile",
       "the whole of offc compile up to serialization: off-fold-shapes, "
       "off-fuse-llm, off-mix-precision (precision=bf16-mixed), off-autodiff (unless "
-      "forward), off-place, off-remat, off-lower-recompute, "
+      "forward), off-split-norm, off-place, off-remat, off-lower-recompute, "
       "off-insert-transfers, off-schedule, off-assign-buffers",
       buildOffCompilePipeline);
 }

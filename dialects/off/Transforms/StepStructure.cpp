@@ -69,7 +69,7 @@ StepStructure::StepStructure(func::FuncOp step) {
       entry.phase = Phase::Source;
       continue;
     }
-    if (isa<AdamStepOp, GlobalNormOp>(op))
+    if (isa<AdamStepOp, GlobalNormOp, NormCombineOp>(op))
       entry.phase = Phase::Update;
     else if (!training || forward.contains(&op))
       entry.phase = Phase::Forward;

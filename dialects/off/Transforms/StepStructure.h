@@ -3,8 +3,9 @@
 // How the memory-level passes see a training step (off-autodiff's output):
 //
 // * Phase: forward ops are the ancestors of a cross_entropy (every op when
-//   there is none: a forward step); AdamW and global_norm are the update;
-//   the rest is the backward. Params, states and constants are sources.
+//   there is none: a forward step); AdamW, global_norm and norm_combine
+//   are the update; the rest is the backward (norm_partial included: it
+//   runs with its gradient). Params, states and constants are sources.
 // * Group: the params an op reads name it: `<prefix>.layers.N` for a layer's
 //   params, the param's own name otherwise (embedding, final norm, head);
 //   an op that reads no param belongs to the group of the op before it in

@@ -62,6 +62,19 @@ func.func @optimizer(%p: tensor<64x64xf32>, %g: tensor<64x64xf32>, %w: tensor<64
   return
 }
 
+// Tests global_norm's two halves: block sums per tensor (65536 elements a
+// block, so 70000 make 2 and 65536 make 1), f32 or bf16, and their combine.
+// CHECK-LABEL: func.func @norm_halves
+func.func @norm_halves(%a: tensor<70000xf32>, %b: tensor<256x256xbf16>) -> tensor<f32> {
+  // CHECK: %[[A:.+]] = off.norm_partial %{{.+}} : tensor<70000xf32> -> tensor<2xf64>
+  %pa = off.norm_partial %a : tensor<70000xf32> -> tensor<2xf64>
+  // CHECK: %[[B:.+]] = off.norm_partial %{{.+}} : tensor<256x256xbf16> -> tensor<1xf64>
+  %pb = off.norm_partial %b : tensor<256x256xbf16> -> tensor<1xf64>
+  // CHECK: off.norm_combine %[[A]], %[[B]] : tensor<2xf64>, tensor<1xf64> -> tensor<f32>
+  %n = off.norm_combine %pa, %pb : tensor<2xf64>, tensor<1xf64> -> tensor<f32>
+  return %n : tensor<f32>
+}
+
 // Tests the mixed-precision AdamW step: a bf16 gradient (read as f32) and a
 // bf16 compute copy written with the master, with and without the norm.
 // CHECK-LABEL: func.func @mixed_optimizer

@@ -281,3 +281,30 @@ func.func @f(%p: tensor<4xf32>) {
       -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xbf16>)
   return
 }
+
+// -----
+
+// Tests that norm_partial has one f64 per block of 65536 elements.
+func.func @f(%g: tensor<65537xf32>) {
+  // expected-error @+1 {{needs one f64 per block of 65536 elements: 65537 elements make 2, the result has 1}}
+  %p = off.norm_partial %g : tensor<65537xf32> -> tensor<1xf64>
+  return
+}
+
+// -----
+
+// Tests that norm_partial's sums are f64.
+func.func @f(%g: tensor<8xf32>) {
+  // expected-error @+1 {{must be 1D tensor of 64-bit float values}}
+  %p = "off.norm_partial"(%g) : (tensor<8xf32>) -> tensor<1xf32>
+  return
+}
+
+// -----
+
+// Tests that norm_combine needs a partial.
+func.func @f() {
+  // expected-error @+1 {{needs at least one partial}}
+  %n = "off.norm_combine"() : () -> tensor<f32>
+  return
+}

@@ -162,6 +162,15 @@ TEST_P(Bf16Conformance, GlobalNormOverF32AndBf16Gradients) {
   EXPECT_NEAR(mixed[0].at(0), expected, 1e-6 * expected);
 }
 
+TEST_P(Bf16Conformance, NormPartialOfBf16IsItsF32Cast) {
+  std::mt19937 rng(107);
+  HostTensor b = randomBf16({66000}, rng);
+  auto mixed = runOp(backend(), "norm_partial", {b}, {{{2}, off::DType::F64}});
+  auto widened = runOp(backend(), "norm_partial", {toDtype(b, off::DType::F32)},
+                       {{{2}, off::DType::F64}});
+  EXPECT_TRUE(sameBits(mixed[0], widened[0])) << "a bf16 tensor adds what its f32 cast would";
+}
+
 TEST_P(Bf16Conformance, AdamStepReadsBf16GradientsAndWritesTheCopy) {
   std::mt19937 rng(106);
   const Shape shape{37, 5};

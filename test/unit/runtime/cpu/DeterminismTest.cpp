@@ -70,6 +70,9 @@ std::vector<OpRun> opRuns() {
                       {{"axes", AttrValue(std::vector<int64_t>{1})}});
        }},
       {"global_norm", [=, &cpu] { return runOp(cpu, "global_norm", {norm, x}, {{{}}}); }},
+      {"norm_partial", [=, &cpu] {
+         return runOp(cpu, "norm_partial", {big}, {{{(big.numel() + 65535) / 65536}, DType::F64}});
+       }},
       {"swiglu_grad", [=, &cpu] {
          return runOp(cpu, "swiglu_grad", {gate, up, dgate}, {{gate.shape}, {gate.shape}});
        }},

@@ -256,4 +256,43 @@ TEST_P(GenericForward, GlobalNormOfSeveralTensors) {
   EXPECT_NEAR(out[0].at(0), expected, 1e-7 * expected);
 }
 
+// norm_partial and norm_combine (off-split-norm) are global_norm in two
+// halves: the same bits for the same tensors in the same order, and each
+// block sum the sum of squares of its 65536 elements.
+TEST_P(GenericForward, NormHalvesAreGlobalNormBitForBit) {
+  std::mt19937 rng(23);
+  std::vector<HostTensor> grads = {randomF32({37, 5}, rng), randomF32({3}, rng),
+                                   randomF32({140000}, rng), randomF32({65536}, rng)};
+  std::vector<HostTensor> partials;
+  for (const HostTensor &g : grads) {
+    int64_t blocks = (g.numel() + 65535) / 65536;
+    HostTensor p = runOp(backend(), "norm_partial", {g}, {{{blocks}, DType::F64}})[0];
+    std::vector<double> x = asDouble(g);
+    for (int64_t b = 0; b < blocks; ++b) {
+      double want = 0.0;
+      for (int64_t i = b * 65536; i < std::min<int64_t>(g.numel(), (b + 1) * 65536); ++i)
+        want += x[size_t(i)] * x[size_t(i)];
+      EXPECT_NEAR(p.as<double>()[b], want, 1e-13 * want) << "block " << b << " of " << g.numel();
+    }
+    partials.push_back(std::move(p));
+  }
+  auto whole = runOp(backend(), "global_norm", grads, {{{}}});
+  auto halves = runOp(backend(), "norm_combine", partials, {{{}}});
+  EXPECT_TRUE(sameBits(whole[0], halves[0]))
+      << whole[0].at(0) << " vs " << halves[0].at(0);
+  // Swapping two partials changes the order of the sums, not the check:
+  // the combine adds what it is given, in order.
+  std::swap(partials[1], partials[2]);
+  auto swapped = runOp(backend(), "norm_combine", partials, {{{}}});
+  std::swap(grads[1], grads[2]);
+  EXPECT_TRUE(sameBits(runOp(backend(), "global_norm", grads, {{{}}})[0], swapped[0]));
+}
+
+TEST_P(GenericForward, NormPartialRefusesAWrongBlockCount) {
+  std::mt19937 rng(24);
+  HostTensor g = randomF32({70000}, rng);
+  EXPECT_THROW(runOp(backend(), "norm_partial", {g}, {{{1}, DType::F64}}), std::invalid_argument);
+  EXPECT_THROW(runOp(backend(), "norm_partial", {g}, {{{2}, DType::F32}}), std::invalid_argument);
+}
+
 } // namespace

@@ -90,6 +90,21 @@ std::vector<Case> cases() {
                  return std::vector{randomF32({3, 5}, r), randomF32({70000}, r), randomF32({1}, r)};
                },
                {{{}}}, {}, kF32});
+  // global_norm's halves: the CPU's order, so the same bits
+  c.push_back({"norm_partial", "norm_partial", rnd({140000}), {{{3}, DType::F64}}, {}, 0});
+  c.push_back({"norm_combine", "norm_combine",
+               [](std::mt19937 &r) {
+                 std::vector<HostTensor> in;
+                 for (int64_t n : {3, 1, 2}) {
+                   HostTensor t({n}, DType::F64);
+                   HostTensor f = positive({n}, r);
+                   for (int64_t i = 0; i < n; ++i)
+                     t.as<double>()[i] = double(f.f32()[i]) * 1e3 / 3.0;
+                   in.push_back(std::move(t));
+                 }
+                 return in;
+               },
+               {{{}}}, {}, 0});
   // data movement
   c.push_back({"reshape", "reshape", rnd({6, 4}), {{{24}}}, {}, 0});
   c.push_back({"transpose", "transpose", rnd({3, 5, 4}), {{{4, 3, 5}}},

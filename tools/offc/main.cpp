@@ -16,8 +16,9 @@ int main(int argc, char **argv) {
            off::offc::runCompile, ""},
           {"explain", "explain PLAN", "shows where memory and time go in a plan",
            {}, "[D]"},
-          {"simulate", "simulate PLAN --device PROFILE",
-           "replays a plan on a device profile", {}, "[D]"},
+          {"simulate", "simulate PLAN.bin [--profile P] [--trace FILE]",
+           "replays a plan on a device profile (step time, peaks, links)",
+           off::offc::runSimulate, ""},
           {"calibrate", "calibrate -o PROFILE.json",
            "measures this machine into a device profile", {}, "[D]"},
       }};

@@ -98,6 +98,8 @@ void bytesAlive(const plan::Plan &plan, const std::vector<Lifetime> &life, doubl
       continue; // sample once all changes at this time are in
     for (int k = 0; k < 3; ++k) {
       TierUse &use = out.tiers[k];
+      if (use.peakBytes == 0)
+        continue; // a tier the plan does not use has no counter
       if (!use.live.empty() && use.live.back().second == alive[k])
         continue;
       use.live.emplace_back(c.at, alive[k]);

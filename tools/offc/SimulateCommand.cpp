@@ -37,10 +37,12 @@ int runSimulate(const std::vector<std::string> &argv) {
                    "Replays a plan's streams on a device profile: step time, busy time per "
                    "stream, peak bytes per tier, bytes per link.");
   cmd.positional("PLAN.bin", planPath, "the plan (offc compile -o)");
+  cmd.group("Machine");
   cmd.option("--profile", profileName, "P",
              "a built-in device profile (models/devices: h100-80g, a100-80g, a100-40g,\n"
              "rtx4090-24g, rtx3090-24g, l4-24g, t4-16g, cpu-host) or a profile .json\n"
              "(default cpu-host: the CPU backend)");
+  cmd.group("Output");
   cmd.option("--report", report, "FILE", "the figures as JSON ('-': stdout)");
   cmd.option("--trace", trace, "FILE",
              "Chrome trace-event JSON of the step (opens in Perfetto): a track\n"

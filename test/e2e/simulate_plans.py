@@ -1,0 +1,131 @@
+"""offc simulate on the plans offc compile writes (issue 13 [D2]): for the
+tiny Llama under every rung of the greedy ladder and the forcing options
+(host and NVMe tiers, recompute, bf16-mixed, grad-accum, forward), on the
+CPU backend's profile and on GPU profiles:
+
+* each tier's peak equals `offc compile --report`'s (the arena the runtime
+  allocates), and the bytes alive at any time never exceed it;
+* bytes per link equal the compiler's report;
+* the Chrome trace (--trace) is well-formed JSON in the trace-event format:
+  one named track per stream of the plan, each track's slices in order and
+  not overlapping, their durations summing to the stream's busy time in
+  --report, the last one ending at the step time; one memory counter track
+  per tier the plan uses, whose largest value is the report's bytes alive
+  at peak.
+
+Needs only offc and the standard library.
+"""
+
+import json
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_harness import check, finish, run  # noqa: E402
+
+CASES = [
+    ("unconstrained", []),
+    ("vram-2M (optimizer on the host)", ["--vram", "2M"]),
+    ("vram-1M (params streamed)", ["--vram", "1M"]),
+    ("remat-all", ["--remat", "all"]),
+    ("host optimizer, recompute, grad-accum 3",
+     ["--place", "optimizer=host", "--remat", "all", "--grad-accum", "3"]),
+    ("nvme optimizer and params", ["--place", "optimizer=nvme", "--place", "params=nvme",
+                                   "--place", "grads=host", "--place", "activations=host",
+                                   "--remat", "all", "--nvme", "{nvme}"]),
+    ("bf16-mixed", ["--precision", "bf16-mixed"]),
+    ("bf16-mixed vram-1M", ["--precision", "bf16-mixed", "--vram", "1M"]),
+    ("forward", ["--forward"]),
+]
+PROFILES = ["cpu-host", "rtx4090-24g", "h100-80g"]
+TIERS = ("device", "host", "nvme")
+
+
+def close(a, b, rel=1e-9):
+    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-30)
+
+
+def check_trace(name, trace, report):
+    events = trace.get("traceEvents")
+    check(isinstance(events, list) and events, f"{name}: trace has a traceEvents list")
+    if not isinstance(events, list):
+        return
+    check(all(isinstance(e, dict) and "ph" in e and "pid" in e for e in events),
+          f"{name}: every trace event has ph and pid")
+    streams = report["streams"]
+    threads = {e["tid"]: e["args"]["name"] for e in events
+               if e["ph"] == "M" and e["name"] == "thread_name"}
+    check(sorted(threads) == list(range(len(streams))) and
+          [threads[i] for i in range(len(streams))] == [s["name"] for s in streams],
+          f"{name}: one named track per stream ({[s['name'] for s in streams]})")
+    slices = [e for e in events if e["ph"] == "X"]
+    check(all(e["tid"] in threads and e["ts"] >= 0 and e["dur"] >= 0 for e in slices),
+          f"{name}: every slice is on a stream's track, at ts >= 0 with dur >= 0")
+    last_end = 0.0
+    for tid, stream in enumerate(streams):
+        mine = [e for e in slices if e["tid"] == tid]
+        ordered = all(a["ts"] + a["dur"] <= b["ts"] * (1 + 1e-12) + 1e-9
+                      for a, b in zip(mine, mine[1:]))
+        check(ordered, f"{name}: {stream['name']}: slices in order, none overlapping")
+        busy_us = sum(e["dur"] for e in mine)
+        check(close(busy_us, stream["busy_s"] * 1e6, 1e-6),
+              f"{name}: {stream['name']}: slices sum to the busy time "
+              f"({busy_us:.3f} us vs {stream['busy_s'] * 1e6:.3f} us)")
+        check(len(mine) == stream["kernels"] + stream["copies"],
+              f"{name}: {stream['name']}: one slice per kernel and copy")
+        if mine:
+            last_end = max(last_end, mine[-1]["ts"] + mine[-1]["dur"])
+    check(close(last_end, report["step_s"] * 1e6, 1e-6),
+          f"{name}: the last slice ends at the step time")
+    counters = {}
+    for e in events:
+        if e["ph"] == "C":
+            counters.setdefault(e["name"], []).append(e)
+    used = [t for t in TIERS if report["tiers"][t]["peak_bytes"] > 0]
+    check(sorted(counters) == sorted("memory " + t for t in used),
+          f"{name}: one memory counter per tier in use ({used})")
+    for t in used:
+        samples = counters.get("memory " + t, [])
+        times = [e["ts"] for e in samples]
+        peak = max((e["args"]["bytes"] for e in samples), default=-1)
+        check(times == sorted(times) and peak == report["tiers"][t]["peak_live_bytes"],
+              f"{name}: memory {t}: samples in time order, largest = peak_live_bytes ({peak})")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        nvme = os.path.join(tmp, "nvme")
+        os.mkdir(nvme)
+        for label, options in CASES:
+            options = [o.replace("{nvme}", nvme) for o in options]
+            plan = os.path.join(tmp, "p.bin")
+            compiled = os.path.join(tmp, "compile.json")
+            run(["offc", "compile", "--model", "llama", "--size", "tiny", "--batch", "2",
+                 "--seq", "32", *options, "-o", plan, "--report", compiled])
+            want = json.load(open(compiled))
+            for profile in PROFILES:
+                name = f"{label} on {profile}"
+                report_path = os.path.join(tmp, "sim.json")
+                trace_path = os.path.join(tmp, "trace.json")
+                run(["offc", "simulate", plan, "--profile", profile, "--report", report_path,
+                     "--trace", trace_path])
+                got = json.load(open(report_path))
+                for t in TIERS:
+                    check(got["tiers"][t]["peak_bytes"] == want["tiers"][t]["peak_bytes"],
+                          f"{name}: {t} peak {got['tiers'][t]['peak_bytes']} == compile "
+                          f"--report's {want['tiers'][t]['peak_bytes']}")
+                    check(got["tiers"][t]["peak_live_bytes"] <= got["tiers"][t]["peak_bytes"],
+                          f"{name}: {t} bytes alive at most "
+                          f"{got['tiers'][t]['peak_live_bytes']} <= peak")
+                check(got["bytes_per_step"] == want["bytes_per_step"],
+                      f"{name}: bytes per link {got['bytes_per_step']} == compile --report's")
+                check(got["step_s"] > 0 and got["step_s"] >= max(
+                    s["busy_s"] for s in got["streams"]) * (1 - 1e-12),
+                      f"{name}: step {got['step_s']:.3e} s >= every stream's busy time")
+                check_trace(name, json.load(open(trace_path)), got)
+    return finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,7 +11,9 @@ CPU backend's profile and on GPU profiles:
   not overlapping, their durations summing to the stream's busy time in
   --report, the last one ending at the step time; one memory counter track
   per tier the plan uses, whose largest value is the report's bytes alive
-  at peak.
+  at peak;
+* `offc compile --profile P`'s predicted_step_s is offc simulate's step
+  time for the plan it wrote.
 
 Needs only offc and the standard library.
 """
@@ -40,6 +42,7 @@ CASES = [
 ]
 PROFILES = ["cpu-host", "rtx4090-24g", "h100-80g"]
 TIERS = ("device", "host", "nvme")
+PREDICT_ON = "rtx4090-24g"  # offc compile --profile
 
 
 def close(a, b, rel=1e-9):
@@ -102,7 +105,8 @@ def main():
             plan = os.path.join(tmp, "p.bin")
             compiled = os.path.join(tmp, "compile.json")
             run(["offc", "compile", "--model", "llama", "--size", "tiny", "--batch", "2",
-                 "--seq", "32", *options, "-o", plan, "--report", compiled])
+                 "--seq", "32", *options, "-o", plan, "--report", compiled,
+                 "--profile", PREDICT_ON])
             want = json.load(open(compiled))
             for profile in PROFILES:
                 name = f"{label} on {profile}"
@@ -124,6 +128,11 @@ def main():
                     s["busy_s"] for s in got["streams"]) * (1 - 1e-12),
                       f"{name}: step {got['step_s']:.3e} s >= every stream's busy time")
                 check_trace(name, json.load(open(trace_path)), got)
+                if profile == PREDICT_ON:
+                    check(want.get("profile") == profile and
+                          want.get("predicted_step_s") == got["step_s"],
+                          f"{name}: offc compile --profile's predicted_step_s "
+                          f"{want.get('predicted_step_s')} == offc simulate's step_s")
     return finish()
 
 

@@ -64,6 +64,14 @@ std::optional<Simulation> simulate(const plan::Plan &plan, const DeviceProfile &
 /// (microseconds), and a counter track per tier of the bytes alive.
 std::string chromeTrace(const plan::Plan &plan, const Simulation &simulation);
 
+/// An SVG image of the bytes alive per tier over the step (--memory-plot):
+/// one panel per tier the plan uses, a step line of the bytes alive, the
+/// arena (peak) and, when the plan has one, the tier's budget as dashed
+/// lines. Each panel is a <g class="tier" data-tier=NAME data-axis-bytes=B
+/// data-axis-seconds=S> whose polyline maps bytes and time linearly onto
+/// the plot area given by data-x0/x1/y0/y1, so a test can read it back.
+std::string memoryPlot(const plan::Plan &plan, const Simulation &simulation);
+
 /// The --report JSON of offc simulate (docs/cli.md).
 std::string simulationReport(const Simulation &simulation);
 

@@ -12,6 +12,9 @@ CPU backend's profile and on GPU profiles:
   --report, the last one ending at the step time; one memory counter track
   per tier the plan uses, whose largest value is the report's bytes alive
   at peak;
+* the memory plot (--memory-plot) is well-formed SVG with one panel per
+  tier in use whose line, read back through the panel's axes, peaks at the
+  report's bytes alive at peak and whose arena line sits at the peak;
 * `offc compile --profile P`'s predicted_step_s is offc simulate's step
   time for the plan it wrote.
 
@@ -22,6 +25,7 @@ import json
 import os
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_harness import check, finish, run  # noqa: E402
@@ -96,6 +100,36 @@ def check_trace(name, trace, report):
               f"{name}: memory {t}: samples in time order, largest = peak_live_bytes ({peak})")
 
 
+def check_plot(name, path, report):
+    root = ET.parse(path).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    check(root.tag == ns + "svg", f"{name}: memory plot is an SVG document")
+    panels = {g.get("data-tier"): g for g in root.iter(ns + "g") if g.get("class") == "tier"}
+    used = [t for t in TIERS if report["tiers"][t]["peak_bytes"] > 0]
+    check(sorted(panels) == sorted(used), f"{name}: one memory panel per tier in use ({used})")
+    for tier, g in panels.items():
+        axis = float(g.get("data-axis-bytes"))
+        x0, x1 = float(g.get("data-x0")), float(g.get("data-x1"))
+        y0, y1 = float(g.get("data-y0")), float(g.get("data-y1"))
+
+        def to_bytes(y):
+            return (y0 - y) / (y0 - y1) * axis
+
+        points = [tuple(map(float, p.split(","))) for p in
+                  g.find(ns + "polyline").get("points").split()]
+        tolerance = axis * 0.01 / (y0 - y1)  # coordinates are written to 0.01 px
+        peak = max(to_bytes(y) for _, y in points)
+        want = report["tiers"][tier]["peak_live_bytes"]
+        check(abs(peak - want) <= tolerance and all(x0 <= x <= x1 for x, _ in points) and
+              points[-1][0] == x1,
+              f"{name}: memory plot {tier}: the line peaks at {peak:.0f} ~ {want} bytes alive "
+              f"and spans the step")
+        arena = [line for line in g.iter(ns + "line") if line.get("class") == "arena"]
+        check(len(arena) == 1 and abs(to_bytes(float(arena[0].get("y1"))) -
+                                      report["tiers"][tier]["peak_bytes"]) <= tolerance,
+              f"{name}: memory plot {tier}: the arena line at peak_bytes")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         nvme = os.path.join(tmp, "nvme")
@@ -112,8 +146,9 @@ def main():
                 name = f"{label} on {profile}"
                 report_path = os.path.join(tmp, "sim.json")
                 trace_path = os.path.join(tmp, "trace.json")
+                plot_path = os.path.join(tmp, "memory.svg")
                 run(["offc", "simulate", plan, "--profile", profile, "--report", report_path,
-                     "--trace", trace_path])
+                     "--trace", trace_path, "--memory-plot", plot_path])
                 got = json.load(open(report_path))
                 for t in TIERS:
                     check(got["tiers"][t]["peak_bytes"] == want["tiers"][t]["peak_bytes"],
@@ -128,6 +163,7 @@ def main():
                     s["busy_s"] for s in got["streams"]) * (1 - 1e-12),
                       f"{name}: step {got['step_s']:.3e} s >= every stream's busy time")
                 check_trace(name, json.load(open(trace_path)), got)
+                check_plot(name, plot_path, got)
                 if profile == PREDICT_ON:
                     check(want.get("profile") == profile and
                           want.get("predicted_step_s") == got["step_s"],

@@ -3,7 +3,7 @@
 // holds at its peak and what crosses each link.
 //
 //   offc simulate PLAN.bin [--profile NAME|FILE.json] [--report FILE.json]
-//                 [--trace FILE.json]
+//                 [--trace FILE.json] [--memory-plot FILE.svg]
 
 #include "compiler/Simulate/DeviceProfile.h"
 #include "compiler/Simulate/Simulator.h"
@@ -32,8 +32,9 @@ std::string seconds(double s) {
 } // namespace
 
 int runSimulate(const std::vector<std::string> &argv) {
-  std::string planPath, profileName = "cpu-host", report, trace;
-  cli::Command cmd(kCommand, "PLAN.bin [--profile NAME|FILE.json] [--report FILE] [--trace FILE]",
+  std::string planPath, profileName = "cpu-host", report, trace, plot;
+  cli::Command cmd(kCommand, "PLAN.bin [--profile NAME|FILE.json] [--report FILE] [--trace FILE] "
+                   "[--memory-plot FILE]",
                    "Replays a plan's streams on a device profile: step time, busy time per "
                    "stream, peak bytes per tier, bytes per link.");
   cmd.positional("PLAN.bin", planPath, "the plan (offc compile -o)");
@@ -47,15 +48,24 @@ int runSimulate(const std::vector<std::string> &argv) {
   cmd.option("--trace", trace, "FILE",
              "Chrome trace-event JSON of the step (opens in Perfetto): a track\n"
              "per stream, a memory counter per tier");
+  cmd.option("--memory-plot", plot, "FILE",
+             "SVG: the bytes alive per tier over the step,\nwith the arena and the budget");
   if (std::optional<int> exit = cmd.parse(argv))
     return *exit;
   if (planPath.empty())
     return cmd.usageError("no plan: give PLAN.bin");
-  if (!report.empty() && report == trace)
-    return cmd.usageError("--report and --trace name the same file '" + report + "'");
-  for (const std::string &out : {report, trace})
-    if (out == planPath)
-      return cmd.usageError("'" + out + "' is the plan: write the output elsewhere");
+  std::vector<std::pair<const char *, std::string>> named = {
+      {"--report", report}, {"--trace", trace}, {"--memory-plot", plot}};
+  for (size_t i = 0; i < named.size(); ++i) {
+    if (named[i].second.empty())
+      continue;
+    if (named[i].second == planPath)
+      return cmd.usageError("'" + planPath + "' is the plan: write the output elsewhere");
+    for (size_t j = i + 1; j < named.size(); ++j)
+      if (named[i].second == named[j].second)
+        return cmd.usageError(std::string(named[i].first) + " and " + named[j].first +
+                              " name the same file '" + named[i].second + "'");
+  }
   auto fail = [](const std::string &message) {
     llvm::errs() << kCommand << ": error: " << message << "\n";
     return 1;
@@ -75,11 +85,14 @@ int runSimulate(const std::vector<std::string> &argv) {
     outputs.push_back({report, [&](llvm::raw_ostream &os) { os << sim::simulationReport(*sim); }});
   if (!trace.empty())
     outputs.push_back({trace, [&](llvm::raw_ostream &os) { os << sim::chromeTrace(*plan, *sim); }});
+  if (!plot.empty())
+    outputs.push_back({plot, [&](llvm::raw_ostream &os) { os << sim::memoryPlot(*plan, *sim); }});
   if (llvm::Error e = writeOutputsAtomically(outputs))
     return fail(llvm::toString(std::move(e)));
 
   // The summary goes to stderr when stdout carries the JSON.
-  llvm::raw_ostream &os = report == "-" || trace == "-" ? llvm::errs() : llvm::outs();
+  llvm::raw_ostream &os =
+      report == "-" || trace == "-" || plot == "-" ? llvm::errs() : llvm::outs();
   os << llvm::formatv("{0}: {1} on {2}: step {3}, {4:f3} GFLOP\n", kCommand, planPath,
                       profile->name, seconds(sim->stepSeconds), double(sim->flops) / 1e9);
   for (const sim::StreamUse &s : sim->streams)

@@ -3,6 +3,7 @@
 #include "compiler/Simulate/Simulator.h"
 
 #include "compiler/Simulate/KernelCost.h"
+#include "compiler/Simulate/LowerBound.h"
 #include "runtime/common/Json.h"
 
 #include <algorithm>
@@ -251,7 +252,7 @@ std::string chromeTrace(const plan::Plan &plan, const Simulation &sim) {
   return trace.dump() + "\n";
 }
 
-std::string simulationReport(const Simulation &sim) {
+std::string simulationReport(const Simulation &sim, const Bound *bound) {
   Json streams = Json::array();
   for (const StreamUse &s : sim.streams)
     streams.push_back(Json{{"name", s.name},
@@ -273,6 +274,12 @@ std::string simulationReport(const Simulation &sim) {
                  {"bytes_per_step",
                   {{"h2d", sim.h2d}, {"d2h", sim.d2h}, {"nvme_read", sim.nvmeRead},
                    {"nvme_write", sim.nvmeWrite}}}};
+  if (bound) {
+    report["lower_bound_s"] = bound->seconds;
+    report["step_over_bound"] = bound->seconds > 0 ? sim.stepSeconds / bound->seconds : 0;
+    report["bound"] = {{"limit", bound->limit},
+                       {"device_adam_fraction", bound->deviceFraction}};
+  }
   return report.dump(2) + "\n";
 }
 

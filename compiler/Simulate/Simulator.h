@@ -72,7 +72,10 @@ std::string chromeTrace(const plan::Plan &plan, const Simulation &simulation);
 /// the plot area given by data-x0/x1/y0/y1, so a test can read it back.
 std::string memoryPlot(const plan::Plan &plan, const Simulation &simulation);
 
-/// The --report JSON of offc simulate (docs/cli.md).
-std::string simulationReport(const Simulation &simulation);
+struct Bound;
+
+/// The --report JSON of offc simulate (docs/cli.md); with `bound`, also
+/// lower_bound_s and what limits it (LowerBound.h).
+std::string simulationReport(const Simulation &simulation, const Bound *bound = nullptr);
 
 } // namespace off::sim

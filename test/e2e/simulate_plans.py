@@ -15,8 +15,9 @@ CPU backend's profile and on GPU profiles:
 * the memory plot (--memory-plot) is well-formed SVG with one panel per
   tier in use whose line, read back through the panel's axes, peaks at the
   report's bytes alive at peak and whose arena line sits at the peak;
+* the lower bound never exceeds the plan's simulated step;
 * `offc compile --profile P`'s predicted_step_s is offc simulate's step
-  time for the plan it wrote.
+  time for the plan it wrote, and its lower_bound_s is simulate's.
 
 Needs only offc and the standard library.
 """
@@ -159,6 +160,9 @@ def main():
                           f"{got['tiers'][t]['peak_live_bytes']} <= peak")
                 check(got["bytes_per_step"] == want["bytes_per_step"],
                       f"{name}: bytes per link {got['bytes_per_step']} == compile --report's")
+                check(0 < got["lower_bound_s"] <= got["step_s"] * (1 + 1e-12),
+                      f"{name}: lower bound {got['lower_bound_s']:.3e} s <= step "
+                      f"{got['step_s']:.3e} s ({got['bound']['limit']})")
                 check(got["step_s"] > 0 and got["step_s"] >= max(
                     s["busy_s"] for s in got["streams"]) * (1 - 1e-12),
                       f"{name}: step {got['step_s']:.3e} s >= every stream's busy time")
@@ -166,7 +170,8 @@ def main():
                 check_plot(name, plot_path, got)
                 if profile == PREDICT_ON:
                     check(want.get("profile") == profile and
-                          want.get("predicted_step_s") == got["step_s"],
+                          want.get("predicted_step_s") == got["step_s"] and
+                          want.get("lower_bound_s") == got["lower_bound_s"],
                           f"{name}: offc compile --profile's predicted_step_s "
                           f"{want.get('predicted_step_s')} == offc simulate's step_s")
     return finish()

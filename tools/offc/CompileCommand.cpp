@@ -18,6 +18,7 @@
 #include "compiler/Import/ModelStats.h"
 #include "compiler/Plan/SerializePlan.h"
 #include "compiler/Simulate/DeviceProfile.h"
+#include "compiler/Simulate/LowerBound.h"
 #include "compiler/Simulate/Simulator.h"
 #include "dialects/off/Transforms/Passes.h"
 #include "tools/offc/MemoryPolicy.h"
@@ -425,12 +426,17 @@ int runCompile(const std::vector<std::string> &argv) {
   }
   // The step's time on --profile: offc simulate's replay of this plan.
   std::optional<double> predicted;
+  sim::Bound bound;
   if (profile) {
     std::string error;
     std::optional<sim::Simulation> simulated = sim::simulate(plan, *profile, error);
-    if (!simulated)
+    std::optional<sim::BoundInputs> inputs;
+    if (simulated)
+      inputs = sim::boundInputs(plan, *simulated, *profile, error);
+    if (!inputs)
       return fail("--profile " + profile->name + ": " + error);
     predicted = simulated->stepSeconds;
+    bound = sim::lowerBound(*inputs);
   }
   if (!args.report.empty()) {
     uint64_t recomputeFlops = 0;
@@ -450,6 +456,8 @@ int runCompile(const std::vector<std::string> &argv) {
     if (predicted) {
       report["profile"] = profile->name;
       report["predicted_step_s"] = *predicted;
+      report["lower_bound_s"] = bound.seconds;
+      report["predicted_over_bound"] = bound.seconds > 0 ? *predicted / bound.seconds : 0;
     }
     if (llvm::Error error = writeOutputsAtomically(
             {{args.report, [&](llvm::raw_ostream &os) {
@@ -505,9 +513,10 @@ int runCompile(const std::vector<std::string> &argv) {
                    [](const plan::Tensor &t) { return t.role() == plan::OPTIMIZER_STATE; }),
       bytesByDtype(plan, [](const plan::Tensor &t) { return t.role() == plan::GRAD; }));
   if (predicted)
-    llvm::errs() << llvm::formatv("{0}: predicted step {1:e3} s on {2} (offc simulate {3} "
-                                  "--profile {2} for the breakdown)\n",
-                                  kCommand, *predicted, profile->name, args.output);
+    llvm::errs() << llvm::formatv("{0}: predicted step {1:e3} s on {2}, {4:f2}x the lower "
+                                  "bound (offc simulate {3} --profile {2} for the breakdown)\n",
+                                  kCommand, *predicted, profile->name, args.output,
+                                  bound.seconds > 0 ? *predicted / bound.seconds : 0.0);
   return 0;
 }
 

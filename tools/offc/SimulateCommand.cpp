@@ -6,6 +6,7 @@
 //                 [--trace FILE.json] [--memory-plot FILE.svg]
 
 #include "compiler/Simulate/DeviceProfile.h"
+#include "compiler/Simulate/LowerBound.h"
 #include "compiler/Simulate/Simulator.h"
 #include "runtime/common/CliCommand.h"
 #include "runtime/common/HumanSize.h"
@@ -80,9 +81,14 @@ int runSimulate(const std::vector<std::string> &argv) {
   std::optional<sim::Simulation> sim = sim::simulate(*plan, *profile, error);
   if (!sim)
     return fail(planPath + ": " + error);
+  std::optional<sim::BoundInputs> inputs = sim::boundInputs(*plan, *sim, *profile, error);
+  if (!inputs)
+    return fail(planPath + ": " + error);
+  sim::Bound bound = sim::lowerBound(*inputs);
   std::vector<PendingOutput> outputs;
   if (!report.empty())
-    outputs.push_back({report, [&](llvm::raw_ostream &os) { os << sim::simulationReport(*sim); }});
+    outputs.push_back(
+        {report, [&](llvm::raw_ostream &os) { os << sim::simulationReport(*sim, &bound); }});
   if (!trace.empty())
     outputs.push_back({trace, [&](llvm::raw_ostream &os) { os << sim::chromeTrace(*plan, *sim); }});
   if (!plot.empty())
@@ -95,6 +101,10 @@ int runSimulate(const std::vector<std::string> &argv) {
       report == "-" || trace == "-" || plot == "-" ? llvm::errs() : llvm::outs();
   os << llvm::formatv("{0}: {1} on {2}: step {3}, {4:f3} GFLOP\n", kCommand, planPath,
                       profile->name, seconds(sim->stepSeconds), double(sim->flops) / 1e9);
+  os << llvm::formatv("  lower bound {0} ({1}; AdamW {2:f0}% on the device): step / bound "
+                      "{3:f2}\n",
+                      seconds(bound.seconds), bound.limit, 100 * bound.deviceFraction,
+                      bound.seconds > 0 ? sim->stepSeconds / bound.seconds : 0.0);
   for (const sim::StreamUse &s : sim->streams)
     os << llvm::formatv("  stream {0,-15} busy {1,12} ({2,5:f1}%), {3} kernels, {4} copies\n",
                         s.name, seconds(s.busy),

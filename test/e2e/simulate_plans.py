@@ -15,7 +15,10 @@ CPU backend's profile and on GPU profiles:
 * the memory plot (--memory-plot) is well-formed SVG with one panel per
   tier in use whose line, read back through the panel's axes, peaks at the
   report's bytes alive at peak and whose arena line sits at the peak;
-* the lower bound never exceeds the plan's simulated step;
+* the lower bound never exceeds the plan's simulated step, nor the step of
+  any other plan of the same training step that fits the first one's device
+  budget (the bound of a recomputing plan holds for the plan that keeps
+  everything: recomputation must not count as work every plan does);
 * `offc compile --profile P`'s predicted_step_s is offc simulate's step
   time for the plan it wrote, and its lower_bound_s is simulate's.
 
@@ -31,6 +34,10 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_harness import check, finish, run  # noqa: E402
 
+# The cases that compile the same fp32 step (batch 2 x 32, one micro-batch):
+# each one's bound must hold for the others.
+SAME_STEP = {"unconstrained", "vram-2M (optimizer on the host)", "vram-1M (params streamed)",
+             "remat-all", "nvme optimizer and params"}
 CASES = [
     ("unconstrained", []),
     ("vram-2M (optimizer on the host)", ["--vram", "2M"]),
@@ -132,6 +139,7 @@ def check_plot(name, path, report):
 
 
 def main():
+    family = {}  # profile -> [(label, bound, step, budget or None, device peak)]
     with tempfile.TemporaryDirectory() as tmp:
         nvme = os.path.join(tmp, "nvme")
         os.mkdir(nvme)
@@ -166,6 +174,11 @@ def main():
                 check(got["step_s"] > 0 and got["step_s"] >= max(
                     s["busy_s"] for s in got["streams"]) * (1 - 1e-12),
                       f"{name}: step {got['step_s']:.3e} s >= every stream's busy time")
+                if label in SAME_STEP:
+                    family.setdefault(profile, []).append(
+                        (label, got["lower_bound_s"], got["step_s"],
+                         want["tiers"]["device"]["budget_bytes"] or None,
+                         want["tiers"]["device"]["peak_bytes"]))
                 check_trace(name, json.load(open(trace_path)), got)
                 check_plot(name, plot_path, got)
                 if profile == PREDICT_ON:
@@ -174,6 +187,15 @@ def main():
                           want.get("lower_bound_s") == got["lower_bound_s"],
                           f"{name}: offc compile --profile's predicted_step_s "
                           f"{want.get('predicted_step_s')} == offc simulate's step_s")
+    for profile, plans in family.items():
+        for x_label, x_bound, _, x_budget, _ in plans:
+            fitting = [(y_label, y_step) for y_label, _, y_step, _, y_peak in plans
+                       if x_budget is None or y_peak <= x_budget]
+            worst = min(fitting, key=lambda y: y[1])
+            check(x_bound <= worst[1] * (1 + 1e-12),
+                  f"{x_label} on {profile}: its bound {x_bound:.3e} s holds for the "
+                  f"{len(fitting)} plans of the same step that fit its budget (fastest: "
+                  f"{worst[0]}, {worst[1]:.3e} s)")
     return finish()
 
 

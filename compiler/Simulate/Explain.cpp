@@ -3,6 +3,7 @@
 #include "compiler/Simulate/Explain.h"
 
 #include "runtime/common/HumanSize.h"
+#include "runtime/common/Json.h"
 
 #include <cctype>
 #include <cstdio>
@@ -225,6 +226,29 @@ std::vector<LayerRow> explainLayers(const plan::Plan &plan, const Simulation &si
       if (slot->empty())
         *slot = "-";
   return rows;
+}
+
+std::string explainReport(const Simulation &sim, const std::vector<LayerRow> &rows) {
+  Json out = Json::array();
+  for (const LayerRow &r : rows) {
+    Json bytes = Json::object();
+    for (const auto &[link, n] : r.bytes)
+      bytes[link] = n;
+    out.push_back(Json{{"layer", r.name},
+                       {"params", r.params},
+                       {"grads", r.grads},
+                       {"optimizer", r.optimizer},
+                       {"recomputed", r.recomputed},
+                       {"forward_s", r.forward},
+                       {"recompute_s", r.recompute},
+                       {"backward_s", r.backward},
+                       {"adam_s", r.optimizer_s},
+                       {"adam_stream", r.optimizerStream},
+                       {"bytes", std::move(bytes)}});
+  }
+  return Json{{"profile", sim.profile}, {"step_s", sim.stepSeconds}, {"layers", std::move(out)}}
+             .dump(2) +
+         "\n";
 }
 
 std::string explainTable(const Simulation &sim, const std::vector<LayerRow> &rows) {

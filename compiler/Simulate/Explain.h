@@ -31,6 +31,11 @@ struct LayerRow {
 /// same op and attributes on the same parameters) runs again after that.
 std::vector<LayerRow> explainLayers(const plan::Plan &plan, const Simulation &simulation);
 
+/// The rows as JSON (offc explain --report): per row its name, tiers,
+/// recomputed, forward_s, recompute_s, backward_s, adam_s, adam_stream and
+/// bytes per link.
+std::string explainReport(const Simulation &simulation, const std::vector<LayerRow> &rows);
+
 /// The table offc explain prints.
 std::string explainTable(const Simulation &simulation,
                          const std::vector<LayerRow> &rows);

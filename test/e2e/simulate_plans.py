@@ -19,6 +19,10 @@ CPU backend's profile and on GPU profiles:
   any other plan of the same training step that fits the first one's device
   budget (the bound of a recomputing plan holds for the plan that keeps
   everything: recomputation must not count as work every plan does);
+* `offc explain --report` attributes every kernel and copy to exactly one
+  row: the rows' forward, recompute and backward time plus AdamW on the
+  compute stream add up to the compute stream's busy time, their AdamW time
+  to all AdamW kernels', their bytes per link to the step's;
 * `offc compile --profile P`'s predicted_step_s is offc simulate's step
   time for the plan it wrote, and its lower_bound_s is simulate's.
 
@@ -108,6 +112,24 @@ def check_trace(name, trace, report):
               f"{name}: memory {t}: samples in time order, largest = peak_live_bytes ({peak})")
 
 
+def check_explain(name, rows, trace, report):
+    compute = next(s for s in report["streams"] if s["name"] == "compute")
+    adam_on_compute = sum(r["adam_s"] for r in rows if r["adam_stream"] == "compute")
+    attributed = sum(r["forward_s"] + r["recompute_s"] + r["backward_s"] for r in rows)
+    check(close(attributed + adam_on_compute, compute["busy_s"], 1e-9),
+          f"{name}: explain: rows' compute time {attributed + adam_on_compute:.4e} s == the "
+          f"compute stream's busy {compute['busy_s']:.4e} s")
+    adam_total = sum(e["dur"] for e in trace["traceEvents"]
+                     if e["ph"] == "X" and e["name"] == "adam_step") / 1e6
+    check(close(sum(r["adam_s"] for r in rows), adam_total, 1e-6) if adam_total else
+          all(r["adam_s"] == 0 for r in rows), f"{name}: explain: rows' AdamW time == all AdamW")
+    for link in ("h2d", "d2h", "nvme-read", "nvme-write"):
+        key = link.replace("-", "_")
+        total = sum(r["bytes"].get(link, 0) for r in rows)
+        check(total == report["bytes_per_step"][key],
+              f"{name}: explain: rows' {link} bytes {total} == the step's")
+
+
 def check_plot(name, path, report):
     root = ET.parse(path).getroot()
     ns = "{http://www.w3.org/2000/svg}"
@@ -180,6 +202,10 @@ def main():
                          want["tiers"]["device"]["budget_bytes"] or None,
                          want["tiers"]["device"]["peak_bytes"]))
                 check_trace(name, json.load(open(trace_path)), got)
+                explained = os.path.join(tmp, "explain.json")
+                run(["offc", "explain", plan, "--profile", profile, "--report", explained])
+                check_explain(name, json.load(open(explained))["layers"],
+                              json.load(open(trace_path)), got)
                 check_plot(name, plot_path, got)
                 if profile == PREDICT_ON:
                     check(want.get("profile") == profile and

@@ -9,5 +9,7 @@ namespace off::offc {
 
 int runImport(const std::vector<std::string> &args);
 int runCompile(const std::vector<std::string> &args);
+int runSimulate(const std::vector<std::string> &args);
+int runExplain(const std::vector<std::string> &args);
 
 } // namespace off::offc

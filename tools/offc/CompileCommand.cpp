@@ -17,6 +17,9 @@
 
 #include "compiler/Import/ModelStats.h"
 #include "compiler/Plan/SerializePlan.h"
+#include "compiler/Simulate/DeviceProfile.h"
+#include "compiler/Simulate/LowerBound.h"
+#include "compiler/Simulate/Simulator.h"
 #include "dialects/off/Transforms/Passes.h"
 #include "tools/offc/MemoryPolicy.h"
 #include "runtime/common/BuildInfo.h"
@@ -53,6 +56,7 @@ struct CompileArgs {
   bool forward = false;
   MemoryOptions memory;
   std::string report; // --report FILE.json
+  std::string profile; // --profile: a device profile for predicted_step_s
   // AdamW and the step; defaults are torch.optim.AdamW's and clip 1.0.
   int64_t gradAccum = 1;
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
@@ -136,6 +140,9 @@ void addCompileOptions(cli::Command &cmd, CompileArgs &out) {
   cmd.option("--report", out.report, "FILE",
              "the memory plan as JSON: per-tier budget and\npeak, bytes per step per link, "
              "recompute\nFLOPs, decisions per class and layer");
+  cmd.option("--profile", out.profile, "P",
+             "a device profile (models/devices name or a\n.json): the step's time on it, as offc\n"
+             "simulate replays the plan, in the summary and\nas --report's predicted_step_s");
   cmd.option("-o,--output", out.output, "FILE", "plan.bin (written atomically)");
   cmd.option("--emit-mlir", out.irOutput, "FILE",
              "also write the compiled module (tiers, streams,\noffsets: what off-opt "
@@ -258,6 +265,15 @@ int runCompile(const std::vector<std::string> &argv) {
       !problem.empty()) {
     llvm::errs() << kCommand << ": error: " << problem << "\n";
     return 1;
+  }
+  std::optional<sim::DeviceProfile> profile;
+  if (!args.profile.empty()) {
+    std::string error;
+    profile = sim::loadDeviceProfile(args.profile, error);
+    if (!profile) {
+      llvm::errs() << kCommand << ": error: --profile: " << error << "\n";
+      return 1;
+    }
   }
   if (args.precision != "fp32" && args.precision != "bf16-mixed")
     return usageError("--precision must be fp32 or bf16-mixed, got '" + args.precision + "'");
@@ -428,6 +444,20 @@ int runCompile(const std::vector<std::string> &argv) {
             {{args.irOutput, [&](llvm::raw_ostream &os) { compiled->print(os); os << "\n"; }}}))
       return fail(llvm::toString(std::move(error)));
   }
+  // The step's time on --profile: offc simulate's replay of this plan.
+  std::optional<double> predicted;
+  sim::Bound bound;
+  if (profile) {
+    std::string error;
+    std::optional<sim::Simulation> simulated = sim::simulate(plan, *profile, error);
+    std::optional<sim::BoundInputs> inputs;
+    if (simulated)
+      inputs = sim::boundInputs(plan, *simulated, *profile, error);
+    if (!inputs)
+      return fail("--profile " + profile->name + ": " + error);
+    predicted = simulated->stepSeconds;
+    bound = sim::lowerBound(*inputs);
+  }
   if (!args.report.empty()) {
     uint64_t recomputeFlops = 0;
     std::string noRule;
@@ -443,6 +473,12 @@ int runCompile(const std::vector<std::string> &argv) {
       return fail("no FLOP rule for recomputed op '" + noRule +
                   "' (compiler/Import/ModelStats.cpp opFlops)");
     llvm::json::Object report = memoryReport(memory, decisions, plan, recomputeFlops);
+    if (predicted) {
+      report["profile"] = profile->name;
+      report["predicted_step_s"] = *predicted;
+      report["lower_bound_s"] = bound.seconds;
+      report["predicted_over_bound"] = bound.seconds > 0 ? *predicted / bound.seconds : 0;
+    }
     if (llvm::Error error = writeOutputsAtomically(
             {{args.report, [&](llvm::raw_ostream &os) {
                 os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
@@ -496,6 +532,11 @@ int runCompile(const std::vector<std::string> &argv) {
       bytesByDtype(plan,
                    [](const plan::Tensor &t) { return t.role() == plan::OPTIMIZER_STATE; }),
       bytesByDtype(plan, [](const plan::Tensor &t) { return t.role() == plan::GRAD; }));
+  if (predicted)
+    llvm::errs() << llvm::formatv("{0}: predicted step {1:e3} s on {2}, {4:f2}x the lower "
+                                  "bound (offc simulate {3} --profile {2} for the breakdown)\n",
+                                  kCommand, *predicted, profile->name, args.output,
+                                  bound.seconds > 0 ? *predicted / bound.seconds : 0.0);
   return 0;
 }
 

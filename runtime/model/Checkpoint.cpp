@@ -171,8 +171,9 @@ std::string stepDirName(uint64_t step) { return "step-" + std::to_string(step); 
 
 std::string saveCheckpoint(const std::string &saveDir, const CheckpointContents &contents,
                            const SaveOptions &options) {
-  parseJsonObject(contents.configJson, (fs::path(saveDir) / kConfigFile).string(),
-                  "the config to save");
+  if (!contents.configJson.empty())
+    parseJsonObject(contents.configJson, (fs::path(saveDir) / kConfigFile).string(),
+                    "the config to save");
   std::error_code error;
   fs::create_directories(saveDir, error);
   if (error)
@@ -190,7 +191,10 @@ std::string saveCheckpoint(const std::string &saveDir, const CheckpointContents 
                         {{"format", "pt"}});
     writeSafetensors((tempDir / kOptimizerFile).string(), contents.optimizer,
                      {{"format", "offload-adamw"}});
-    writeFileAtomically((tempDir / kConfigFile).string(), contents.configJson);
+    if (!contents.configJson.empty())
+      writeFileAtomically((tempDir / kConfigFile).string(), contents.configJson);
+    if (!contents.readme.empty())
+      writeFileAtomically((tempDir / "README.txt").string(), contents.readme);
     writeFileAtomically((tempDir / kStateFile).string(), trainerStateToJson(contents.state));
     fsyncDirectory(tempDir.string());
 
@@ -279,7 +283,10 @@ Checkpoint Checkpoint::open(const std::string &dir) {
     throwFileError(statePath, "\"micro_batch\" " + std::to_string(state.microBatch) +
                                   " is smaller than \"step\" " + std::to_string(state.step) +
                                   " (every step reads at least one micro-batch)");
-  checkpoint.configJson_ = readTextFile((base / kConfigFile).string());
+  // A model no Hugging Face config describes has none (its README.txt says so).
+  std::error_code ignored;
+  if (fs::exists(base / kConfigFile, ignored) || fs::is_symlink(base / kConfigFile, ignored))
+    checkpoint.configJson_ = readTextFile((base / kConfigFile).string());
   checkpoint.model_ = SafetensorsSet::open(base.string());
   checkpoint.optimizer_ = SafetensorsFile::open((base / kOptimizerFile).string());
   return checkpoint;

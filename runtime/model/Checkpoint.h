@@ -62,7 +62,8 @@ std::vector<ExpectedTensor> optimizerStateTensors(const std::vector<ExpectedTens
 struct CheckpointContents {
   std::vector<TensorToWrite> model;     // HF names
   std::vector<TensorToWrite> optimizer; // optimizerStateTensors names, F32
-  std::string configJson;               // written verbatim (must parse as JSON)
+  std::string configJson;               // written verbatim (must parse as JSON); none when empty
+  std::string readme;                   // README.txt when not empty
   TrainerState state;                   // state.step names the directory
 };
 

@@ -245,8 +245,26 @@ void Session::checkFiniteParams(const std::string &source) const {
                      "; training from non-finite weights gives a non-finite loss");
 }
 
-std::string Session::configJson() const {
-  return plan().model().config_json().empty() ? "{}" : plan().model().config_json();
+namespace {
+/// Why the plan has no Hugging Face config.
+std::string missingConfigReason(const plan::Model &model) {
+  return model.config_unavailable().empty()
+             ? std::string("the plan records no Hugging Face config (compiled by an offc that "
+                           "did not derive one?)")
+             : "no Hugging Face Llama config describes the model: " + model.config_unavailable();
+}
+} // namespace
+
+std::string Session::configJson() const { return plan().model().config_json(); }
+
+std::string Session::checkpointNote() const {
+  if (!plan().model().config_json().empty())
+    return "";
+  return "This checkpoint does not load with transformers' from_pretrained: " +
+         missingConfigReason(plan().model()) +
+         ".\nSo it has no config.json. model.safetensors holds the weights under the model's "
+         "parameter names, optimizer.safetensors the AdamW moments, trainer_state.json the "
+         "step and data position: offrt train --resume and --init read them.\n";
 }
 
 uint64_t Session::checkpointBytes() const {
@@ -275,6 +293,7 @@ Session::checkpointContents(const model::TrainerState &state) const {
     contents.optimizer.push_back(
         checkpointEntry(*program_, program_->get(moment.name), moment.name, moment.shape));
   contents.configJson = configJson();
+  contents.readme = checkpointNote();
   contents.state = state;
   return contents;
 }

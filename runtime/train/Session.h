@@ -68,8 +68,14 @@ public:
   /// re-exported file is an error naming it). Returns the files read, for
   /// the progress line.
   std::vector<std::string> initFromPlanWeights();
-  /// The Hugging Face config.json checkpoints carry (the plan's, or "{}").
+  /// The Hugging Face config.json checkpoints carry: the plan's; empty when
+  /// it has none (the checkpoints then have no config.json, so that
+  /// from_pretrained refuses them at once instead of building a default
+  /// Llama, and a README.txt saying why).
   std::string configJson() const;
+  /// Empty when the plan has a config; otherwise the README.txt text of its
+  /// checkpoints: why they do not load with from_pretrained and what they hold.
+  std::string checkpointNote() const;
   /// Bytes of one checkpoint: weights, moments and a little for the JSON files.
   uint64_t checkpointBytes() const;
 

@@ -311,7 +311,7 @@ TrainResult train(const TrainOptions &options) {
   state.planFormatVersion = plan::kFormatVersion;
   // The config goes into every checkpoint: a broken one is found now, not
   // at the first save after hours of training.
-  if (!options.saveDir.empty())
+  if (!options.saveDir.empty() && !session.configJson().empty())
     model::parseJsonObject(session.configJson(), session.planPath(), "the model's config");
   ResumedSettings resumed;
   std::string resumedFrom;
@@ -343,6 +343,9 @@ TrainResult train(const TrainOptions &options) {
     if (saveDirLock->removed() && !options.quiet)
       std::fprintf(stderr, "offrt train: --overwrite: removed %zu checkpoint(s) of an earlier "
                    "run from %s\n", saveDirLock->removed(), options.saveDir.c_str());
+    if (std::string note = session.checkpointNote(); !note.empty() && !options.quiet)
+      std::fprintf(stderr, "offrt train: note: the checkpoints will not load with "
+                   "from_pretrained (their README.txt says why)\n");
   } else if (!options.quiet) {
     std::fprintf(stderr, "offrt train: note: no --save-dir: the trained weights will not be "
                  "saved\n");

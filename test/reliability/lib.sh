@@ -23,7 +23,7 @@ at_exit() { __cleanups+=("$*"); }
 
 skip() { echo "SKIP: $*"; exit 77; }
 
-# need root | tmpfs | setpriv | strace: skips the case when it cannot be had here.
+# need root | tmpfs | setpriv | strace | cpus N: skips the case when it cannot be had here.
 need() {
   case $1 in
     root) [ "$(id -u)" = 0 ] || skip "needs root (runs as $(id -un))" ;;
@@ -37,6 +37,8 @@ need() {
       need root
       command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
       command -v prlimit >/dev/null || skip "prlimit (util-linux) is not installed" ;;
+    cpus) # need cpus N: N CPUs in this process's affinity (nproc)
+      [ "$(nproc)" -ge "$2" ] || skip "needs $2 CPUs, this process may run on $(nproc)" ;;
     strace)
       command -v strace >/dev/null || skip "strace is not installed"
       strace -qq -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace refused)" ;;

@@ -16,6 +16,9 @@
 // ladder tried until the budgets hold.
 
 #include "compiler/Import/ModelStats.h"
+#if __has_include("compiler/Import/OnnxHfConfig.h")
+#include "compiler/Import/OnnxHfConfig.h"
+#endif
 #include "compiler/Plan/SerializePlan.h"
 #include "compiler/Simulate/DeviceProfile.h"
 #include "compiler/Simulate/LowerBound.h"
@@ -507,6 +510,22 @@ int runCompile(const std::vector<std::string> &argv) {
                                     : std::string())
                       .str();
   }
+#if __has_include("compiler/Import/OnnxHfConfig.h")
+  // An ONNX export carries no config.json: checkpoints get one derived from
+  // the graph, or say why none describes it.
+  if (info.name == "onnx") {
+    mlir::off::HfConfigResult hf =
+        mlir::off::deriveHfLlamaConfig(step, plan.model().seq(), info.initializerRange);
+    if (hf.whyNot.empty()) {
+      plan.mutable_model()->set_config_json(hf.configJson);
+    } else {
+      plan.mutable_model()->set_config_unavailable(hf.whyNot);
+      llvm::errs() << kCommand << ": note: checkpoints of this model will not load with "
+                   << "transformers' from_pretrained: no Hugging Face Llama config describes "
+                   << "it (" << hf.whyNot << ")\n";
+    }
+  }
+#endif
   std::string error;
   if (!plan::writePlanFile(plan, args.output, error))
     return fail(error);

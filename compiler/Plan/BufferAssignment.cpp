@@ -95,6 +95,16 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
   std::vector<std::pair<uint64_t, uint64_t>> permanentBusy; // sorted
   std::vector<uint64_t> permanentLarge; // sorted starts modulo kAliasPeriod
 
+  // What the conflict test reads first, packed (the requests themselves are
+  // mostly clocks, and are read at random).
+  struct Life {
+    int64_t firstUse, lastUse;
+    int stream;
+  };
+  std::vector<Life> lives(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i)
+    lives[i] = {requests[i].firstUse, requests[i].lastUse, requests[i].stream};
+
   std::vector<uint64_t> placedBegin(requests.size()), placedEnd(requests.size());
   std::vector<uint32_t> seen(requests.size(), 0), conflicts(requests.size(), 0);
   // `always`, by placed range and (the large ones) by start modulo the period.
@@ -115,12 +125,14 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
     ++stamp;
     // Whether placed buffer p may be live at the same time as the request.
     auto conflict = [&](size_t p) {
-      const BufferRequest &other = requests[p];
+      const Life &other = lives[p];
       bool overlap = other.firstUse <= req.lastUse && req.firstUse <= other.lastUse;
       if (overlap)
         return true;
+      if (other.stream < 0 || req.stream < 0)
+        return false; // one stream: the times order them
       bool otherFirst = other.lastUse < req.firstUse;
-      return !(otherFirst ? orderedBefore(other, req) : orderedBefore(req, other));
+      return !(otherFirst ? orderedBefore(requests[p], req) : orderedBefore(req, requests[p]));
     };
     auto consider = [&](size_t p) {
       if (seen[p] == stamp || permanent[p]) // permanent: added below

@@ -80,7 +80,7 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
   const int64_t span = end - begin;
   const int64_t bucketWidth = std::max<int64_t>(1, span / 1024);
   std::vector<std::vector<size_t>> buckets(size_t(span / bucketWidth + 1));
-  std::vector<size_t> streamed; // indices of placed requests
+  std::vector<size_t> streamed, placedOrder; // indices of placed requests
   auto bucketOf = [&](int64_t t) { return size_t((t - begin) / bucketWidth); };
 
   // Permanent: overlaps every request's interval, whatever it is.
@@ -94,6 +94,16 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
     permanent[i] = requests[i].firstUse <= minLast && requests[i].lastUse >= maxFirst;
   std::vector<std::pair<uint64_t, uint64_t>> permanentBusy; // sorted
   std::vector<uint64_t> permanentLarge; // sorted starts modulo kAliasPeriod
+
+  // What the conflict test reads first, packed (the requests themselves are
+  // mostly clocks, and are read at random).
+  struct Life {
+    int64_t firstUse, lastUse;
+    int stream;
+  };
+  std::vector<Life> lives(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i)
+    lives[i] = {requests[i].firstUse, requests[i].lastUse, requests[i].stream};
 
   std::vector<uint64_t> placedBegin(requests.size()), placedEnd(requests.size());
   std::vector<uint32_t> seen(requests.size(), 0), conflicts(requests.size(), 0);
@@ -110,15 +120,19 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
     // Byte ranges taken by placed buffers that may be live at the same time.
     busy.clear();
     largeStarts.clear();
+    // Only a large request is staggered, so only it needs the large starts.
+    const bool staggered = req.size >= kStaggerMinSize;
     ++stamp;
     // Whether placed buffer p may be live at the same time as the request.
     auto conflict = [&](size_t p) {
-      const BufferRequest &other = requests[p];
+      const Life &other = lives[p];
       bool overlap = other.firstUse <= req.lastUse && req.firstUse <= other.lastUse;
       if (overlap)
         return true;
+      if (other.stream < 0 || req.stream < 0)
+        return false; // one stream: the times order them
       bool otherFirst = other.lastUse < req.firstUse;
-      return !(otherFirst ? orderedBefore(other, req) : orderedBefore(req, other));
+      return !(otherFirst ? orderedBefore(requests[p], req) : orderedBefore(req, requests[p]));
     };
     auto consider = [&](size_t p) {
       if (seen[p] == stamp || permanent[p]) // permanent: added below
@@ -127,7 +141,7 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
       if (!conflict(p))
         return;
       busy.push_back({placedBegin[p], placedEnd[p]});
-      if (placedEnd[p] - placedBegin[p] >= kStaggerMinSize)
+      if (staggered && placedEnd[p] - placedBegin[p] >= kStaggerMinSize)
         largeStarts.push_back(placedBegin[p]);
     };
     busyAlways.clear();
@@ -139,21 +153,22 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
         busyAlways.push_back({placedBegin[p], placedEnd[p]});
       }
     }
-    for (size_t p : alwaysByAlias)
-      if (conflicts[p] == stamp)
-        largeAlways.push_back(placedBegin[p] % kAliasPeriod);
+    if (staggered)
+      for (size_t p : alwaysByAlias)
+        if (conflicts[p] == stamp)
+          largeAlways.push_back(placedBegin[p] % kAliasPeriod);
     for (size_t b = bucketOf(req.firstUse); b <= bucketOf(req.lastUse); ++b)
       for (size_t p : buckets[b])
         consider(p);
     for (size_t p : streamed) // ordered by events, not by time alone
       consider(p);
     if (!firstStreamOnly(req)) // the request is: check every placed buffer
-      for (size_t p = 0; p < requests.size(); ++p)
-        if (seen[p] != stamp && placedEnd[p] > placedBegin[p])
+      for (size_t p : placedOrder)
+        if (seen[p] != stamp)
           consider(p);
     std::sort(busy.begin(), busy.end());
-    bool stagger = req.size >= kStaggerMinSize &&
-                   !(largeStarts.empty() && largeAlways.empty() && permanentLarge.empty());
+    bool stagger =
+        staggered && !(largeStarts.empty() && largeAlways.empty() && permanentLarge.empty());
     // Their starts modulo the aliasing period, sorted, to look up neighbours.
     for (uint64_t &start : largeStarts)
       start %= kAliasPeriod;
@@ -210,6 +225,7 @@ BufferLayout assignBuffers(const std::vector<BufferRequest> &requests, uint64_t 
     layout.offsets[index] = offset;
     layout.arenaSize = std::max(layout.arenaSize, offset + size);
     placedBegin[index] = offset;
+    placedOrder.push_back(index);
     placedEnd[index] = offset + size;
     if (permanent[index]) {
       std::pair<uint64_t, uint64_t> range{offset, offset + size};

@@ -5,9 +5,12 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -88,7 +91,7 @@ std::string version() {
          std::to_string(v->patch);
 }
 
-std::string kernelName(DType ab) {
+const std::string &kernelName(DType ab) {
   auto probe = [](DType t) -> std::string {
     try {
       singleThreaded();
@@ -102,6 +105,37 @@ std::string kernelName(DType ab) {
   return ab == DType::F32 ? f32 : bf16;
 }
 
+namespace {
+
+/// One thread's memory objects for one cached primitive: created on the
+/// thread's first call with that shape, then only re-pointed
+/// (set_data_handle), so a call creates no oneDNN objects.
+struct ThreadArgs {
+  memory a, b, c, pad;
+};
+
+ThreadArgs &threadArgs(const std::shared_ptr<Entry> &entry) {
+  // Keyed by the entry, which the process-wide cache keeps alive.
+  thread_local std::map<const Entry *, ThreadArgs> perThread;
+  auto found = perThread.find(entry.get());
+  if (found != perThread.end())
+    return found->second;
+  ThreadArgs args{memory(entry->a, engine(), nullptr), memory(entry->b, engine(), nullptr),
+                  memory(entry->c, engine(), nullptr),
+                  memory(entry->pd.scratchpad_desc(), engine(), nullptr)};
+  return perThread.emplace(entry.get(), std::move(args)).first->second;
+}
+
+std::atomic<uint64_t> executionCount{0};
+
+void check(dnnl_status_t status, const char *what) {
+  if (status != dnnl_success)
+    throw std::runtime_error(std::string("oneDNN matmul: ") + what + " failed (status " +
+                             std::to_string(int(status)) + ")");
+}
+
+} // namespace
+
 void matmulBlock(DType ab, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
                  const void *A, int64_t lda, const void *B, int64_t ldb, void *C, DType cType,
                  int64_t ldc, bool accumulate) {
@@ -109,19 +143,29 @@ void matmulBlock(DType ab, bool transA, bool transB, int64_t M, int64_t N, int64
   std::shared_ptr<Entry> entry =
       entryFor({M, N, K, lda, ldb, ldc, transA, transB, accumulate, ab, cType});
   thread_local dnnl::stream stream(engine());
+  // The scratchpad is ours, per thread, grown to the largest primitive's
+  // need (on the first step; later calls reuse it).
   thread_local std::vector<std::byte> scratch;
   if (scratch.size() < entry->scratchBytes)
     scratch.resize(entry->scratchBytes);
-  memory a(entry->a, engine(), const_cast<void *>(A));
-  memory b(entry->b, engine(), const_cast<void *>(B));
-  memory c(entry->c, engine(), C);
-  memory pad(entry->pd.scratchpad_desc(), engine(), scratch.data());
-  entry->primitive.execute(stream, {{DNNL_ARG_SRC, a},
-                                    {DNNL_ARG_WEIGHTS, b},
-                                    {DNNL_ARG_DST, c},
-                                    {DNNL_ARG_SCRATCHPAD, pad}});
-  stream.wait();
+  ThreadArgs &args = threadArgs(entry);
+  check(dnnl_memory_set_data_handle_v2(args.a.get(), const_cast<void *>(A), nullptr), "src");
+  check(dnnl_memory_set_data_handle_v2(args.b.get(), const_cast<void *>(B), nullptr),
+        "weights");
+  check(dnnl_memory_set_data_handle_v2(args.c.get(), C, nullptr), "dst");
+  check(dnnl_memory_set_data_handle_v2(args.pad.get(), scratch.data(), nullptr), "scratchpad");
+  // The C API with the arguments on our stack: the C++ execute() builds a
+  // std::vector of them per call.
+  const dnnl_exec_arg_t execArgs[] = {{DNNL_ARG_SRC, args.a.get()},
+                                      {DNNL_ARG_WEIGHTS, args.b.get()},
+                                      {DNNL_ARG_DST, args.c.get()},
+                                      {DNNL_ARG_SCRATCHPAD, args.pad.get()}};
+  executionCount.fetch_add(1, std::memory_order_relaxed);
+  check(dnnl_primitive_execute(entry->primitive.get(), stream.get(), 4, execArgs), "execute");
+  check(dnnl_stream_wait(stream.get()), "stream wait");
 }
+
+uint64_t executions() { return executionCount.load(std::memory_order_relaxed); }
 
 } // namespace off::cpu::onednn
 
@@ -133,11 +177,15 @@ namespace off::cpu::onednn {
 
 bool available() { return false; }
 std::string version() { return ""; }
-std::string kernelName(DType) { return ""; }
+const std::string &kernelName(DType) {
+  static const std::string none;
+  return none;
+}
 void matmulBlock(DType, bool, bool, int64_t, int64_t, int64_t, const void *, int64_t,
                  const void *, int64_t, void *, DType, int64_t, bool) {
   throw std::logic_error("matmul: built without oneDNN");
 }
+uint64_t executions() { return 0; }
 
 } // namespace off::cpu::onednn
 

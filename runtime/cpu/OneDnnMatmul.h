@@ -17,13 +17,18 @@ bool available();
 std::string version();
 /// The implementation oneDNN picks here for a matmul with A and B of `ab`
 /// (F32 or BF16) and C of the same type ("brg:avx512_core_bf16", ...), ""
-/// when it has none.
-std::string kernelName(DType ab);
+/// when it has none. Probed once; a reference, so a check per call copies
+/// nothing.
+const std::string &kernelName(DType ab);
 
 /// C = op(A) op(B) (+ C with `accumulate`) for one block, on the calling
 /// thread. A and B are `ab` (F32 or BF16), C is `cType` (F32 or BF16).
 void matmulBlock(DType ab, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
                  const void *A, int64_t lda, const void *B, int64_t ldb, void *C, DType cType,
                  int64_t ldc, bool accumulate);
+
+/// How many times matmulBlock has executed a primitive in this process
+/// (tests: oneDNN 2.6 allocates its argument map inside each execution).
+uint64_t executions();
 
 } // namespace off::cpu::onednn

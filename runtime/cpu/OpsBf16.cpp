@@ -15,6 +15,7 @@
 #include "runtime/cpu/OpsCommon.h"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <set>
 #include <vector>
@@ -36,26 +37,45 @@ bool anyBf16(const KernelCall &c) {
   return false;
 }
 
-std::vector<TensorArg> widenedArgs(std::span<const TensorArg> args) {
-  std::vector<TensorArg> out(args.begin(), args.end());
-  for (TensorArg &t : out)
-    if (isBf16(t))
-      t.dtype = DType::F32;
-  return out;
-}
-
 const backend::KernelEntry &fp32Entry(const KernelCall &c) { return fp32Table->get(c.op); }
 
-void convertRange(int64_t n, const std::function<void(int64_t, int64_t)> &fn) {
+void convertRange(int64_t n, FunctionRef<void(int64_t, int64_t)> fn) {
   parallelRange(n, 4, fn);
+}
+
+/// Operand lists of a widened call. A step reuses one per thread: copying
+/// into it (shape.assign) reuses the shape vectors' capacity, so after the
+/// first step it allocates nothing. More operands than this is refused at
+/// validation.
+constexpr size_t kMaxOperands = 16;
+
+struct WidenedArgs {
+  std::array<TensorArg, kMaxOperands> args;
+  size_t count = 0;
+  std::span<const TensorArg> span() const { return {args.data(), count}; }
+};
+
+void widenInto(const KernelCall &c, std::span<const TensorArg> list, WidenedArgs &out) {
+  if (list.size() > kMaxOperands)
+    throw std::invalid_argument(std::string(c.op) + ": more than " +
+                                std::to_string(kMaxOperands) + " operands for bf16 widening");
+  out.count = 0;
+  for (const TensorArg &t : list) {
+    TensorArg &w = out.args[out.count++];
+    w.data = t.data;
+    w.shape.assign(t.shape.begin(), t.shape.end());
+    w.dtype = isBf16(t) ? DType::F32 : t.dtype;
+  }
 }
 
 void validateWidened(const KernelCall &c) {
   const backend::KernelEntry &entry = fp32Entry(c);
   if (!anyBf16(c))
     return entry.validate(c);
-  std::vector<TensorArg> ins = widenedArgs(c.inputs), outs = widenedArgs(c.outputs);
-  entry.validate(KernelCall{c.op, ins, outs, c.attrs, {}, c.step, c.stream});
+  WidenedArgs ins, outs;
+  widenInto(c, c.inputs, ins);
+  widenInto(c, c.outputs, outs);
+  entry.validate(KernelCall{c.op, ins.span(), outs.span(), c.attrs, {}, c.step, c.stream});
 }
 
 /// Ops whose every output element depends only on the input elements at
@@ -87,14 +107,17 @@ void runElementwise(const KernelCall &c, const backend::KernelEntry &entry) {
     throw std::logic_error(std::string(c.op) + ": too many operands for the bf16 chunks");
   parallelRange(n, 16 * int64_t(nIn + nOut), [&](int64_t begin, int64_t end) {
     alignas(64) float buffers[kMax][kChunk];
-    TensorArg ins[kMax], outs[kMax];
+    // Per thread and reused: a TensorArg's shape is a vector, which
+    // assign() refills without allocating once it has room.
+    thread_local TensorArg ins[kMax], outs[kMax];
     for (int64_t c0 = begin; c0 < end; c0 += kChunk) {
       int64_t m = std::min(kChunk, end - c0);
-      auto chunkOf = [&](const TensorArg &t, float *buffer, bool widen) {
-        TensorArg arg{nullptr, {m}, DType::F32};
+      auto chunkOf = [&](TensorArg &arg, const TensorArg &t, float *buffer, bool widen) {
+        arg.shape.assign(1, m);
+        arg.dtype = DType::F32;
         if (t.dtype == DType::F32) {
           arg.data = t.as<float>() + c0;
-          return arg;
+          return;
         }
         if (widen) {
           const uint16_t *src = t.as<uint16_t>() + c0;
@@ -102,12 +125,11 @@ void runElementwise(const KernelCall &c, const backend::KernelEntry &entry) {
             buffer[j] = bf16ToFloat(src[j]);
         }
         arg.data = buffer;
-        return arg;
       };
       for (size_t i = 0; i < nIn; ++i)
-        ins[i] = chunkOf(c.inputs[i], buffers[i], true);
+        chunkOf(ins[i], c.inputs[i], buffers[i], true);
       for (size_t i = 0; i < nOut; ++i)
-        outs[i] = chunkOf(c.outputs[i], buffers[nIn + i], false);
+        chunkOf(outs[i], c.outputs[i], buffers[nIn + i], false);
       entry.run(KernelCall{c.op, std::span<const TensorArg>(ins, nIn),
                            std::span<const TensorArg>(outs, nOut), c.attrs, {}, c.step,
                            c.stream});
@@ -138,42 +160,44 @@ void runWidened(const KernelCall &c) {
     return entry.run(c);
   if (isElementwise(c))
     return runElementwise(c, entry);
-  std::vector<TensorArg> ins = widenedArgs(c.inputs), outs = widenedArgs(c.outputs);
+  thread_local WidenedArgs ins, outs;
+  widenInto(c, c.inputs, ins);
+  widenInto(c, c.outputs, outs);
   size_t used = 0;
-  for (size_t i = 0; i < ins.size(); ++i) {
+  for (size_t i = 0; i < ins.count; ++i) {
     if (!isBf16(c.inputs[i]))
       continue;
-    float *buffer = reusableBuffer(used++, size_t(ins[i].numel())).data();
+    float *buffer = reusableBuffer(used++, size_t(ins.args[i].numel())).data();
     const uint16_t *src = c.inputs[i].as<uint16_t>();
-    convertRange(ins[i].numel(), [&](int64_t b, int64_t e) {
+    convertRange(ins.args[i].numel(), [&](int64_t b, int64_t e) {
       for (int64_t j = b; j < e; ++j)
         buffer[j] = bf16ToFloat(src[j]);
     });
-    ins[i].data = buffer;
+    ins.args[i].data = buffer;
   }
-  for (size_t i = 0; i < outs.size(); ++i)
+  for (size_t i = 0; i < outs.count; ++i)
     if (isBf16(c.outputs[i]))
-      outs[i].data = reusableBuffer(used++, size_t(outs[i].numel())).data();
-  std::vector<std::byte> workspace;
-  if (entry.workspace)
-    workspace.resize(entry.workspace(KernelCall{c.op, ins, outs, c.attrs}));
-  entry.run(KernelCall{c.op, ins, outs, c.attrs, workspace, c.step, c.stream});
-  for (size_t i = 0; i < outs.size(); ++i) {
+      outs.args[i].data = reusableBuffer(used++, size_t(outs.args[i].numel())).data();
+  // The workspace rule reads shapes and attributes only, so the plan's
+  // workspace for this bf16 call is the fp32 kernel's.
+  entry.run(KernelCall{c.op, ins.span(), outs.span(), c.attrs, c.workspace, c.step, c.stream});
+  for (size_t i = 0; i < outs.count; ++i) {
     if (!isBf16(c.outputs[i]))
       continue;
-    const float *src = outs[i].as<float>();
+    const float *src = outs.args[i].as<float>();
     uint16_t *dst = c.outputs[i].as<uint16_t>();
-    convertRange(outs[i].numel(), [&](int64_t b, int64_t e) {
+    convertRange(outs.args[i].numel(), [&](int64_t b, int64_t e) {
       for (int64_t j = b; j < e; ++j)
         dst[j] = floatToBf16(src[j]);
     });
   }
 }
 
-/// The fp32 kernel's workspace; a widened call allocates its own (for now).
+/// The fp32 kernel's rule (dtype-blind: shapes and attributes), which is
+/// also what offc sizes the plan's WORKSPACE with.
 uint64_t workspaceWidened(const KernelCall &c) {
   const backend::KernelEntry &entry = fp32Entry(c);
-  return entry.workspace && !anyBf16(c) ? entry.workspace(c) : 0;
+  return entry.workspace ? entry.workspace(c) : 0;
 }
 
 } // namespace

@@ -182,6 +182,7 @@ std::vector<LayerRow> explainLayers(const plan::Plan &plan, const Simulation &si
       recomputing = true;
     if (!backwardStarted) {
       lr.forward += slice.seconds;
+      lr.forwardWork += slice.work;
       if (readsParam)
         forward[r].insert(signature);
     } else if (recomputing) {
@@ -189,6 +190,7 @@ std::vector<LayerRow> explainLayers(const plan::Plan &plan, const Simulation &si
       lr.recomputed = true;
     } else {
       lr.backward += slice.seconds;
+      lr.backwardWork += slice.work;
     }
   }
   // Copies: the bytes of a row's tensors per link.

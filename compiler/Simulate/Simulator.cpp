@@ -5,6 +5,7 @@
 #include "compiler/Simulate/KernelCost.h"
 #include "compiler/Simulate/LowerBound.h"
 #include "runtime/common/Json.h"
+#include "runtime/common/Tier.h"
 
 #include <algorithm>
 #include <limits>
@@ -136,8 +137,13 @@ std::optional<Simulation> simulate(const plan::Plan &plan, const DeviceProfile &
   std::vector<uint64_t> extent(size_t(plan.arenas_size()), 0);
   for (const plan::Tensor &t : plan.tensors())
     extent[t.arena()] = std::max(extent[t.arena()], t.offset() + slotBytes(plan, t));
-  for (int a = 0; a < plan.arenas_size(); ++a)
-    out.tiers[tierIndex(plan, uint32_t(a))].peakBytes += extent[a];
+  // An NVMe arena is whole blocks, what its files take (AssignBuffers.cpp).
+  for (int a = 0; a < plan.arenas_size(); ++a) {
+    int tier = tierIndex(plan, uint32_t(a));
+    if (tier == 2)
+      extent[a] = (extent[a] + kNvmeBlockBytes - 1) / kNvmeBlockBytes * kNvmeBlockBytes;
+    out.tiers[tier].peakBytes += extent[a];
+  }
 
   const int numStreams = plan.streams_size();
   std::map<plan::StreamKind, int> seen;

@@ -1,9 +1,10 @@
 """The planner scenario suite of issue 13 ([D2]), as far as it is built: per
 case (model x device profile x device budget, batch 1, seq 4096, 128 GiB of
-host memory) the plan `offc compile` makes today (the greedy ladder), its
-simulated step on the profile and the lower bound (docs/planner.md). The
-planner (`--strategy auto`) and the emulated strategies are not built yet:
-this is the baseline they are to beat.
+host memory) the simulated step on the profile of the plan `offc compile`
+makes by default (greedy: the ladder's first fitting decision set) and with
+`--strategy auto` (today: the ladder's fastest fitting set), and the lower
+bound (docs/planner.md). The LP planner and the emulated strategies of issue
+13 are not built yet: this is the baseline they are to beat.
 
     python3 bench/planner_suite.py [--build build] [--json OUT] [--models a,b]
 
@@ -35,8 +36,8 @@ def main():
     offc = os.path.join(args.build, "bin", "offc")
     work = tempfile.mkdtemp(prefix="planner-suite-")
     cases = []
-    print(f"{'model':12} {'profile':12} {'vram':>5} {'step s':>9} {'bound s':>9} {'ratio':>6}"
-          f"  plan (greedy ladder)")
+    print(f"{'model':12} {'profile':12} {'vram':>5} {'greedy s':>9} {'auto s':>9} {'bound s':>9}"
+          f" {'auto/bd':>7}  auto's plan")
     for model in args.models.split(","):
         for profile, (memory, precision) in PROFILES.items():
             for vram in (memory, memory // 2):
@@ -51,18 +52,25 @@ def main():
                 case = {"model": model, "profile": profile, "vram_gib": vram,
                         "precision": precision, "compile_s": round(seconds, 2)}
                 if result.returncode != 0:
-                    case.update(greedy_s=None, lower_bound_s=None,
+                    case.update(greedy_s=None, auto_s=None, lower_bound_s=None,
                                 reason=result.stderr.strip().splitlines()[-1])
-                    print(f"{model:12} {profile:12} {vram:4}G {'-':>9} {'-':>9} {'-':>6}  "
-                          f"does not fit: {case['reason'][-90:]}", flush=True)
-                else:
-                    r = json.load(open(report))
-                    case.update(greedy_s=r["predicted_step_s"], lower_bound_s=r["lower_bound_s"],
-                                ratio=r["predicted_over_bound"],
-                                plan=r["decisions"]["summary"])
-                    print(f"{model:12} {profile:12} {vram:4}G {case['greedy_s']:9.3f} "
-                          f"{case['lower_bound_s']:9.3f} {case['ratio']:6.2f}  {case['plan']}",
-                          flush=True)
+                    print(f"{model:12} {profile:12} {vram:4}G {'-':>9} {'-':>9} {'-':>9} {'-':>7}  "
+                          f"does not fit: {case['reason'][-80:]}", flush=True)
+                    cases.append(case)
+                    continue
+                greedy = json.load(open(report))
+                started = time.monotonic()
+                subprocess.run(command + ["--strategy", "auto"], capture_output=True, check=True)
+                case["auto_compile_s"] = round(time.monotonic() - started, 2)
+                auto = json.load(open(report))
+                case.update(greedy_s=greedy["predicted_step_s"], auto_s=auto["predicted_step_s"],
+                            lower_bound_s=auto["lower_bound_s"],
+                            auto_over_bound=auto["predicted_over_bound"],
+                            greedy_plan=greedy["decisions"]["summary"],
+                            auto_plan=auto["decisions"]["summary"])
+                print(f"{model:12} {profile:12} {vram:4}G {case['greedy_s']:9.3f} "
+                      f"{case['auto_s']:9.3f} {case['lower_bound_s']:9.3f} "
+                      f"{case['auto_over_bound']:7.2f}  {case['auto_plan']}", flush=True)
                 cases.append(case)
     if args.json:
         json.dump(cases, open(args.json, "w"), indent=2)

@@ -165,10 +165,11 @@ std::vector<LayerRow> explainLayers(const plan::Plan &plan, const Simulation &si
     if (plan.streams(slice.stream).kind() != plan::COMPUTE)
       continue;
     bool grad = endsWith(k.op(), "_grad");
-    // Reading the step's inputs (the token ids) starts a micro-batch's
-    // forward: with --grad-accum K there are K forward/backward rounds.
+    // Reading the token ids after a backward has begun starts the next
+    // micro-batch's forward (--grad-accum K: K forward/backward rounds).
     for (uint32_t id : k.inputs())
-      if (plan.tensors(int(id)).role() == plan::INPUT && !grad) {
+      if (backwardStarted && !grad && plan.tensors(int(id)).role() == plan::INPUT &&
+          plan.tensors(int(id)).name() == "input_ids") {
         backwardStarted = recomputing = false;
         forward.clear();
       }
@@ -181,6 +182,7 @@ std::vector<LayerRow> explainLayers(const plan::Plan &plan, const Simulation &si
       recomputing = true;
     if (!backwardStarted) {
       lr.forward += slice.seconds;
+      lr.forwardWork += slice.work;
       if (readsParam)
         forward[r].insert(signature);
     } else if (recomputing) {
@@ -188,6 +190,7 @@ std::vector<LayerRow> explainLayers(const plan::Plan &plan, const Simulation &si
       lr.recomputed = true;
     } else {
       lr.backward += slice.seconds;
+      lr.backwardWork += slice.work;
     }
   }
   // Copies: the bytes of a row's tensors per link.

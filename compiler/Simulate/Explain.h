@@ -18,6 +18,7 @@ struct LayerRow {
   std::string params, grads, optimizer; // tiers ("device", "host", "nvme", "-": none)
   bool recomputed = false;
   double forward = 0, recompute = 0, backward = 0; // compute-stream seconds
+  double forwardWork = 0, backwardWork = 0; // the same at a full share of the device
   double optimizer_s = 0;       // adam_step seconds, on whichever stream runs it
   std::string optimizerStream;  // where it runs ("compute", "host-optimizer", "-")
   std::map<std::string, uint64_t> bytes; // per link stream ("h2d", ...): bytes of its tensors

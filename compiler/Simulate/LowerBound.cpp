@@ -27,6 +27,12 @@ Bound lowerBound(const BoundInputs &in) {
       {"h2d (updated weights back)", in.h2d > 0 ? in.paramBytes / in.h2d : 0,
        in.h2d > 0 ? -in.paramBytes / in.h2d : 0},
   };
+  if (in.oneResource) {
+    Term all{"host cores (compute, AdamW and copies share them)", 0, 0};
+    for (const Term &t : terms)
+      all.at0 += t.at0, all.slope += t.slope;
+    terms = {all};
+  }
   double fMax = in.stateBytes > 0 ? std::min(1.0, in.deviceBytes / in.stateBytes) : 1.0;
   // The largest of lines is convex in f: its minimum over [0, fMax] is at an
   // end or where two lines cross.
@@ -56,7 +62,7 @@ std::optional<BoundInputs> boundInputs(const plan::Plan &plan, const Simulation 
                                        const DeviceProfile &profile, std::string &error) {
   BoundInputs in;
   for (const LayerRow &row : explainLayers(plan, simulation))
-    in.deviceCompute += row.forward + row.backward;
+    in.deviceCompute += row.forwardWork + row.backwardWork;
   for (const plan::Stream &stream : plan.streams())
     for (const plan::Instruction &inst : stream.instructions()) {
       if (!inst.has_kernel() || inst.kernel().op() != "adam_step")
@@ -88,6 +94,7 @@ std::optional<BoundInputs> boundInputs(const plan::Plan &plan, const Simulation 
     in.deviceBytes = profile.memoryBytes;
   in.h2d = profile.h2d;
   in.d2h = profile.d2h;
+  in.oneResource = resourceOf(plan::COMPUTE, profile) == resourceOf(plan::HOST_OPTIMIZER, profile);
   return in;
 }
 

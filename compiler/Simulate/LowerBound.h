@@ -22,6 +22,9 @@ struct BoundInputs {
   double stateBytes = 0;    // what a device update needs on the device: AdamW's operands
   double deviceBytes = 0;   // the device's memory (budget, else the profile's)
   double h2d = 0, d2h = 0;  // bytes/s
+  /// The CPU backend: compute, AdamW and the copies all run on the host's
+  /// cores (Simulator.h, resourceOf), so their costs add up.
+  bool oneResource = false;
 };
 
 struct Bound {
@@ -32,11 +35,13 @@ struct Bound {
 
 /// min over f in [0, min(1, deviceBytes / stateBytes)] of the largest of
 /// deviceCompute + f * adamDevice, (1 - f) * adamHost, (1 - f) * gradBytes /
-/// d2h and (1 - f) * paramBytes / h2d.
+/// d2h and (1 - f) * paramBytes / h2d; with oneResource, of their sum
+/// instead (one resource does all of it).
 Bound lowerBound(const BoundInputs &in);
 
 /// The inputs from a plan and its replay: compute kernels that are not
-/// recomputations (offc explain's attribution), each AdamW update costed on
+/// recomputations (offc explain's attribution), at their cost alone (not
+/// as stretched by sharing a resource in the replay), each AdamW update costed on
 /// both sides, the operands' bytes, the plan's device budget (0: the
 /// profile's memory).
 std::optional<BoundInputs> boundInputs(const plan::Plan &plan, const Simulation &simulation,

@@ -5,6 +5,7 @@
 #include "compiler/Simulate/KernelCost.h"
 #include "compiler/Simulate/LowerBound.h"
 #include "runtime/common/Json.h"
+#include "runtime/common/Tier.h"
 
 #include <algorithm>
 #include <limits>
@@ -112,6 +113,20 @@ void bytesAlive(const plan::Plan &plan, const std::vector<Lifetime> &life, doubl
 
 } // namespace
 
+int resourceOf(plan::StreamKind kind, const DeviceProfile &profile) {
+  enum { Device, H2D, D2H, Nvme, Host, Collective };
+  bool cpu = profile.kind == "cpu";
+  switch (kind) {
+  case plan::COMPUTE: return cpu ? Host : Device;
+  case plan::H2D: return cpu ? Host : H2D;
+  case plan::D2H: return cpu ? Host : D2H;
+  case plan::NVME_READ:
+  case plan::NVME_WRITE: return Nvme;
+  case plan::HOST_OPTIMIZER: return Host;
+  default: return Collective;
+  }
+}
+
 std::optional<Simulation> simulate(const plan::Plan &plan, const DeviceProfile &profile,
                                    std::string &error) {
   Simulation out;
@@ -122,8 +137,13 @@ std::optional<Simulation> simulate(const plan::Plan &plan, const DeviceProfile &
   std::vector<uint64_t> extent(size_t(plan.arenas_size()), 0);
   for (const plan::Tensor &t : plan.tensors())
     extent[t.arena()] = std::max(extent[t.arena()], t.offset() + slotBytes(plan, t));
-  for (int a = 0; a < plan.arenas_size(); ++a)
-    out.tiers[tierIndex(plan, uint32_t(a))].peakBytes += extent[a];
+  // An NVMe arena is whole blocks, what its files take (AssignBuffers.cpp).
+  for (int a = 0; a < plan.arenas_size(); ++a) {
+    int tier = tierIndex(plan, uint32_t(a));
+    if (tier == 2)
+      extent[a] = (extent[a] + kNvmeBlockBytes - 1) / kNvmeBlockBytes * kNvmeBlockBytes;
+    out.tiers[tier].peakBytes += extent[a];
+  }
 
   const int numStreams = plan.streams_size();
   std::map<plan::StreamKind, int> seen;
@@ -142,57 +162,114 @@ std::optional<Simulation> simulate(const plan::Plan &plan, const DeviceProfile &
       l.start = std::min(l.start, start);
     l.end = std::max(l.end, end);
   };
-  for (bool progress = true; progress;) {
-    progress = false;
-    for (int s = 0; s < numStreams; ++s) {
-      const plan::Stream &stream = plan.streams(s);
-      for (; next[s] < stream.instructions_size(); ++next[s], progress = true) {
-        const plan::Instruction &inst = stream.instructions(next[s]);
-        if (inst.has_wait_event()) {
-          double at = eventAt[inst.wait_event()];
-          if (at < 0)
-            break; // not recorded yet: another stream must run first
-          clock[s] = std::max(clock[s], at);
-          continue;
-        }
-        if (inst.has_record_event()) {
-          eventAt[inst.record_event()] = clock[s];
-          continue;
-        }
-        std::optional<Cost> cost = instructionCost(plan, stream.kind(), inst, profile, error);
-        if (!cost) {
-          error = "stream " + std::to_string(s) + " (" + out.streams[s].name +
-                  ") instruction #" + std::to_string(next[s]) + ": " + error;
-          return std::nullopt;
-        }
-        double start = clock[s], end = start + cost->seconds;
-        clock[s] = end;
-        StreamUse &use = out.streams[s];
-        use.busy += cost->seconds;
-        out.slices.push_back(Slice{s, next[s], start, cost->seconds, cost->flops, cost->bytes});
-        if (inst.has_copy()) {
-          use.copies += 1;
-          touch(inst.copy().src(), start, end, false);
-          touch(inst.copy().dst(), start, end, true);
-          switch (stream.kind()) {
-          case plan::H2D: out.h2d += cost->bytes; break;
-          case plan::D2H: out.d2h += cost->bytes; break;
-          case plan::NVME_READ: out.nvmeRead += cost->bytes; break;
-          case plan::NVME_WRITE: out.nvmeWrite += cost->bytes; break;
-          default: break;
+  // Which resource each stream runs on; streams on one resource share it
+  // equally while more than one of them is busy (ResourceOf in Simulator.h).
+  std::vector<int> resource(numStreams);
+  for (int s = 0; s < numStreams; ++s)
+    resource[s] = resourceOf(plan.streams(s).kind(), profile);
+  struct Running {
+    bool busy = false;
+    double remaining = 0, start = 0; // seconds of work left at a full share
+    Cost cost;
+  };
+  std::vector<Running> running(numStreams);
+  double now = 0;
+  auto finish = [&](int s) {
+    const plan::Stream &stream = plan.streams(s);
+    const plan::Instruction &inst = stream.instructions(next[s]);
+    Running &r = running[s];
+    double start = r.start, end = now;
+    r.busy = false;
+    clock[s] = end;
+    StreamUse &use = out.streams[s];
+    use.busy += end - start;
+    use.work += r.cost.seconds;
+    out.slices.push_back(
+        Slice{s, next[s], start, end - start, r.cost.flops, r.cost.bytes, r.cost.seconds});
+    if (inst.has_copy()) {
+      use.copies += 1;
+      touch(inst.copy().src(), start, end, false);
+      touch(inst.copy().dst(), start, end, true);
+      switch (stream.kind()) {
+      case plan::H2D: out.h2d += r.cost.bytes; break;
+      case plan::D2H: out.d2h += r.cost.bytes; break;
+      case plan::NVME_READ: out.nvmeRead += r.cost.bytes; break;
+      case plan::NVME_WRITE: out.nvmeWrite += r.cost.bytes; break;
+      default: break;
+      }
+    } else {
+      use.kernels += 1;
+      out.flops += r.cost.flops;
+      const plan::Kernel &k = inst.kernel();
+      for (uint32_t id : k.inputs())
+        touch(id, start, end, false);
+      for (uint32_t id : k.outputs())
+        touch(id, start, end, true);
+      if (k.has_workspace())
+        touch(k.workspace(), start, end, true);
+    }
+    ++next[s];
+  };
+  for (;;) {
+    // At `now`, run every stream as far as it goes: events take no time, a
+    // wait for an event not yet recorded holds its stream, a kernel or copy
+    // starts and holds it until its work is done.
+    for (bool progress = true; progress;) {
+      progress = false;
+      for (int s = 0; s < numStreams; ++s) {
+        const plan::Stream &stream = plan.streams(s);
+        while (!running[s].busy && next[s] < stream.instructions_size()) {
+          const plan::Instruction &inst = stream.instructions(next[s]);
+          if (inst.has_wait_event()) {
+            if (eventAt[inst.wait_event()] < 0)
+              break; // not recorded yet: another stream must run first
+            clock[s] = now;
+          } else if (inst.has_record_event()) {
+            eventAt[inst.record_event()] = now;
+            clock[s] = now;
+          } else {
+            std::optional<Cost> cost =
+                instructionCost(plan, stream.kind(), inst, profile, error);
+            if (!cost) {
+              error = "stream " + std::to_string(s) + " (" + out.streams[s].name +
+                      ") instruction #" + std::to_string(next[s]) + ": " + error;
+              return std::nullopt;
+            }
+            running[s] = Running{true, cost->seconds, now, *cost};
+            if (cost->seconds > 0)
+              break;
+            finish(s);
+            progress = true;
+            continue;
           }
-        } else {
-          use.kernels += 1;
-          out.flops += cost->flops;
-          const plan::Kernel &k = inst.kernel();
-          for (uint32_t id : k.inputs())
-            touch(id, start, end, false);
-          for (uint32_t id : k.outputs())
-            touch(id, start, end, true);
-          if (k.has_workspace())
-            touch(k.workspace(), start, end, true);
+          ++next[s];
+          progress = true;
         }
       }
+    }
+    // The next completion: a stream sharing its resource with n-1 others
+    // does 1/n of a second's work per second.
+    std::map<int, int> sharing;
+    for (int s = 0; s < numStreams; ++s)
+      if (running[s].busy)
+        ++sharing[resource[s]];
+    if (sharing.empty())
+      break;
+    double step = std::numeric_limits<double>::infinity();
+    for (int s = 0; s < numStreams; ++s)
+      if (running[s].busy)
+        step = std::min(step, running[s].remaining * sharing[resource[s]]);
+    now += step;
+    for (int s = 0; s < numStreams; ++s) {
+      if (!running[s].busy)
+        continue;
+      Running &r = running[s];
+      double done = step / sharing[resource[s]];
+      // The instruction(s) that set the step end now, whatever rounding left.
+      if (r.remaining * sharing[resource[s]] <= step * (1 + 1e-12))
+        finish(s);
+      else
+        r.remaining -= done;
     }
   }
   for (int s = 0; s < numStreams; ++s) {
@@ -257,6 +334,7 @@ std::string simulationReport(const Simulation &sim, const Bound *bound) {
   for (const StreamUse &s : sim.streams)
     streams.push_back(Json{{"name", s.name},
                            {"busy_s", s.busy},
+                           {"work_s", s.work},
                            {"end_s", s.end},
                            {"busy_fraction", sim.stepSeconds > 0 ? s.busy / sim.stepSeconds : 0},
                            {"kernels", s.kernels},

@@ -1,11 +1,10 @@
 // offc simulate: replays a plan's streams on a device profile. Each stream
-// runs its instructions in order, one at a time, each for its cost
-// (KernelCost.h); a wait holds its stream until the event's record has been
-// reached; streams otherwise run side by side (each is its own resource:
-// the GPU, each PCIe direction, the NVMe reads, the NVMe writes, the host's
-// cores for the optimizer). From the timeline come the step time, each
-// stream's busy time, the bytes per link and, per tier, the bytes alive over
-// time.
+// runs its instructions in order, one at a time, each needing its cost
+// (KernelCost.h) in seconds of its resource; a wait holds its stream until
+// the event's record has been reached. Streams on different resources run
+// side by side; streams on one resource share it equally while both are
+// busy (resourceOf). From the timeline come the step time, each stream's
+// busy time, the bytes per link and, per tier, the bytes alive over time.
 #pragma once
 
 #include "compiler/Simulate/DeviceProfile.h"
@@ -22,13 +21,15 @@ namespace off::sim {
 struct Slice {
   int stream = 0;
   int instruction = 0;
-  double start = 0, seconds = 0;
+  double start = 0, seconds = 0; // when it ran, for how long (shared or not)
   uint64_t flops = 0, bytes = 0;
+  double work = 0;               // its cost: the seconds it takes with its resource alone
 };
 
 struct StreamUse {
   std::string name; // "compute", "h2d", ...; "h2d.1" for a second stream of a kind
   double busy = 0;  // seconds spent in kernels and copies
+  double work = 0;  // the same at a full share of its resource (<= busy)
   double end = 0;   // when its last instruction finished
   int kernels = 0, copies = 0;
 };
@@ -52,6 +53,13 @@ struct Simulation {
   uint64_t flops = 0;             // all kernels' FLOPs
   std::vector<Slice> slices;      // by stream, in order
 };
+
+/// The resource a stream of `kind` runs on. GPU profiles: the GPU, each
+/// PCIe direction and the host cores are separate; on a CPU profile
+/// (the CPU backend) compute, the optimizer and the copies between tiers all
+/// run on the host's cores and memory. NVMe reads and writes share the
+/// drive.
+int resourceOf(plan::StreamKind kind, const DeviceProfile &profile);
 
 /// Replays `plan` (valid: readPlanFile checked it) on `profile`; nullopt
 /// with `error` when an instruction cannot be costed or the waits cannot

@@ -23,6 +23,10 @@ CPU backend's profile and on GPU profiles:
   row: the rows' forward, recompute and backward time plus AdamW on the
   compute stream add up to the compute stream's busy time, their AdamW time
   to all AdamW kernels', their bytes per link to the step's;
+* `offc compile --strategy auto --profile P` picks the fastest of the
+  ladder's fitting decision sets: its prediction is the least of its
+  candidates', never above the greedy plan's (whose prediction is the first
+  fitting candidate's), and `offc simulate` of the plan it wrote agrees;
 * `offc compile --profile P`'s predicted_step_s is offc simulate's step
   time for the plan it wrote, and its lower_bound_s is simulate's.
 
@@ -213,6 +217,33 @@ def main():
                           want.get("lower_bound_s") == got["lower_bound_s"],
                           f"{name}: offc compile --profile's predicted_step_s "
                           f"{want.get('predicted_step_s')} == offc simulate's step_s")
+        for budget in ("2M", "1M"):
+            for profile in ("rtx4090-24g", "h100-80g"):
+                name = f"--strategy auto, --vram {budget}, {profile}"
+                plans = {}
+                for strategy in ("greedy", "auto"):
+                    plan = os.path.join(tmp, f"{strategy}.bin")
+                    report = os.path.join(tmp, f"{strategy}.json")
+                    run(["offc", "compile", "--model", "llama", "--size", "tiny", "--batch", "2",
+                         "--seq", "32", "--vram", budget, "--profile", profile,
+                         "--strategy", strategy, "-o", plan, "--report", report])
+                    plans[strategy] = (plan, json.load(open(report)))
+                auto = plans["auto"][1]
+                greedy = plans["greedy"][1]
+                fitting = [c["predicted_step_s"] for c in auto["candidates"]
+                           if c["predicted_step_s"] is not None]
+                check(fitting and auto["predicted_step_s"] == min(fitting),
+                      f"{name}: the fastest of {len(fitting)} fitting candidates "
+                      f"({auto['predicted_step_s']:.3e} s)")
+                check(fitting[0] == greedy["predicted_step_s"] and
+                      auto["predicted_step_s"] <= greedy["predicted_step_s"],
+                      f"{name}: greedy's plan is the first fitting candidate "
+                      f"({greedy['predicted_step_s']:.3e} s), auto's no slower")
+                simulated = json.loads(run(["offc", "simulate", plans["auto"][0], "--profile",
+                                            profile, "--report", "-"]).stdout)
+                check(simulated["step_s"] == auto["predicted_step_s"] and
+                      auto["tiers"]["device"]["peak_bytes"] <= auto["tiers"]["device"]["budget_bytes"],
+                      f"{name}: offc simulate agrees and the plan fits the budget")
     for profile, plans in family.items():
         for x_label, x_bound, _, x_budget, _ in plans:
             fitting = [(y_label, y_step) for y_label, _, y_step, _, y_peak in plans

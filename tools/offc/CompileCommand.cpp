@@ -60,6 +60,7 @@ struct CompileArgs {
   MemoryOptions memory;
   std::string report; // --report FILE.json
   std::string profile; // --profile: a device profile for predicted_step_s
+  std::string strategy = "greedy"; // greedy | auto (needs --profile)
   // AdamW and the step; defaults are torch.optim.AdamW's and clip 1.0.
   int64_t gradAccum = 1;
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
@@ -136,6 +137,10 @@ void addCompileOptions(cli::Command &cmd, CompileArgs &out) {
              "put a class (params, grads, optimizer,\nactivations) or the params and "
              "optimizer\nstates matching a glob on a tier (device,\nhost, nvme); "
              "repeatable, later ones win");
+  cmd.choice("--strategy", out.strategy, {"greedy", "auto"},
+             "greedy (default): the first decision set of\nthe ladder that fits; auto: every set "
+             "that\nfits, each replayed on --profile, the fastest\n(the planner of issue 13 will "
+             "widen the\nchoice)");
   cmd.option("--remat", out.memory.remat, "R",
              "recompute activations: none, all (every\nlayer) or a glob over layer names\n"
              "(model.layers.1*)");
@@ -269,6 +274,8 @@ int runCompile(const std::vector<std::string> &argv) {
     llvm::errs() << kCommand << ": error: " << problem << "\n";
     return 1;
   }
+  if (args.strategy == "auto" && args.profile.empty())
+    return usageError("--strategy auto needs --profile: the machine the plan is to be fast on");
   std::optional<sim::DeviceProfile> profile;
   if (!args.profile.empty()) {
     std::string error;
@@ -363,9 +370,13 @@ int runCompile(const std::vector<std::string> &argv) {
       paramBytes += uint64_t(type.getNumElements()) *
                     ((type.getElementTypeBitWidth() + 7) / 8);
   });
+  // --strategy auto: every fitting set's predicted step (NaN: does not fit).
+  std::vector<std::pair<std::string, double>> candidates;
+  double fastest = 0;
   for (bool skipOverFloor : {true, false}) {
     bool skipped = false;
     tried.clear();
+    candidates.clear();
     for (size_t i = 0; i < ladder.size(); ++i) {
       if (skipOverFloor && memory.vram && deviceFloor(ladder[i], paramBytes) > memory.vram) {
         skipped = true;
@@ -398,6 +409,21 @@ int runCompile(const std::vector<std::string> &argv) {
         return fail("the step could not be lowered to a plan (see above)");
       TierBytes used = tierBytes(*lowered);
       std::string problem = budgetProblem(memory, ladder[i], used, "", false);
+      if (problem.empty() && args.strategy == "auto") {
+        std::string error;
+        std::optional<sim::Simulation> simulated = sim::simulate(*lowered, *profile, error);
+        if (!simulated)
+          return fail("--profile " + profile->name + ": " + error);
+        candidates.emplace_back(ladder[i].label, simulated->stepSeconds);
+        if (!chosen || simulated->stepSeconds < fastest) {
+          fastest = simulated->stepSeconds;
+          chosen = std::move(*lowered);
+          compiled = std::move(trial);
+          step = trialStep;
+          decisions = ladder[i];
+        }
+        continue;
+      }
       if (problem.empty()) {
         chosen = std::move(*lowered);
         compiled = std::move(trial);
@@ -405,6 +431,8 @@ int runCompile(const std::vector<std::string> &argv) {
         decisions = ladder[i];
         break;
       }
+      if (args.strategy == "auto")
+        candidates.emplace_back(ladder[i].label, std::nan(""));
       tried.push_back({i, used, memoryBreakdown(*lowered)});
     }
     if (chosen || !skipped)
@@ -482,6 +510,16 @@ int runCompile(const std::vector<std::string> &argv) {
       report["lower_bound_s"] = bound.seconds;
       report["predicted_over_bound"] = bound.seconds > 0 ? *predicted / bound.seconds : 0;
     }
+    if (args.strategy == "auto") {
+      report["strategy"] = args.strategy;
+      llvm::json::Array list;
+      for (const auto &[label, seconds] : candidates)
+        list.push_back(llvm::json::Object{
+            {"decisions", label},
+            {"predicted_step_s",
+             std::isnan(seconds) ? llvm::json::Value(nullptr) : llvm::json::Value(seconds)}});
+      report["candidates"] = std::move(list);
+    }
     if (llvm::Error error = writeOutputsAtomically(
             {{args.report, [&](llvm::raw_ostream &os) {
                 os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
@@ -553,9 +591,18 @@ int runCompile(const std::vector<std::string> &argv) {
       bytesByDtype(plan, [](const plan::Tensor &t) { return t.role() == plan::GRAD; }));
   if (predicted)
     llvm::errs() << llvm::formatv("{0}: predicted step {1:e3} s on {2}, {4:f2}x the lower "
-                                  "bound (offc simulate {3} --profile {2} for the breakdown)\n",
+                                  "bound{5} (offc simulate {3} --profile {2} for the "
+                                  "breakdown)\n",
                                   kCommand, *predicted, profile->name, args.output,
-                                  bound.seconds > 0 ? *predicted / bound.seconds : 0.0);
+                                  bound.seconds > 0 ? *predicted / bound.seconds : 0.0,
+                                  args.strategy == "auto"
+                                      ? llvm::formatv("; --strategy auto: the fastest of {0} "
+                                                      "fitting decision sets",
+                                                      llvm::count_if(candidates, [](auto &c) {
+                                                        return !std::isnan(c.second);
+                                                      }))
+                                            .str()
+                                      : std::string());
   return 0;
 }
 

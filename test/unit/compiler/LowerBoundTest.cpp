@@ -66,3 +66,20 @@ TEST(LowerBound, WithoutAdamTheComputeIsTheBound) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(LowerBound, OneResourceAddsTheCosts) {
+  // The CPU backend: 1 + 0.5 f + 4 (1 - f) + (1 - f) + (1 - f) = 7 - 5.5 f,
+  // least at f = 1: 1.5 s (with room for every update's operands), and at
+  // f = 0.5: 4.25 s when only half fit.
+  BoundInputs in = base();
+  in.oneResource = true;
+  Bound b = lowerBound(in);
+  EXPECT_DOUBLE_EQ(b.deviceFraction, 1);
+  EXPECT_DOUBLE_EQ(b.seconds, 1.5);
+  in.deviceBytes = 50;
+  EXPECT_DOUBLE_EQ(lowerBound(in).seconds, 4.25);
+}
+
+} // namespace

@@ -256,3 +256,90 @@ TEST(Simulator, ViewsShareBytes) {
 }
 
 } // namespace
+
+namespace {
+
+/// Two streams, each with one kernel, started together: a matmul on the
+/// compute stream and AdamW on the host-optimizer stream.
+Builder computeBesideAdam() {
+  Builder b;
+  uint32_t x = b.tensor("x", {32, 1024}, plan::INPUT, 0, 0);
+  uint32_t w = b.tensor("w", {1024, 64}, plan::PARAM, 0, 131072);
+  uint32_t y = b.tensor("y", {32, 64}, plan::ACTIVATION, 0, 393216);
+  uint32_t p = b.tensor("p", {1000}, plan::PARAM, 1, 0);
+  uint32_t g = b.tensor("p.grad", {1000}, plan::GRAD, 1, 4032);
+  uint32_t m = b.tensor("p.exp_avg", {1000}, plan::OPTIMIZER_STATE, 1, 8064);
+  uint32_t v = b.tensor("p.exp_avg_sq", {1000}, plan::OPTIMIZER_STATE, 1, 12096);
+  Builder::kernel(b.stream(plan::COMPUTE), "matmul", {x, w}, {y});
+  Builder::kernel(b.stream(plan::HOST_OPTIMIZER), "adam_step", {p, g, m, v}, {p, m, v});
+  return b;
+}
+
+TEST(Simulator, GpuAndHostRunSideBySide) {
+  Builder b = computeBesideAdam();
+  std::string error;
+  std::optional<Simulation> sim = simulate(b.plan, gpu(), error);
+  ASSERT_TRUE(sim) << error;
+  double matmul = 2.0 * 32 * 64 * 1024 / 1e12, adam = 1000 / 4e6;
+  EXPECT_NEAR(sim->stepSeconds, std::max(matmul, adam), 1e-15);
+  EXPECT_NEAR(sim->streams[0].busy, matmul, 1e-15);
+}
+
+TEST(Simulator, TheCpuBackendSharesItsCores) {
+  // On a CPU profile the compute stream and the optimizer run on the same
+  // cores: while both run each gets half, so the step is the sum of the two
+  // costs and the shorter one takes twice its cost.
+  std::string text = R"({"name": "test-cpu", "kind": "cpu", "description": "d",
+    "host": {"memory_bytes": {"value": 1e9, "source": "s"},
+             "memory_bandwidth_bytes_per_s": {"value": 1e9, "source": "s"},
+             "cores": {"value": 4, "source": "s"},
+             "flops_per_s_per_core": {"f32": {"value": 1e9, "source": "s"}},
+             "adam_params_per_s_per_core": {"value": 1e6, "source": "s"}},
+    "nvme": {"read_bytes_per_s": {"value": 1e9, "source": "s"},
+             "write_bytes_per_s": {"value": 5e8, "source": "s"}}})";
+  std::string error;
+  std::optional<DeviceProfile> cpu = parseDeviceProfile(text, "cpu.json", error);
+  ASSERT_TRUE(cpu) << error;
+  Builder b = computeBesideAdam();
+  std::optional<Simulation> sim = simulate(b.plan, *cpu, error);
+  ASSERT_TRUE(sim) << error;
+  // matmul: 2*32*64*1024 FLOPs at 4e9 FLOP/s vs (32*1024 + 1024*64 + 32*64)
+  // * 4 B at 1e9 B/s: bandwidth bound. AdamW: 1000 params at 4e6/s, 28000 B at
+  // 1e9 B/s.
+  double matmul = std::max(2.0 * 32 * 64 * 1024 / 4e9, (32 * 1024 + 1024 * 64 + 32 * 64) * 4.0 / 1e9);
+  double adam = std::max(1000 / 4e6, 28000 / 1e9);
+  double shorter = std::min(matmul, adam);
+  EXPECT_NEAR(sim->stepSeconds, matmul + adam, 1e-12 * (matmul + adam));
+  const StreamUse &first = matmul < adam ? sim->streams[0] : sim->streams[1];
+  EXPECT_NEAR(first.busy, 2 * shorter, 1e-12 * shorter);
+  EXPECT_NEAR(first.work, shorter, 1e-12 * shorter);
+  EXPECT_NEAR(sim->slices[0].work, matmul, 1e-12 * matmul);
+}
+
+TEST(Simulator, NvmeReadsAndWritesShareTheDrive) {
+  // 1 MB read (1e9 B/s alone: 1 ms) beside 1 MB written (5e8 B/s alone:
+  // 2 ms): both at half speed until the read ends at 2 ms, having written
+  // 0.5 MB; the rest of the write takes 1 ms more: 3 ms.
+  Builder b;
+  plan::Tier *nvme = b.plan.add_tiers();
+  nvme->set_kind(plan::TIER_NVME);
+  plan::Arena *arena = b.plan.add_arenas();
+  arena->set_tier(2);
+  arena->set_alignment(64);
+  uint32_t a = b.tensor("a", {250000}, plan::OPTIMIZER_STATE, 2, 0);
+  uint32_t ah = b.tensor("a@host", {250000}, plan::ACTIVATION, 1, 0);
+  uint32_t c = b.tensor("c@host", {250000}, plan::ACTIVATION, 1, 1000000);
+  uint32_t cn = b.tensor("c", {250000}, plan::OPTIMIZER_STATE, 2, 1000000);
+  Builder::copy(b.stream(plan::NVME_READ), a, ah);
+  Builder::copy(b.stream(plan::NVME_WRITE), c, cn);
+  std::string error;
+  std::optional<Simulation> sim = simulate(b.plan, gpu(), error);
+  ASSERT_TRUE(sim) << error;
+  EXPECT_NEAR(sim->stepSeconds, 3e-3, 1e-15);
+  EXPECT_NEAR(sim->streams[0].busy, 2e-3, 1e-15);
+  EXPECT_NEAR(sim->streams[0].work, 1e-3, 1e-15);
+  EXPECT_EQ(sim->nvmeRead, 1000000u);
+  EXPECT_EQ(sim->nvmeWrite, 1000000u);
+}
+
+} // namespace

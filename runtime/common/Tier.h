@@ -12,6 +12,10 @@ namespace off {
 /// backend turns into file positions.
 enum class Tier : uint8_t { Device, Host, Nvme };
 
+/// NVMe-tier arenas are whole blocks of this size (O_DIRECT's alignment):
+/// the compiler rounds their size up to it and the files hold exactly that.
+constexpr uint64_t kNvmeBlockBytes = 4096;
+
 /// "device", "host", "nvme".
 const char *tierName(Tier tier);
 

@@ -119,18 +119,43 @@ std::byte *Executor::pointer(const Slice &slice) const {
   return at;
 }
 
-void Executor::write(const Slice &slice, const void *hostSrc, uint64_t bytes) {
-  if (bytes > slice.size)
-    throw std::out_of_range("writing " + std::to_string(bytes) + " bytes into " +
-                            describe(program_, slice));
-  backend_.upload(address(slice), hostSrc, bytes);
+bool Executor::hostAddressable(const Slice &slice) const {
+  const std::unique_ptr<backend::Arena> &arena = arenas_.at(slice.arena);
+  return arena && arena->hostAccessible();
 }
 
-void Executor::read(const Slice &slice, void *hostDst, uint64_t bytes) const {
-  if (bytes > slice.size)
-    throw std::out_of_range("reading " + std::to_string(bytes) + " bytes from " +
-                            describe(program_, slice));
-  backend_.download(hostDst, address(slice), bytes);
+namespace {
+
+void checkRange(const Program &program, const Slice &slice, uint64_t offset, uint64_t bytes,
+                const char *verb) {
+  if (offset > slice.size || bytes > slice.size - offset)
+    throw std::out_of_range(std::string(verb) + " [" + std::to_string(offset) + ", +" +
+                            std::to_string(bytes) + ") of " + describe(program, slice));
+}
+
+} // namespace
+
+void Executor::write(const Slice &slice, uint64_t offset, const void *hostSrc, uint64_t bytes) {
+  checkRange(program_, slice, offset, bytes, "writing");
+  if (program_.arenas.at(slice.arena).tier == Tier::Nvme) {
+    NvmeRequest request{NvmeRequest::Op::Write, slice.arena, slice.offset + offset,
+                        const_cast<std::byte *>(static_cast<const std::byte *>(hostSrc)),
+                        bytes};
+    options_.nvme->wait(options_.nvme->submit(request));
+    return;
+  }
+  backend_.upload(address(slice) + offset, hostSrc, bytes);
+}
+
+void Executor::read(const Slice &slice, uint64_t offset, void *hostDst, uint64_t bytes) const {
+  checkRange(program_, slice, offset, bytes, "reading");
+  if (program_.arenas.at(slice.arena).tier == Tier::Nvme) {
+    NvmeRequest request{NvmeRequest::Op::Read, slice.arena, slice.offset + offset,
+                        static_cast<std::byte *>(hostDst), bytes};
+    options_.nvme->wait(options_.nvme->submit(request));
+    return;
+  }
+  backend_.download(hostDst, address(slice) + offset, bytes);
 }
 
 bool Executor::arenaPinned(ArenaId arena) const {

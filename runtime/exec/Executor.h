@@ -75,10 +75,20 @@ public:
   /// between runs; throws std::invalid_argument when its arena is on NVMe or
   /// not host-accessible (a GPU's memory: use read / write).
   std::byte *pointer(const Slice &slice) const;
-  /// Copies between host memory and a slice (of any arena but NVMe), between
-  /// runs. `bytes` may be less than the slice.
-  void write(const Slice &slice, const void *hostSrc, uint64_t bytes);
-  void read(const Slice &slice, void *hostDst, uint64_t bytes) const;
+  /// Whether pointer() works for `slice` (its arena is in memory the host
+  /// can address: not NVMe, not a GPU's).
+  bool hostAddressable(const Slice &slice) const;
+  /// Copies between host memory and the bytes [offset, offset + bytes) of a
+  /// slice of any arena, between runs: NVMe-tier slices through the NVMe
+  /// backend, others through the backend's upload / download.
+  void write(const Slice &slice, uint64_t offset, const void *hostSrc, uint64_t bytes);
+  void read(const Slice &slice, uint64_t offset, void *hostDst, uint64_t bytes) const;
+  void write(const Slice &slice, const void *hostSrc, uint64_t bytes) {
+    write(slice, 0, hostSrc, bytes);
+  }
+  void read(const Slice &slice, void *hostDst, uint64_t bytes) const {
+    read(slice, 0, hostDst, bytes);
+  }
 
   bool arenaPinned(ArenaId arena) const;
   /// The bytes this executor's arenas hold in `tier` (one allocation each).

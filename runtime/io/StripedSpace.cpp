@@ -27,9 +27,12 @@ StripedSpace::StripedSpace(IoEngine &engine, std::string name,
       std::string path = dir + "/" + name_ + "." + std::to_string(f) + ".stripe";
       // File f holds units f, f+F, f+2F, ...
       const uint64_t unitsHere = units > f ? (units - f + fileCount - 1) / fileCount : 0;
+      uint64_t bytesHere = unitsHere * layout_.stripeSize;
+      if (unitsHere && (units - 1) % fileCount == f) // the last unit: only what is used
+        bytesHere -= units * layout_.stripeSize - (capacity_ + align - 1) / align * align;
       OpenOptions open;
       open.create = create;
-      open.preallocate = create ? unitsHere * layout_.stripeSize : 0;
+      open.preallocate = create ? bytesHere : 0;
       FileId id = engine_.open(path, open);
       files_.push_back(id);
       paths_.push_back(std::move(path));

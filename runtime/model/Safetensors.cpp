@@ -309,7 +309,7 @@ void writeSafetensors(const std::string &path, const std::vector<TensorToWrite> 
     if (!size)
       throwFileError(path, "tensor '" + tensor->name + "': invalid shape " +
                                shapeToString(tensor->shape));
-    if (*size > 0 && !tensor->data)
+    if (*size > 0 && !tensor->data && !tensor->read)
       throwFileError(path, "tensor '" + tensor->name + "': no data");
     Json entry = {{"dtype", safetensorsName(tensor->dtype)},
                   {"shape", tensor->shape},
@@ -328,8 +328,20 @@ void writeSafetensors(const std::string &path, const std::vector<TensorToWrite> 
   AtomicFileWriter writer(path);
   writer.write(length, sizeof length);
   writer.write(headerText);
-  for (size_t i = 0; i < order.size(); ++i)
-    writer.write(order[i]->data, sizes[i]);
+  std::vector<std::byte> chunk; // for tensors given by a read function
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (order[i]->data || sizes[i] == 0) {
+      writer.write(order[i]->data, sizes[i]);
+      continue;
+    }
+    constexpr uint64_t kChunk = 64ull << 20;
+    chunk.resize(std::min(sizes[i], kChunk));
+    for (uint64_t at = 0; at < sizes[i]; at += chunk.size()) {
+      uint64_t bytes = std::min<uint64_t>(chunk.size(), sizes[i] - at);
+      order[i]->read(at, chunk.data(), bytes);
+      writer.write(chunk.data(), bytes);
+    }
+  }
   writer.commit();
 }
 

@@ -12,6 +12,7 @@
 #include "runtime/model/FileIo.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -88,12 +89,15 @@ private:
 };
 
 /// One tensor to write: `data` holds elementCount(shape) * dtypeSize(dtype)
-/// bytes in row-major order.
+/// bytes in row-major order, or, when `data` is null, `read` copies any byte
+/// range of them (a tensor that lives where the host has no pointer, e.g. on
+/// the NVMe tier: written in chunks, never staged whole).
 struct TensorToWrite {
   std::string name;
   DType dtype = DType::F32;
   Shape shape;
   const void *data = nullptr;
+  std::function<void(uint64_t offset, void *dst, uint64_t bytes)> read;
 };
 
 /// Writes `tensors` to `path` atomically (AtomicFileWriter): either the whole

@@ -262,6 +262,18 @@ void PlanProgram::read(uint32_t id, void *hostDst) const {
   executor_->read(slices_[id], hostDst, slices_[id].size);
 }
 
+bool PlanProgram::hostAddressable(uint32_t id) const {
+  return executor_->hostAddressable(slices_.at(id));
+}
+
+void PlanProgram::write(uint32_t id, uint64_t offset, const void *hostSrc, uint64_t bytes) {
+  executor_->write(slices_.at(id), offset, hostSrc, bytes);
+}
+
+void PlanProgram::read(uint32_t id, uint64_t offset, void *hostDst, uint64_t bytes) const {
+  executor_->read(slices_.at(id), offset, hostDst, bytes);
+}
+
 std::vector<uint32_t> PlanProgram::withRole(plan::Role role) const {
   std::vector<uint32_t> ids;
   for (int id = 0; id < plan_.tensors_size(); ++id)

@@ -66,9 +66,16 @@ public:
   template <typename T> T *dataAs(uint32_t id) const {
     return reinterpret_cast<T *>(data(id));
   }
-  /// Copies a whole tensor (size_bytes) from / to host memory, between runs.
+  /// Whether data(id) works: the tensor's arena is memory the host can
+  /// address (not the NVMe tier, not a GPU's memory).
+  bool hostAddressable(uint32_t id) const;
+  /// Copies a whole tensor (size_bytes) from / to host memory, between runs,
+  /// whatever its tier (NVMe through the program's NVMe backend).
   void write(uint32_t id, const void *hostSrc);
   void read(uint32_t id, void *hostDst) const;
+  /// The same for the bytes [offset, offset + bytes) of a tensor.
+  void write(uint32_t id, uint64_t offset, const void *hostSrc, uint64_t bytes);
+  void read(uint32_t id, uint64_t offset, void *hostDst, uint64_t bytes) const;
   /// Ids of the tensors with `role`, in plan order.
   std::vector<uint32_t> withRole(plan::Role role) const;
 

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 
 namespace off::train {
@@ -35,6 +36,40 @@ model::InitKind initKind(const plan::Tensor &param) {
   default: // validatePlan refuses a PARAM without one
     throw TrainError("parameter '" + param.name() + "' has no init kind in the plan");
   }
+}
+
+enum class Access { Read, Write, ReadWrite };
+
+/// Runs `use(bytes)` on tensor `id`'s bytes: its own memory where the host
+/// can address it; otherwise (the NVMe tier, a GPU's memory) a staging copy
+/// of that one tensor, read from its tier first unless `access` is Write and
+/// written back after unless it is Read. One tensor at a time, so loading
+/// and saving never hold a second copy of the whole model.
+template <typename Use>
+void withHostBytes(PlanProgram &program, uint32_t id, Access access, Use &&use) {
+  if (program.hostAddressable(id)) {
+    use(program.data(id));
+    return;
+  }
+  std::unique_ptr<std::byte[]> staging(new std::byte[program.tensor(id).size_bytes()]);
+  if (access != Access::Write)
+    program.read(id, staging.get());
+  use(staging.get());
+  if (access != Access::Read)
+    program.write(id, staging.get());
+}
+
+/// A checkpoint entry for tensor `id`: its memory, or a reader from its tier.
+model::TensorToWrite checkpointEntry(PlanProgram &program, uint32_t id, std::string name,
+                                     model::Shape shape) {
+  model::TensorToWrite entry{std::move(name), DType::F32, std::move(shape), nullptr, {}};
+  if (program.hostAddressable(id))
+    entry.data = program.data(id);
+  else
+    entry.read = [&program, id](uint64_t offset, void *dst, uint64_t bytes) {
+      program.read(id, offset, dst, bytes);
+    };
+  return entry;
 }
 
 } // namespace
@@ -95,36 +130,38 @@ Session::Session(const SessionOptions &options) {
 }
 
 void Session::initFromSeed(uint64_t seed) {
-  std::vector<model::InitTarget> targets;
   for (size_t i = 0; i < params_.size(); ++i) {
     model::InitTarget target;
     target.name = params_[i].name;
     target.shape = params_[i].shape;
     target.kind = initKind(program_->tensor(paramId(i)));
-    target.data = program_->dataAs<float>(paramId(i));
-    targets.push_back(std::move(target));
+    withHostBytes(*program_, paramId(i), Access::Write, [&](std::byte *bytes) {
+      target.data = reinterpret_cast<float *>(bytes);
+      model::initWeights({target}, seed, plan().model().initializer_range());
+    });
   }
-  model::initWeights(targets, seed, plan().model().initializer_range());
   refreshComputeCopies();
 }
 
 void Session::refreshComputeCopies() {
   for (auto [copy, master] : copies_) {
-    const float *from = program_->dataAs<float>(master);
-    auto *to = reinterpret_cast<uint16_t *>(program_->data(copy));
-    size_t count = program_->tensor(master).size_bytes() / sizeof(float);
-    switch (program_->tensor(copy).dtype()) {
-    case plan::BF16:
-      for (size_t i = 0; i < count; ++i)
-        to[i] = floatToBf16(from[i]);
-      break;
-    case plan::F32:
-      std::memcpy(to, from, count * sizeof(float));
-      break;
-    default:
+    const plan::DType dtype = program_->tensor(copy).dtype();
+    if (dtype != plan::BF16 && dtype != plan::F32)
       throw TrainError(planPath() + ": compute copy '" + program_->tensor(copy).name() +
                        "' has a dtype this runtime cannot fill (bf16 or f32 only)");
-    }
+    size_t count = program_->tensor(master).size_bytes() / sizeof(float);
+    withHostBytes(*program_, master, Access::Read, [&](std::byte *masterBytes) {
+      withHostBytes(*program_, copy, Access::Write, [&](std::byte *copyBytes) {
+        const auto *from = reinterpret_cast<const float *>(masterBytes);
+        if (dtype == plan::F32) {
+          std::memcpy(copyBytes, from, count * sizeof(float));
+          return;
+        }
+        auto *to = reinterpret_cast<uint16_t *>(copyBytes);
+        for (size_t i = 0; i < count; ++i)
+          to[i] = floatToBf16(from[i]);
+      });
+    });
   }
 }
 
@@ -156,8 +193,10 @@ std::vector<std::string> Session::initFromPlanWeights() {
     ref.transposed = source.transposed();
     ref.fileSize = source.file_size();
     ref.checksum = source.checksum();
-    model::readWeightRef(ref, program_->dataAs<float>(paramId(i)),
-                         model::elementCount(params_[i].shape));
+    withHostBytes(*program_, paramId(i), Access::Write, [&](std::byte *bytes) {
+      model::readWeightRef(ref, reinterpret_cast<float *>(bytes),
+                           model::elementCount(params_[i].shape));
+    });
     if (std::find(files.begin(), files.end(), ref.path) == files.end())
       files.push_back(ref.path);
   }
@@ -174,23 +213,30 @@ void Session::initFromFile(const std::string &path) {
   check.allowFloatConversion = true;
   model::checkTensors(file, params_, check);
   for (size_t i = 0; i < params_.size(); ++i)
-    file.readFloat32(params_[i].name, program_->dataAs<float>(paramId(i)),
-                     model::elementCount(params_[i].shape));
+    withHostBytes(*program_, paramId(i), Access::Write, [&](std::byte *bytes) {
+      file.readFloat32(params_[i].name, reinterpret_cast<float *>(bytes),
+                       model::elementCount(params_[i].shape));
+    });
   checkFiniteParams(path);
   refreshComputeCopies();
 }
 
 std::string Session::nonFiniteParam() const {
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const float *data = program_->dataAs<float>(paramId(i));
+  std::string problem;
+  for (size_t i = 0; i < params_.size() && problem.empty(); ++i) {
     uint64_t count = model::elementCount(params_[i].shape);
-    for (uint64_t k = 0; k < count; ++k)
-      if (!std::isfinite(data[k]))
-        return "tensor '" + params_[i].name + "' holds " +
-               (std::isnan(data[k]) ? "NaN" : data[k] > 0 ? "+inf" : "-inf") + " at element " +
-               std::to_string(k) + " (of " + std::to_string(count) + ")";
+    withHostBytes(*program_, paramId(i), Access::Read, [&](std::byte *bytes) {
+      const auto *data = reinterpret_cast<const float *>(bytes);
+      for (uint64_t k = 0; k < count; ++k)
+        if (!std::isfinite(data[k])) {
+          problem = "tensor '" + params_[i].name + "' holds " +
+                    (std::isnan(data[k]) ? "NaN" : data[k] > 0 ? "+inf" : "-inf") +
+                    " at element " + std::to_string(k) + " (of " + std::to_string(count) + ")";
+          return;
+        }
+    });
   }
-  return "";
+  return problem;
 }
 
 void Session::checkFiniteParams(const std::string &source) const {
@@ -232,20 +278,20 @@ uint64_t Session::checkpointBytes() const {
 
 void Session::zeroOptimizerState() {
   for (uint32_t id : program_->withRole(plan::OPTIMIZER_STATE))
-    std::memset(program_->data(id), 0, program_->tensor(id).size_bytes());
+    withHostBytes(*program_, id, Access::Write, [&](std::byte *bytes) {
+      std::memset(bytes, 0, program_->tensor(id).size_bytes());
+    });
 }
 
 model::CheckpointContents
 Session::checkpointContents(const model::TrainerState &state) const {
   model::CheckpointContents contents;
   for (size_t i = 0; i < params_.size(); ++i)
-    contents.model.push_back({params_[i].name, DType::F32, params_[i].shape,
-                              program_->data(paramId(i))});
-  for (const model::ExpectedTensor &moment : model::optimizerStateTensors(trainable_)) {
-    uint32_t id = program_->get(moment.name);
+    contents.model.push_back(
+        checkpointEntry(*program_, paramId(i), params_[i].name, params_[i].shape));
+  for (const model::ExpectedTensor &moment : model::optimizerStateTensors(trainable_))
     contents.optimizer.push_back(
-        {moment.name, DType::F32, moment.shape, program_->data(id)});
-  }
+        checkpointEntry(*program_, program_->get(moment.name), moment.name, moment.shape));
   contents.configJson = configJson();
   contents.readme = checkpointNote();
   contents.state = state;
@@ -264,13 +310,16 @@ void Session::restore(const model::Checkpoint &checkpoint) {
   if (!problems.empty())
     model::throwProblems(problems);
   for (size_t i = 0; i < params_.size(); ++i)
-    checkpoint.model().copyTo(params_[i].name, DType::F32,
-                              program_->data(paramId(i)),
-                              program_->tensor(paramId(i)).size_bytes());
+    withHostBytes(*program_, paramId(i), Access::Write, [&](std::byte *bytes) {
+      checkpoint.model().copyTo(params_[i].name, DType::F32, bytes,
+                                program_->tensor(paramId(i)).size_bytes());
+    });
   for (const model::ExpectedTensor &moment : model::optimizerStateTensors(trainable_)) {
     uint32_t id = program_->get(moment.name);
-    checkpoint.optimizer().copyTo(moment.name, DType::F32, program_->data(id),
-                                  program_->tensor(id).size_bytes());
+    withHostBytes(*program_, id, Access::Write, [&](std::byte *bytes) {
+      checkpoint.optimizer().copyTo(moment.name, DType::F32, bytes,
+                                    program_->tensor(id).size_bytes());
+    });
   }
   checkFiniteParams(checkpoint.model().source());
   refreshComputeCopies();

@@ -11,6 +11,7 @@
 #include "compiler/Plan/PlanFacts.h"
 #include "dialects/off/Transforms/MemoryAnalysis.h"
 #include "dialects/off/Transforms/Passes.h"
+#include "runtime/common/Tier.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/MapVector.h"
@@ -198,6 +199,10 @@ void AssignBuffersPass::runOnOperation() {
     if (members.empty() && tier != Tier::device)
       continue;
     BufferLayout layout = assignBuffers(requests, alignment);
+    // NVMe is read and written in whole O_DIRECT blocks: its files hold the
+    // arena rounded up to one, and the peak counts what the files take.
+    if (tier == Tier::nvme)
+      layout.arenaSize = llvm::alignTo(layout.arenaSize, ::off::kNvmeBlockBytes);
     for (size_t i = 0; i < members.size(); ++i) {
       if (members[i]->workspaceOf)
         workspaceOffsets[members[i]->workspaceOf] = layout.offsets[i];

@@ -4,6 +4,8 @@
 #include "IoTestSupport.h"
 #include "runtime/io/StripedSpace.h"
 
+#include <filesystem>
+
 namespace off::io::test {
 namespace {
 
@@ -59,6 +61,19 @@ TEST_P(StripedSpaceTest, BytesLandWhereTheLayoutSays) {
   std::vector<std::byte> back(length);
   engine.wait(space.read(offset, back.data(), length));
   EXPECT_EQ(firstDifference(back.data(), data.data() + offset, length), -1);
+}
+
+// The files hold the capacity rounded up to the engine's block, not to a
+// whole stripe: what the NVMe tier reports as its peak.
+TEST_P(StripedSpaceTest, FilesTakeTheCapacityRoundedToABlock) {
+  IoEngine engine(optionsFor(GetParam()));
+  for (uint64_t capacity : {uint64_t(3 << 20) + 5000, uint64_t(64 << 10), uint64_t(100)}) {
+    StripedSpace space(engine, "sized" + std::to_string(capacity), capacity, layout());
+    uint64_t total = 0;
+    for (const std::string &path : space.paths())
+      total += std::filesystem::file_size(path);
+    EXPECT_EQ(total, (capacity + 4095) / 4096 * 4096) << "capacity " << capacity;
+  }
 }
 
 TEST_P(StripedSpaceTest, ReopensExistingFiles) {

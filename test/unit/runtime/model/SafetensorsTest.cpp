@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstring>
 #include <random>
 #include <unistd.h>
 
@@ -286,6 +287,41 @@ TEST(ModelSafetensors, WriterRejectsBadTensors) {
   EXPECT_TRUE(contains(write({{"a", DType::F32, {1}, nullptr}}), "no data"));
   EXPECT_FALSE(std::filesystem::exists(dir.file("w")));
   EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "temporary file left behind";
+}
+
+// A tensor without a host pointer (on the NVMe tier) is given by a reader:
+// the writer asks for consecutive chunks of bounded size, never the whole
+// tensor at once, and the file holds the same bytes as one written from
+// memory.
+TEST(ModelSafetensors, TensorGivenByAReaderIsWrittenInChunks) {
+  ScratchDir dir;
+  const uint64_t count = (80ull << 20) / sizeof(float) + 3; // over one 64 MiB chunk
+  std::vector<float> values(count);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  for (float &v : values)
+    v = dist(rng);
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  TensorToWrite byReader{"big", DType::F32, {int64_t(count)}, nullptr,
+                         [&](uint64_t offset, void *dst, uint64_t bytes) {
+                           calls.emplace_back(offset, bytes);
+                           std::memcpy(dst, reinterpret_cast<const char *>(values.data()) +
+                                                offset, bytes);
+                         }};
+  float small[2] = {1.5f, -3.f};
+  writeSafetensors(dir.file("reader"), {byReader, {"small", DType::F32, {2}, small}});
+  writeSafetensors(dir.file("memory"),
+                   {{"big", DType::F32, {int64_t(count)}, values.data()},
+                    {"small", DType::F32, {2}, small}});
+  EXPECT_EQ(readBytes(dir.file("reader")), readBytes(dir.file("memory")));
+  ASSERT_GE(calls.size(), 2u);
+  uint64_t next = 0;
+  for (auto [offset, bytes] : calls) {
+    EXPECT_EQ(offset, next);
+    EXPECT_LE(bytes, 64ull << 20);
+    next = offset + bytes;
+  }
+  EXPECT_EQ(next, count * sizeof(float));
 }
 
 // A full disk in the middle of a save: the old file is untouched and no

@@ -196,6 +196,35 @@ TEST(PlanProgram, CopiesFromAndToNvmeGoThroughTheBackend) {
   EXPECT_EQ(std::vector<float>(result, result + 3), (std::vector<float>{14, 16, 18}));
 }
 
+// Between runs, a tensor on the NVMe tier is written and read whole or by
+// byte range through the NVMe backend; it has no host pointer.
+TEST(PlanProgram, NvmeTensorsAreReadAndWrittenBetweenRuns) {
+  PlanBuilder b = nvmePlan();
+  exec::MemoryNvmeBackend nvme;
+  PlanProgramOptions options = checked();
+  options.executor.nvme = &nvme;
+  PlanProgram program(cpu::cpuBackend(), b.plan(), "nvme.plan", options);
+  const uint32_t w = program.get("w"), host = program.get("w.host");
+  EXPECT_FALSE(program.hostAddressable(w));
+  EXPECT_TRUE(program.hostAddressable(host));
+  EXPECT_THROW(program.data(w), std::invalid_argument);
+  const float values[3] = {7, 8, 9};
+  program.write(w, values);
+  float onDisk[3];
+  std::memcpy(onDisk, nvme.contents(1).data() + b.plan().tensors(int(w)).offset(), sizeof onDisk);
+  EXPECT_EQ(std::vector<float>(onDisk, onDisk + 3), (std::vector<float>{7, 8, 9}));
+  const float one = -1;
+  program.write(w, sizeof(float), &one, sizeof one); // the middle element only
+  float tail[2];
+  program.read(w, sizeof(float), tail, sizeof tail);
+  EXPECT_EQ(std::vector<float>(tail, tail + 2), (std::vector<float>{-1, 9}));
+  program.run(); // w.back = 2 * w
+  float back[3];
+  program.read(program.get("w.back"), back);
+  EXPECT_EQ(std::vector<float>(back, back + 3), (std::vector<float>{14, -2, 18}));
+  EXPECT_THROW(program.read(w, 2 * sizeof(float), tail, sizeof tail), std::out_of_range);
+}
+
 // Given a directory, the program stores its NVMe arena in files there and
 // runs the copies on the io_uring engine with O_DIRECT (the engine's totals
 // say which path moved the bytes), or on the pread/pwrite pool when forced;

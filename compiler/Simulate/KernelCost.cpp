@@ -102,12 +102,21 @@ std::optional<uint64_t> kernelFlops(const plan::Plan &plan, const plan::Kernel &
       {"reduce_sum", 1},     {"reduce_mean", 1},  {"reduce_max", 1},
       {"cross_entropy", 4},  {"cross_entropy_grad", 4},
       {"rms_norm_grad", 8},  {"swiglu_grad", 8},
+      // The split global norm: a square and an add per gradient element,
+      // then an add per block sum.
+      {"norm_partial", 2},
       // Each update reads and updates m and v and the param: ~12 operations.
       {"adam_step", 12}};
   if (auto it = perOutput.find(op); it != perOutput.end())
     return k.outputs_size() ? it->second * elements(plan.tensors(int(k.outputs(0)))) : 0;
   if (auto it = perInput.find(op); it != perInput.end())
     return k.inputs_size() ? it->second * elements(operand(plan, k, 0)) : 0;
+  if (op == "norm_combine") { // an add per partial sum of every input
+    uint64_t n = 0;
+    for (uint32_t id : k.inputs())
+      n += elements(plan.tensors(int(id)));
+    return n;
+  }
   if (op == "global_norm") { // a square and an add per element of every input
     uint64_t n = 0;
     for (uint32_t id : k.inputs())

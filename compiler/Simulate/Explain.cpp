@@ -4,6 +4,7 @@
 
 #include "runtime/common/HumanSize.h"
 #include "runtime/common/Json.h"
+#include "runtime/common/LayerName.h"
 
 #include <cctype>
 #include <cstdio>
@@ -14,19 +15,7 @@ namespace off::sim {
 namespace {
 
 /// "model.layers.3" for a name inside layer 3, else "".
-std::string layerOf(const std::string &name) {
-  std::string found;
-  for (size_t at = name.find("layers."); at != std::string::npos;
-       at = name.find("layers.", at + 1)) {
-    size_t end = at + 7;
-    while (end < name.size() && std::isdigit(static_cast<unsigned char>(name[end])))
-      ++end;
-    if (end > at + 7 && (at == 0 || name[at - 1] == '.') &&
-        (end == name.size() || name[end] == '.'))
-      found = name.substr(0, end);
-  }
-  return found;
-}
+std::string layerOf(const std::string &name) { return std::string(layerOfName(name)); }
 
 /// The parameter a tensor stands for: the name before "@" (a copy) and
 /// before ".exp_avg" / ".exp_avg_sq" / ".bf16" / ".grad" suffixes, when that

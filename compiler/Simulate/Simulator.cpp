@@ -361,4 +361,23 @@ std::string simulationReport(const Simulation &sim, const Bound *bound) {
   return report.dump(2) + "\n";
 }
 
+std::optional<SimulatedPlan> simulatePlanFile(const std::string &planPath,
+                                              const std::string &profileName,
+                                              std::string &error) {
+  std::optional<DeviceProfile> profile = loadDeviceProfile(profileName, error);
+  if (!profile) {
+    error = "--profile: " + error;
+    return std::nullopt;
+  }
+  std::optional<plan::Plan> plan = plan::readPlanFile(planPath, error);
+  if (!plan)
+    return std::nullopt;
+  std::optional<Simulation> simulated = simulate(*plan, *profile, error);
+  if (!simulated) {
+    error = planPath + ": " + error;
+    return std::nullopt;
+  }
+  return SimulatedPlan{std::move(*plan), std::move(*profile), std::move(*simulated)};
+}
+
 } // namespace off::sim

@@ -67,6 +67,21 @@ int resourceOf(plan::StreamKind kind, const DeviceProfile &profile);
 std::optional<Simulation> simulate(const plan::Plan &plan, const DeviceProfile &profile,
                                    std::string &error);
 
+/// A plan file replayed on a named or given profile (what offc simulate and
+/// offc explain start from).
+struct SimulatedPlan {
+  plan::Plan plan;
+  DeviceProfile profile;
+  Simulation simulation;
+};
+
+/// Loads profile `profileName` (loadDeviceProfile), reads `planPath` and
+/// simulates it; nullopt with `error` set ("--profile: ...", the plan
+/// file's own error, or "PLAN: ..." for what the replay refuses).
+std::optional<SimulatedPlan> simulatePlanFile(const std::string &planPath,
+                                              const std::string &profileName,
+                                              std::string &error);
+
 /// Chrome trace-event JSON (Perfetto and chrome://tracing open it): one
 /// thread per stream named after it, an "X" event per kernel or copy
 /// (microseconds), and a counter track per tier of the bytes alive.

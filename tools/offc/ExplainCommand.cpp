@@ -43,15 +43,12 @@ int runExplain(const std::vector<std::string> &argv) {
     return 1;
   };
   std::string error;
-  std::optional<sim::DeviceProfile> profile = sim::loadDeviceProfile(profileName, error);
-  if (!profile)
-    return fail("--profile: " + error);
-  std::optional<plan::Plan> plan = plan::readPlanFile(planPath, error);
-  if (!plan)
+  std::optional<sim::SimulatedPlan> loaded = sim::simulatePlanFile(planPath, profileName, error);
+  if (!loaded)
     return fail(error);
-  std::optional<sim::Simulation> simulated = sim::simulate(*plan, *profile, error);
-  if (!simulated)
-    return fail(planPath + ": " + error);
+  const plan::Plan *plan = &loaded->plan;
+  const sim::DeviceProfile *profile = &loaded->profile;
+  const sim::Simulation *simulated = &loaded->simulation;
   std::vector<sim::LayerRow> rows = sim::explainLayers(*plan, *simulated);
   if (!report.empty())
     if (llvm::Error e = writeOutputsAtomically({{report, [&](llvm::raw_ostream &os) {

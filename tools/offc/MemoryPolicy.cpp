@@ -3,6 +3,7 @@
 #include "tools/offc/MemoryPolicy.h"
 
 #include "runtime/common/HumanSize.h"
+#include "runtime/common/LayerName.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -17,17 +18,7 @@ std::string human(uint64_t bytes) { return formatHumanSize(bytes); }
 
 /// "model.layers.3" for a name inside layer 3, else "".
 std::string layerOf(llvm::StringRef name) {
-  std::string found;
-  for (size_t at = name.find("layers."); at != llvm::StringRef::npos;
-       at = name.find("layers.", at + 1)) {
-    size_t end = at + 7;
-    while (end < name.size() && std::isdigit(static_cast<unsigned char>(name[end])))
-      ++end;
-    if (end > at + 7 && (at == 0 || name[at - 1] == '.') &&
-        (end == name.size() || name[end] == '.'))
-      found = name.take_front(end).str();
-  }
-  return found;
+  return std::string(layerOfName(std::string_view(name.data(), name.size())));
 }
 
 const char *tierName(const plan::Plan &plan, uint32_t arena) {

@@ -72,15 +72,12 @@ int runSimulate(const std::vector<std::string> &argv) {
     return 1;
   };
   std::string error;
-  std::optional<sim::DeviceProfile> profile = sim::loadDeviceProfile(profileName, error);
-  if (!profile)
-    return fail("--profile: " + error);
-  std::optional<plan::Plan> plan = plan::readPlanFile(planPath, error);
-  if (!plan)
+  std::optional<sim::SimulatedPlan> loaded = sim::simulatePlanFile(planPath, profileName, error);
+  if (!loaded)
     return fail(error);
-  std::optional<sim::Simulation> sim = sim::simulate(*plan, *profile, error);
-  if (!sim)
-    return fail(planPath + ": " + error);
+  const plan::Plan *plan = &loaded->plan;
+  const sim::DeviceProfile *profile = &loaded->profile;
+  const sim::Simulation *sim = &loaded->simulation;
   std::optional<sim::BoundInputs> inputs = sim::boundInputs(*plan, *sim, *profile, error);
   if (!inputs)
     return fail(planPath + ": " + error);

@@ -1,6 +1,7 @@
 //===- StepStructure.cpp - phases, layers and segments of a step ----------===//
 
 #include "dialects/off/Transforms/StepStructure.h"
+#include "runtime/common/LayerName.h"
 
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringExtras.h"
@@ -9,18 +10,8 @@ using namespace mlir;
 using namespace mlir::off;
 
 llvm::StringRef mlir::off::layerOfName(llvm::StringRef name) {
-  // The last "layers.<digits>" component, with what comes before it.
-  llvm::StringRef found;
-  for (size_t at = name.find("layers."); at != llvm::StringRef::npos;
-       at = name.find("layers.", at + 1)) {
-    bool boundary = at == 0 || name[at - 1] == '.';
-    size_t digits = at + 7, end = digits;
-    while (end < name.size() && llvm::isDigit(name[end]))
-      ++end;
-    if (boundary && end > digits && (end == name.size() || name[end] == '.'))
-      found = name.take_front(end);
-  }
-  return found;
+  std::string_view layer = ::off::layerOfName(std::string_view(name.data(), name.size()));
+  return llvm::StringRef(layer.data(), layer.size());
 }
 
 static bool isSource(Operation *op) {

@@ -73,7 +73,11 @@ Executor::Executor(backend::Backend &backend, Program program, ExecutorOptions o
     for (uint32_t s = 0; s < program_.streams.size(); ++s)
       workers_.emplace_back([this, s] { workerMain(s); });
   } catch (const std::system_error &e) { // e.g. the thread limit
-    startFailure = std::string("cannot start a worker thread: ") + e.what();
+    startFailure = "cannot start the worker thread of stream '" +
+                   program_.streams[workers_.size()].spec.name + "': " + e.code().message() +
+                   " (the process or user thread limit, ulimit -u or the cgroup's pids.max, "
+                   "is below the threads this run needs: one per stream plus the compute "
+                   "threads; give fewer --threads)";
   }
   std::unique_lock lock(mutex_);
   runDone_.wait(lock, [&] {

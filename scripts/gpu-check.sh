@@ -92,7 +92,14 @@ prepare() {
   for b in offrt cuda_tests cpu_kernel_tests; do
     strip -o "$staging/$b" "$build/bin/$b" || die "strip $b failed"
   done
-  tar -C "$staging" -czf "$bundle/bin.tar.gz" offrt cuda_tests cpu_kernel_tests || die "tar failed"
+  # The shared libraries a bare GPU machine lacks (oneDNN and what it needs):
+  # everything ldd resolves except the C and C++ runtimes every Linux has.
+  mkdir -p "$staging/lib"
+  ldd "$staging/offrt" "$staging/cuda_tests" "$staging/cpu_kernel_tests" |
+    awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u |
+    grep -vE '/(libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+|ld-linux[^/]*)\.so' |
+    while read -r lib; do cp -L "$lib" "$staging/lib/" || exit 1; done || die "copying the shared libraries failed"
+  tar -C "$staging" -czf "$bundle/bin.tar.gz" offrt cuda_tests cpu_kernel_tests lib || die "tar failed"
   rm -rf "$staging"
   (cd "$here" && git rev-parse HEAD 2>/dev/null || echo unknown) >"$bundle/commit"
   local size
@@ -164,11 +171,16 @@ run() {
   if command -v nvidia-smi >/dev/null; then nvidia-smi -L 2>&1 | tee -a "$log"; else note "nvidia-smi: not available"; fi
 
   # -- what needs no GPU -----------------------------------------------------
-  if ldd "$offrt" "$bin/cuda_tests" "$bin/cpu_kernel_tests" | grep -q "not found"; then
-    ldd "$offrt" "$bin/cuda_tests" "$bin/cpu_kernel_tests" >>"$log" 2>&1
-    result FAIL binaries-link "a shared library is missing (log.txt)"
+  # The bundle's own lib/ first: oneDNN and its needs travel with the binaries.
+  export LD_LIBRARY_PATH="$bin/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  # Run each binary rather than trust ldd's report (under some sandboxes ldd
+  # says nothing of a library the loader then cannot find).
+  if "$offrt" --version >/dev/null 2>>"$log" && "$bin/cuda_tests" --gtest_list_tests >/dev/null 2>>"$log" &&
+    "$bin/cpu_kernel_tests" --gtest_list_tests >/dev/null 2>>"$log"; then
+    result PASS binaries-link "offrt, cuda_tests, cpu_kernel_tests start (bundled: $(ls "$bin/lib" | tr '\n' ' '))"
   else
-    result PASS binaries-link "offrt, cuda_tests, cpu_kernel_tests need nothing missing"
+    ldd "$offrt" "$bin/cuda_tests" "$bin/cpu_kernel_tests" >>"$log" 2>&1
+    result FAIL binaries-link "a binary does not start: a shared library is missing? (log.txt)"
   fi
   local version
   version="$("$offrt" --version 2>&1)"

@@ -15,6 +15,7 @@
 #       binaries run and link, the plans load, the kernel table is complete)
 #       and stops there with "no GPU", exit 0: the dry run.
 #       --no-gpu: behave as if there were no GPU (ctest gpu_check_dry_run).
+#       OFF_GPU_CHECK_SKIP_TORCH=1: skip the PyTorch baseline (a rerun).
 #       --plumbing: without a GPU, run the rest with the CPU backend standing in
 #       (tiny as the benchmark model; the device-only steps skipped), to test
 #       this script's own comparisons and result files.
@@ -282,7 +283,9 @@ run() {
   fi
 
   # Benchmark 3: PyTorch side by side, where PyTorch with CUDA is installed.
-  if [ "$gpu" = cuda ] && python3 -c 'import torch, transformers; assert torch.cuda.is_available()' 2>/dev/null; then
+  if [ "${OFF_GPU_CHECK_SKIP_TORCH:-0}" = 1 ]; then
+    result SKIP bench-torch-big "OFF_GPU_CHECK_SKIP_TORCH=1 (a rerun that saves device time)"
+  elif [ "$gpu" = cuda ] && python3 -c 'import torch, transformers; assert torch.cuda.is_available()' 2>/dev/null; then
     step bench-torch-big 300 sh -c "python3 '$here/bench/gpu_torch_baseline.py' --size llama3.2-1b --models-dir '$here/models' --batch 4 --seq 1024 --steps $bsteps > '$t/torch.json'"
     [ -s "$t/torch.json" ] && echo "\"torch_big\": $(tail -1 "$t/torch.json")," >>"$results"
   else

@@ -291,6 +291,16 @@ run() {
   }
   bench_big train_big "$big"
   [ "$gpu" = cuda ] && bench_big train_big_bf16 big_bf16
+  # Where the step's GPU time goes: each kernel's time per op (the stream
+  # synchronized after every kernel, so not a step time), 3 steps, the
+  # first not counted.
+  local key
+  for key in big big_bf16; do
+    device "profile-$key" || break
+    step "profile-$key" 120 env OFF_CUDA_SYNC_EACH_KERNEL=1 "${train[@]}" "$plans/$key.bin" --steps 3 \
+      --backend $gpu --profile "$t/profile_$key.json" --log "$t/profile_$key.jsonl"
+    [ -s "$t/profile_$key.json" ] && echo "\"profile_$key\": $(tr -d '\n' <"$t/profile_$key.json")," >>"$results"
+  done
 
   # Benchmark 3: PyTorch side by side, where PyTorch with CUDA is installed.
   if [ "${OFF_GPU_CHECK_SKIP_TORCH:-0}" = 1 ]; then

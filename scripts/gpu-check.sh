@@ -52,6 +52,7 @@ bundle="$build/gpu-check"
 plans=(
   "tiny|--model llama --size tiny --batch 4 --seq 64"
   "tiny_offload|--model llama --size tiny --batch 4 --seq 64 --place params=host --place optimizer=host --remat all"
+  "tiny_nvme|--model llama --size tiny --batch 4 --seq 64 --place params=nvme --place optimizer=nvme --place grads=host --place activations=host --remat all"
   "m43|--model llama --config $here/bench/llama-43m.json --batch 4 --seq 256"
   "big|--model llama --size llama3.2-1b --batch 4 --seq 1024 --vram 8G"
   "big_bf16|--model llama --size llama3.2-1b --batch 4 --seq 1024 --vram 8G --precision bf16-mixed"
@@ -234,12 +235,15 @@ run() {
   step train-tiny-cpu 120 "${train[@]}" "$plans/tiny.bin" --steps $steps --log "$t/tiny_cpu.jsonl"
   step train-tiny-cuda 120 "${train[@]}" "$plans/tiny.bin" --steps $steps --backend $gpu --log "$t/tiny_cuda.jsonl"
   step train-tiny-offload-cuda 120 "${train[@]}" "$plans/tiny_offload.bin" --steps $steps --backend $gpu --log "$t/tiny_offload_cuda.jsonl"
+  mkdir -p "$t/nvme"
+  step train-tiny-nvme-cuda 120 "${train[@]}" "$plans/tiny_nvme.bin" --steps $steps --backend $gpu --nvme "$t/nvme" --log "$t/tiny_nvme_cuda.jsonl"
   local d
   d=$(loss_diff "$t/tiny_cuda.jsonl" "$t/tiny_cpu.jsonl")
   if awk -v d="$d" 'BEGIN { exit !(d <= 1e-3) }'; then result PASS tiny-cuda-vs-cpu "max relative loss difference $d over $steps steps"
   else result FAIL tiny-cuda-vs-cpu "max relative loss difference $d over $steps steps (> 1e-3)"; fi
-  if cmp -s <(cut -d, -f1-3 "$t/tiny_cuda.jsonl") <(cut -d, -f1-3 "$t/tiny_offload_cuda.jsonl") && [ -s "$t/tiny_cuda.jsonl" ]; then
-    result PASS tiny-budgets-bitwise "device-resident and offloaded plans: the same losses and norms, bit for bit"
+  if cmp -s <(cut -d, -f1-3 "$t/tiny_cuda.jsonl") <(cut -d, -f1-3 "$t/tiny_offload_cuda.jsonl") &&
+    cmp -s <(cut -d, -f1-3 "$t/tiny_cuda.jsonl") <(cut -d, -f1-3 "$t/tiny_nvme_cuda.jsonl") && [ -s "$t/tiny_cuda.jsonl" ]; then
+    result PASS tiny-budgets-bitwise "device-resident, host-offloaded and NVMe plans: the same losses and norms, bit for bit"
   else
     result FAIL tiny-budgets-bitwise "losses differ between the two budgets (log.txt)"
   fi

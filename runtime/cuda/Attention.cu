@@ -11,8 +11,9 @@
 // over the query heads of its group and the queries that see it, in order;
 // (3) per query row dq, after the warp has read its row's stash.
 //
-// Not yet tiled through shared memory: each warp streams K and V through L2.
-// Correct at any size; the fast version is later work (README).
+// Not tiled: each warp streams K and V through L2. Correct at any size; shapes
+// with head dimensions up to 128 go to AttentionTiled.cu unless
+// OFF_CUDA_ATTENTION=rowwise (the dispatch below).
 #include "runtime/cuda/KernelsCommon.cuh"
 
 namespace off::cuda {
@@ -235,6 +236,8 @@ void launchAttention(const float *q, const float *k, const float *v, float *o,
   int64_t rows = a.B * a.Hq * a.T;
   if (rows == 0 || a.Dv == 0)
     return;
+  if (tryLaunchAttentionTiled(q, k, v, o, a, s))
+    return;
   forwardKernel<<<warpBlocks(rows), 32 * kWarpsPerBlock, 0, s>>>(q, k, v, o, a);
   detail::checkLaunch("attention");
 }
@@ -246,6 +249,8 @@ void launchAttentionGrad(const float *q, const float *k, const float *v, const f
   if (a.D < 2)
     throw std::invalid_argument("attention_grad: the CUDA kernel needs a head dimension of 2 "
                                 "or more, got " + std::to_string(a.D));
+  if (tryLaunchAttentionGradTiled(q, k, v, dout, dq, dk, dv, a, s))
+    return;
   int64_t qRows = a.B * a.Hq * a.T, kRows = a.B * a.Hkv * a.S;
   if (qRows > 0)
     statsKernel<<<warpBlocks(qRows), 32 * kWarpsPerBlock, 0, s>>>(q, k, v, dout, dq, a);

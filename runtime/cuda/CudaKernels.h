@@ -127,6 +127,18 @@ void launchAttention(const float *q, const float *k, const float *v, float *o,
 void launchAttentionGrad(const float *q, const float *k, const float *v, const float *dout,
                          float *dq, float *dk, float *dv, const AttentionShape &a,
                          cudaStream_t s);
+// AttentionTiled.cu: the shared-memory tiled kernels launchAttention(Grad)
+// run for head dimensions up to 128 (contract as above). attentionPath says
+// which kernels a shape gets: "tiled" or "rowwise"; OFF_CUDA_ATTENTION=
+// rowwise forces the row-wise ones, =tiled refuses a shape they cannot take,
+// any other value than auto is an error (std::invalid_argument).
+const char *attentionPath(const AttentionShape &a);
+/// False (nothing launched) where the row-wise kernels are to run.
+bool tryLaunchAttentionTiled(const float *q, const float *k, const float *v, float *o,
+                             const AttentionShape &a, cudaStream_t s);
+bool tryLaunchAttentionGradTiled(const float *q, const float *k, const float *v,
+                                 const float *dout, float *dq, float *dk, float *dv,
+                                 const AttentionShape &a, cudaStream_t s);
 
 // AdamW.cu: torch's AdamW per element (runtime/optim/AdamWKernels.h), scalars
 // as runtime/optim derives them; `norm` (device, or nullptr) scales the

@@ -171,12 +171,10 @@ void guardedCopy(const HostTensor &t, Guarded &g) {
 // and both sides hold only rounding residue of dP - Delta.
 constexpr double kFloor = 1e-3;
 
-class AttentionTiledEmulated : public ::testing::TestWithParam<Dims> {};
-
 // Forward and backward against the CPU backend (relative 1e-4, the
 // CUDA-vs-CPU bound for attention), through both head-dim classes.
-TEST_P(AttentionTiledEmulated, MatchesTheCpuBackend) {
-  const Dims d = GetParam();
+void checkShape(const Dims &d) {
+  SCOPED_TRACE(name(d));
   std::mt19937 rng(77);
   Shape qs{d.B, d.Hq, d.T, d.D}, ks{d.B, d.Hkv, d.S, d.D}, vs{d.B, d.Hkv, d.S, d.Dv},
       os{d.B, d.Hq, d.T, d.Dv};
@@ -220,15 +218,17 @@ TEST_P(AttentionTiledEmulated, MatchesTheCpuBackend) {
 
 // T = 1, 7, 33, 65, 130; S != T (causal: query t sees keys up to t + S - T);
 // Hq / Hkv = 1 and 4; D = 2, 17, 64, 128 and Dv != D; both tile classes
-// (max(D, Dv) <= 64 and <= 128) and several tiles of queries and keys.
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, AttentionTiledEmulated,
-    ::testing::Values(Dims{1, 1, 1, 1, 1, 2, 2, true}, Dims{2, 4, 1, 7, 7, 17, 17, true},
-                      Dims{1, 4, 4, 33, 40, 64, 64, true}, Dims{1, 4, 1, 65, 65, 128, 128, true},
-                      Dims{1, 2, 2, 130, 131, 64, 64, true}, Dims{1, 2, 1, 130, 200, 17, 33, false},
-                      Dims{1, 1, 1, 70, 97, 128, 64, true}, Dims{1, 1, 1, 33, 5, 64, 64, false},
-                      Dims{1, 1, 1, 130, 130, 2, 128, true}),
-    [](const auto &info) { return name(info.param); });
+// (max(D, Dv) <= 64 and <= 128) and several tiles of queries and keys. In
+// the no-GPU suite (CudaKernelTable), so ctest runs it on every machine.
+TEST(CudaKernelTable, TiledAttentionOnAnEmulatedBlockMatchesTheCpuBackend) {
+  for (const Dims &d : {Dims{1, 1, 1, 1, 1, 2, 2, true}, Dims{2, 4, 1, 7, 7, 17, 17, true},
+                        Dims{1, 4, 4, 33, 40, 64, 64, true}, Dims{1, 4, 1, 65, 65, 128, 128, true},
+                        Dims{1, 2, 2, 130, 131, 64, 64, true},
+                        Dims{1, 2, 1, 130, 200, 17, 33, false},
+                        Dims{1, 1, 1, 70, 97, 128, 64, true}, Dims{1, 1, 1, 33, 5, 64, 64, false},
+                        Dims{1, 1, 1, 130, 130, 2, 128, true}})
+    checkShape(d);
+}
 
 } // namespace
 } // namespace off::test

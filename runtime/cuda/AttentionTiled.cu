@@ -68,10 +68,12 @@ bool tiledFits(const AttentionShape &a) {
 
 int64_t tilesOf(int64_t n, int tile) { return (n + tile - 1) / tile; }
 
-// Shared bytes a launch needs, and whether the device grants them (and the
-// grid fits one dimension).
-bool prepare(const void *kernel, int floats, int64_t blocks) {
-  size_t bytes = size_t(floats) * sizeof(float);
+// Whether the device grants a launch `floats` of shared memory (and the grid
+// fits one dimension); raises the kernel's opt-in limit to what its
+// instantiation can ever need (`most`, for D = Dv = its class's maximum), so
+// that the attribute is the same whatever shape another thread launches.
+bool prepare(const void *kernel, int floats, int most, int64_t blocks) {
+  size_t bytes = size_t(floats) * sizeof(float), mostBytes = size_t(most) * sizeof(float);
   if (blocks > 0x7fffffffLL)
     return false;
   int device = 0, limit = 0;
@@ -83,8 +85,9 @@ bool prepare(const void *kernel, int floats, int64_t blocks) {
   }
   if (bytes > size_t(limit))
     return false;
-  if (bytes > 48 * 1024 &&
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)) !=
+  size_t asked = mostBytes <= size_t(limit) ? mostBytes : bytes;
+  if (asked > 48 * 1024 &&
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(asked)) !=
           cudaSuccess) {
     cudaGetLastError();
     return false;
@@ -98,7 +101,8 @@ bool launchForward(const float *q, const float *k, const float *v, const float *
   int64_t tiles = tilesOf(a.T, C::FQ), blocks = a.B * a.Hq * tiles;
   auto kernel = forwardTiled<C::FQ, C::FK, C::DM, Stats>;
   int floats = ForwardLayout(C::FQ, C::FK, int(a.D), int(a.Dv)).total;
-  if (!prepare(reinterpret_cast<const void *>(kernel), floats, blocks))
+  int most = ForwardLayout(C::FQ, C::FK, C::DM, C::DM).total;
+  if (!prepare(reinterpret_cast<const void *>(kernel), floats, most, blocks))
     return false;
   if (blocks == 0)
     return true;
@@ -119,10 +123,14 @@ bool launchBackward(const float *q, const float *k, const float *v, const float 
   auto statsKernel = forwardTiled<C::FQ, C::FK, C::DM, true>;
   int statsFloats = ForwardLayout(C::FQ, C::FK, int(a.D), int(a.Dv)).total;
   int64_t statsBlocks = a.B * a.Hq * tilesOf(a.T, C::FQ);
+  int statsMost = ForwardLayout(C::FQ, C::FK, C::DM, C::DM).total;
+  int keyMost = GradLayout(C::KQ, C::KK, C::DM, C::DM, true).total;
+  int queryMost = GradLayout(C::QQ, C::QK, C::DM, C::DM, false).total;
   // Decide before launching anything: all three kernels or none.
-  if (!prepare(reinterpret_cast<const void *>(statsKernel), statsFloats, statsBlocks) ||
-      !prepare(reinterpret_cast<const void *>(keyKernel), keyFloats, kBlocks) ||
-      !prepare(reinterpret_cast<const void *>(queryKernel), queryFloats, qBlocks))
+  if (!prepare(reinterpret_cast<const void *>(statsKernel), statsFloats, statsMost,
+               statsBlocks) ||
+      !prepare(reinterpret_cast<const void *>(keyKernel), keyFloats, keyMost, kBlocks) ||
+      !prepare(reinterpret_cast<const void *>(queryKernel), queryFloats, queryMost, qBlocks))
     return false;
   launchForward<C, true>(q, k, v, dout, dq, a, s);
   if (kBlocks > 0)

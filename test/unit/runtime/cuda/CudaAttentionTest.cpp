@@ -11,14 +11,14 @@
 
 #include <gtest/gtest.h>
 
-#include <cuda_runtime_api.h>
-
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <optional>
+#include <span>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -160,29 +160,6 @@ INSTANTIATE_TEST_SUITE_P(
                       Dims{1, 1, 1, 130, 130, 2, 128, true}, Dims{2, 8, 2, 65, 65, 32, 32, true}),
     [](const auto &info) { return name(info.param); });
 
-void check(cudaError_t err, const char *what) {
-  if (err != cudaSuccess)
-    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
-}
-
-struct DeviceBuffer {
-  explicit DeviceBuffer(size_t n) : count(n) {
-    void *p = nullptr;
-    check(cudaMalloc(&p, n * sizeof(float)), "cudaMalloc");
-    data = static_cast<float *>(p);
-  }
-  ~DeviceBuffer() { cudaFree(data); }
-  DeviceBuffer(const DeviceBuffer &) = delete;
-  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
-  std::vector<float> download() const {
-    std::vector<float> h(count);
-    check(cudaMemcpy(h.data(), data, count * sizeof(float), cudaMemcpyDeviceToHost), "download");
-    return h;
-  }
-  float *data = nullptr;
-  size_t count;
-};
-
 double relative(const std::vector<float> &got, const std::vector<float> &want) {
   double worst = 0.0, scale = kFloor;
   for (size_t i = 0; i < want.size(); ++i) {
@@ -194,66 +171,90 @@ double relative(const std::vector<float> &got, const std::vector<float> &want) {
 }
 
 // llama3.2-1b's attention in a training step (B 4, T = S = 1024, 32 query
-// heads over 8 kv heads, D 64, causal): milliseconds per call of each
-// family, printed with their ratio (never asserted); the two families'
-// results agree within 1e-4 and the tiled ones are the same bits run after run.
+// heads over 8 kv heads, D 64, causal) through the backend interface (as a
+// plan runs it): milliseconds per call of each family, printed with their
+// ratio (never asserted); the two families' results agree within 1e-4 and
+// the tiled ones are the same bits run after run.
 TEST(CudaAttentionBench, Llama1bTiledVsRowwise) {
-  const AttentionShape a{4, 32, 8, 1024, 1024, 64, 64, true, 0.125f};
-  const size_t nq = size_t(a.B * a.Hq * a.T * a.D), nk = size_t(a.B * a.Hkv * a.S * a.D);
+  const int64_t B = 4, Hq = 32, Hkv = 8, T = 1024, D = 64;
+  Shape qs{B, Hq, T, D}, ks{B, Hkv, T, D};
   std::mt19937 rng(5);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  DeviceBuffer q(nq), k(nk), v(nk), g(nq), o(nq), dq(nq), dk(nk), dv(nk);
-  for (DeviceBuffer *b : {&q, &k, &v, &g}) {
-    std::vector<float> h(b->count);
-    for (float &x : h)
-      x = dist(rng);
-    check(cudaMemcpy(b->data, h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice),
-          "upload");
-  }
-  cudaStream_t stream;
-  check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "stream");
-  cudaEvent_t start, stop;
-  check(cudaEventCreate(&start), "event");
-  check(cudaEventCreate(&stop), "event");
+  std::vector<HostTensor> in{randomF32(qs, rng), randomF32(ks, rng), randomF32(ks, rng),
+                             randomF32(qs, rng)};
+  backend::Backend &gpu = *cuda::cudaBackendIfUsable();
+  backend::KernelAttrs attrs{{"causal", true}};
+  auto bind = [&](const char *op, size_t nIn, const std::vector<Shape> &outs) {
+    std::vector<backend::TensorArg> ins, os;
+    for (size_t i = 0; i < nIn; ++i)
+      ins.push_back({nullptr, in[i].shape, DType::F32});
+    for (const Shape &s : outs)
+      os.push_back({nullptr, s, DType::F32});
+    return backend::BoundKernel(gpu.kernels(StreamKind::Compute), op, ins, os, attrs);
+  };
+  backend::BoundKernel fwd = bind("attention", 3, {qs});
+  backend::BoundKernel bwd = bind("attention_grad", 4, {qs, ks, ks});
+  const uint64_t qBytes = uint64_t(B * Hq * T * D) * 4, kBytes = uint64_t(B * Hkv * T * D) * 4;
+  backend::ArenaRequest request;
+  request.label = "arena 'attention bench'";
+  request.tier = Tier::Device;
+  request.size = 4 * qBytes + 4 * kBytes + fwd.workspaceBytes() + bwd.workspaceBytes() + 64;
+  std::unique_ptr<backend::Arena> arena = gpu.allocateArena(request);
+  std::byte *at = arena->data();
+  auto take = [&](uint64_t bytes) {
+    void *p = at;
+    at += bytes;
+    return p;
+  };
+  std::vector<void *> inData{take(qBytes), take(kBytes), take(kBytes), take(qBytes)};
+  for (size_t i = 0; i < in.size(); ++i)
+    gpu.upload(inData[i], in[i].bytes.data(), in[i].bytes.size());
+  void *o = take(qBytes), *dq = take(qBytes), *dk = take(kBytes), *dv = take(kBytes);
+  std::span<std::byte> fwdSpace(static_cast<std::byte *>(take(fwd.workspaceBytes())),
+                                size_t(fwd.workspaceBytes()));
+  std::span<std::byte> bwdSpace(static_cast<std::byte *>(take(bwd.workspaceBytes())),
+                                size_t(bwd.workspaceBytes()));
+  std::unique_ptr<backend::Stream> stream = gpu.createStream(StreamKind::Compute, "bench");
+  const std::vector<void *> fwdIn{inData[0], inData[1], inData[2]}, fwdOut{o},
+      bwdOut{dq, dk, dv};
+  auto runFwd = [&] { gpu.launch(*stream, fwd, fwdIn, fwdOut, fwdSpace, backend::StepContext{}); };
+  auto runBwd = [&] {
+    gpu.launch(*stream, bwd, inData, bwdOut, bwdSpace, backend::StepContext{});
+  };
   const int repeats = 3;
   auto time = [&](const std::function<void()> &call) {
     call(); // warm-up
-    check(cudaStreamSynchronize(stream), "warm-up");
-    check(cudaEventRecord(start, stream), "record");
+    gpu.synchronize(*stream);
+    auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < repeats; ++i)
       call();
-    check(cudaEventRecord(stop, stream), "record");
-    check(cudaEventSynchronize(stop), "synchronize");
-    float ms = 0.0f;
-    check(cudaEventElapsedTime(&ms, start, stop), "elapsed");
-    return double(ms) / repeats;
+    gpu.synchronize(*stream);
+    std::chrono::duration<double, std::milli> ms = std::chrono::steady_clock::now() - start;
+    return ms.count() / repeats;
   };
-  auto fwd = [&] { cuda::launchAttention(q.data, k.data, v.data, o.data, a, stream); };
-  auto bwd = [&] {
-    cuda::launchAttentionGrad(q.data, k.data, v.data, g.data, dq.data, dk.data, dv.data, a,
-                              stream);
+  auto download = [&](void *p, uint64_t bytes) {
+    std::vector<float> h(bytes / 4);
+    gpu.download(h.data(), p, bytes);
+    return h;
+  };
+  auto results = [&] {
+    return std::vector<std::vector<float>>{download(o, qBytes), download(dq, qBytes),
+                                           download(dk, kBytes), download(dv, kBytes)};
   };
   double ms[2][2];
-  std::vector<float> out[2][4];
+  std::vector<std::vector<float>> out[2];
   for (int path = 0; path < 2; ++path) {
     ScopedEnv env("OFF_CUDA_ATTENTION", path == 0 ? "rowwise" : "tiled");
-    ms[path][0] = time(fwd);
-    out[path][0] = o.download();
-    ms[path][1] = time(bwd);
-    out[path][1] = dq.download();
-    out[path][2] = dk.download();
-    out[path][3] = dv.download();
+    ms[path][0] = time(runFwd);
+    ms[path][1] = time(runBwd);
+    out[path] = results();
   }
   {
     // Same bits again (a run after the timed ones).
     ScopedEnv env("OFF_CUDA_ATTENTION", "tiled");
-    fwd();
-    bwd();
-    check(cudaStreamSynchronize(stream), "synchronize");
-    EXPECT_TRUE(o.download() == out[1][0]) << "tiled forward not deterministic";
-    EXPECT_TRUE(dq.download() == out[1][1]) << "tiled grad_query not deterministic";
-    EXPECT_TRUE(dk.download() == out[1][2]) << "tiled grad_key not deterministic";
-    EXPECT_TRUE(dv.download() == out[1][3]) << "tiled grad_value not deterministic";
+    runFwd();
+    runBwd();
+    gpu.synchronize(*stream);
+    EXPECT_TRUE(results() == out[1]) << "tiled attention not deterministic";
   }
   const char *names[4] = {"output", "grad_query", "grad_key", "grad_value"};
   for (int i = 0; i < 4; ++i)
@@ -263,9 +264,6 @@ TEST(CudaAttentionBench, Llama1bTiledVsRowwise) {
               "rowwise/tiled %.2fx (mean of %d calls each after a warm-up)\n",
               ms[0][0], ms[1][0], ms[0][0] / ms[1][0], ms[0][1], ms[1][1], ms[0][1] / ms[1][1],
               repeats);
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  cudaStreamDestroy(stream);
 }
 
 } // namespace

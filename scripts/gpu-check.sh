@@ -319,6 +319,12 @@ run() {
   else
     result SKIP bench-torch-big "no PyTorch with CUDA and transformers here"
   fi
+  # The host optimizer's rate on this machine (the step above waits for it):
+  # our CPU AdamW against torch's and the memory's bound, side by side.
+  if [ "$gpu" = cuda ] && [ "${OFF_GPU_CHECK_SKIP_TORCH:-0}" != 1 ] && python3 -c 'import torch' 2>/dev/null; then
+    step bench-host-adam 120 sh -c "python3 '$here/bench/adam_compare.py' --offrt '$offrt' --params 256M --threads \$(nproc) --steps 3 --rounds 1 --skip-deepspeed --json > '$t/adam.json'"
+    [ -s "$t/adam.json" ] && echo "\"host_adam\": $(tail -1 "$t/adam.json")," >>"$results"
+  fi
   echo "\"failures\": $failures }" >>"$results"
   rm -rf "$t"
   note "gpu-check: done, $failures failure(s); results in $out"

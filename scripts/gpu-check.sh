@@ -222,7 +222,7 @@ run() {
   echo "{" >"$results"
   device cuda-device-tests && step cuda-device-tests 180 "$bin/cuda_tests" --needs-device "--gtest_filter=-CudaKernelTable.*:CudaVsCpuCoverage.*" \
     "--gtest_output=xml:$out/cuda_tests.xml"
-  device cuda-own-gemm && step cuda-own-gemm 60 env OFF_CUDA_GEMM=own "$bin/cuda_tests" --needs-device "--gtest_filter=Ops/CudaVsCpu.matmul*"
+  device cuda-own-gemm && step cuda-own-gemm 60 env OFF_CUDA_GEMM=own "$bin/cuda_tests" --needs-device "--gtest_filter=Ops/CudaVsCpu.*/*matmul*"
   device cuda-conformance && step cuda-conformance 180 "$bin/cpu_kernel_tests" "--gtest_filter=*/cuda" "--gtest_output=xml:$out/conformance.xml"
 
   # Training: the GPU against the CPU backend (fp32 both: losses within

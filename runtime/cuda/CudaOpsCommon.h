@@ -81,6 +81,10 @@ inline AxisSplit axisSplit(std::span<const int64_t> shape, int64_t axis) {
   return s;
 }
 
+/// The CPU table's validation of the call, then the dtypes the CUDA kernels
+/// take (CudaDtypes.cpp): every CUDA entry's validate.
+void validateOnCuda(const KernelCall &c);
+
 void registerGenericOps(KernelTable &table, const KernelTable &cpu);
 void registerFusedOps(KernelTable &table, const KernelTable &cpu);
 

@@ -121,6 +121,8 @@ void runAdamStep(const KernelCall &c) {
     return dst.as<float>();
   };
   float *param = updated(0, 0), *m = updated(1, 2), *v = updated(2, 3);
+  if (c.step && c.step->skipUpdates)
+    return; // offrt train's non-finite guard: the outputs hold the inputs (runtime/optim's rule)
   const float *norm = nullptr;
   if (c.attrs.has("max_grad_norm")) {
     norm = c.inputs[4].as<float>();
@@ -133,7 +135,8 @@ void runAdamStep(const KernelCall &c) {
 
 void registerFusedOps(KernelTable &t, const KernelTable &cpu) {
   auto add = [&](const char *op, void (*run)(const KernelCall &)) {
-    t.add(op, {cpu.get(op).validate, run, nullptr});
+    cpu.get(op);
+    t.add(op, {validateOnCuda, run, nullptr});
   };
   add("rms_norm", runRmsNorm);
   add("rms_norm_grad", runRmsNormGrad);
@@ -147,8 +150,7 @@ void registerFusedOps(KernelTable &t, const KernelTable &cpu) {
   add("embedding_grad", runEmbeddingGrad);
   add("cross_entropy", runCrossEntropy);
   add("cross_entropy_grad", runCrossEntropyGrad);
-  t.add("adam_step", {optim::hostOptimizerKernels().get("adam_step").validate, runAdamStep,
-                      nullptr});
+  t.add("adam_step", {validateOnCuda, runAdamStep, nullptr});
 }
 
 } // namespace off::cuda::detail

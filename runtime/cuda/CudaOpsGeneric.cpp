@@ -145,9 +145,6 @@ void runGlobalNorm(const KernelCall &c) {
 }
 
 void runNormPartial(const KernelCall &c) {
-  if (c.inputs[0].dtype != DType::F32)
-    throw std::invalid_argument("norm_partial: the CUDA kernel takes f32 gradients, got " +
-                                std::string(dtypeName(c.inputs[0].dtype)));
   launchNormPartial(c.inputs[0].as<float>(), c.inputs[0].numel(), c.outputs[0].as<double>(),
                     streamOf(c));
 }
@@ -254,7 +251,8 @@ void runCast(const KernelCall &c) {
 
 void registerGenericOps(KernelTable &t, const KernelTable &cpu) {
   auto add = [&](const char *op, void (*run)(const KernelCall &)) {
-    t.add(op, {cpu.get(op).validate, run, nullptr});
+    cpu.get(op);
+    t.add(op, {validateOnCuda, run, nullptr});
   };
   add("matmul", runMatmul);
   add("add", runBinary<BinaryKind::Add>);

@@ -90,12 +90,13 @@ void launchSoftmax(const float *x, float *y, int64_t outer, int64_t size, int64_
                    cudaStream_t s);
 void launchSoftmaxGrad(const float *y, const float *dy, float *dx, int64_t outer,
                        int64_t size, int64_t inner, cudaStream_t s);
-/// *norm = sqrt(sum of squares of every tensor), in a fixed order.
-void launchGlobalNorm(const float *const *tensors, const int64_t *counts, int n, float *norm,
-                      cudaStream_t s);
+/// *norm = sqrt(sum of squares of every tensor), in a fixed order; tensor k
+/// is f32, or bf16 where bf16[k] (adding what its f32 cast would).
+void launchGlobalNorm(const void *const *tensors, const bool *bf16, const int64_t *counts, int n,
+                      float *norm, cudaStream_t s);
 /// partial[b] = sum of squares of x's block b of kNormElements, bit for bit
-/// as the CPU's normPartial (f32 x).
-void launchNormPartial(const float *x, int64_t n, double *partial, cudaStream_t s);
+/// as the CPU's normPartial (x f32, or bf16 read as its f32 cast).
+void launchNormPartial(const void *x, bool bf16, int64_t n, double *partial, cudaStream_t s);
 /// *norm = sqrt of the sum of every element of every partial, in order (the
 /// CPU's normCombine, bit for bit).
 void launchNormCombine(const double *const *partials, const int64_t *counts, int n, float *norm,
@@ -137,8 +138,12 @@ struct AdamWScalars {
   float beta2, oneMinusBeta2, bias2Sqrt, eps, negStepSize;
   float maxNorm;
 };
-void launchAdamW(float *param, float *expAvg, float *expAvgSq, const float *grad,
-                 const float *norm, const AdamWScalars &s, int64_t n, cudaStream_t stream);
+/// `grad` is f32, or bf16 where gradBf16 (read as its f32 cast); `copy`
+/// (nullptr: none) receives the updated param, as bf16 (rounded to nearest
+/// even) where copyBf16, else f32: runtime/optim's compute copy.
+void launchAdamW(float *param, float *expAvg, float *expAvgSq, const void *grad, bool gradBf16,
+                 const float *norm, void *copy, bool copyBf16, const AdamWScalars &s, int64_t n,
+                 cudaStream_t stream);
 
 // Gemm.cu: our own fp32 GEMM (deterministic, no library): C[b] = op(A[b]) op(B[b])
 // for row-major A (M x K, or K x M transposed), B (K x N, or N x K), batch

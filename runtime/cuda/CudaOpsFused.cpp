@@ -128,7 +128,10 @@ void runAdamStep(const KernelCall &c) {
     norm = c.inputs[4].as<float>();
     k.maxNorm = float(c.attrs.getFloat("max_grad_norm"));
   }
-  launchAdamW(param, m, v, c.inputs[1].as<float>(), norm, k, c.inputs[0].numel(), stream);
+  void *copy = c.outputs.size() == 4 ? c.outputs[3].data : nullptr;
+  bool copyBf16 = copy && c.outputs[3].dtype == DType::BF16;
+  launchAdamW(param, m, v, c.inputs[1].data, c.inputs[1].dtype == DType::BF16, norm, copy,
+              copyBf16, k, c.inputs[0].numel(), stream);
 }
 
 } // namespace
@@ -138,18 +141,18 @@ void registerFusedOps(KernelTable &t, const KernelTable &cpu) {
     cpu.get(op);
     t.add(op, {validateOnCuda, run, nullptr});
   };
-  add("rms_norm", runRmsNorm);
-  add("rms_norm_grad", runRmsNormGrad);
-  add("rope", runRope<false>);
-  add("rope_grad", runRope<true>);
-  add("attention", runAttention);
-  add("attention_grad", runAttentionGrad);
-  add("swiglu", runSwiglu);
-  add("swiglu_grad", runSwigluGrad);
-  add("embedding", runEmbedding);
-  add("embedding_grad", runEmbeddingGrad);
-  add("cross_entropy", runCrossEntropy);
-  add("cross_entropy_grad", runCrossEntropyGrad);
+  add("rms_norm", widened<runRmsNorm>);
+  add("rms_norm_grad", widened<runRmsNormGrad>);
+  add("rope", widened<runRope<false>>);
+  add("rope_grad", widened<runRope<true>>);
+  add("attention", widened<runAttention>);
+  add("attention_grad", widened<runAttentionGrad>);
+  add("swiglu", widened<runSwiglu>);
+  add("swiglu_grad", widened<runSwigluGrad>);
+  add("embedding", widened<runEmbedding>);
+  add("embedding_grad", widened<runEmbeddingGrad>);
+  add("cross_entropy", widened<runCrossEntropy>);
+  add("cross_entropy_grad", widened<runCrossEntropyGrad>);
   t.add("adam_step", {validateOnCuda, runAdamStep, nullptr});
 }
 

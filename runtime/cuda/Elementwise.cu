@@ -67,14 +67,7 @@ __global__ void swigluGradKernel(const float *gate, const float *up, const float
   }
 }
 
-// Round to nearest even; any NaN becomes 0x7FC0 (runtime/common/Float16.h).
-__device__ inline uint16_t toBf16(float value) {
-  uint32_t bits = __float_as_uint(value);
-  if ((bits & 0x7fffffffu) > 0x7f800000u)
-    return 0x7fc0;
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return uint16_t(bits >> 16);
-}
+using detail::toBf16;
 
 template <typename From, typename To> __device__ inline To convert(From x) { return To(x); }
 
@@ -84,8 +77,7 @@ template <int F, int T> __global__ void castKernel(const void *xv, void *yv, int
     if constexpr (F == 0 && T == 1)
       static_cast<uint16_t *>(yv)[i] = toBf16(static_cast<const float *>(xv)[i]);
     else if constexpr (F == 1 && T == 0)
-      static_cast<float *>(yv)[i] =
-          __uint_as_float(uint32_t(static_cast<const uint16_t *>(xv)[i]) << 16);
+      static_cast<float *>(yv)[i] = detail::fromBf16(static_cast<const uint16_t *>(xv)[i]);
     else if constexpr (F == 2 && T == 3)
       static_cast<int64_t *>(yv)[i] = static_cast<const int32_t *>(xv)[i];
     else if constexpr (F == 3 && T == 2)

@@ -47,14 +47,16 @@ enum class UnaryKind : int { Neg, Exp, Sqrt, Rsqrt, Silu, Sigmoid };
 enum class BinaryKind : int { Add, Sub, Mul, Div };
 enum class ReduceKind : int { Sum, Mean, Max };
 
-// Elementwise.cu
-void launchUnary(UnaryKind op, const float *x, float *y, int64_t n, cudaStream_t s);
+// Elementwise.cu: every operand f32, or (bf16 == true) every operand bf16,
+// computed in f32 and rounded once to nearest even.
+void launchUnary(UnaryKind op, bool bf16, const void *x, void *y, int64_t n, cudaStream_t s);
 /// y[i] = lhs[map_l(i)] op rhs[map_r(i)] over the output's shape.
-void launchBinary(BinaryKind op, const float *lhs, const IndexMap &lmap, const float *rhs,
-                  const IndexMap &rmap, float *y, int64_t n, cudaStream_t s);
-void launchSwiglu(const float *gate, const float *up, float *y, int64_t n, cudaStream_t s);
-void launchSwigluGrad(const float *gate, const float *up, const float *dy, float *dgate,
-                      float *dup, int64_t n, cudaStream_t s);
+void launchBinary(BinaryKind op, bool bf16, const void *lhs, const IndexMap &lmap,
+                  const void *rhs, const IndexMap &rmap, void *y, int64_t n, cudaStream_t s);
+void launchSwiglu(bool bf16, const void *gate, const void *up, void *y, int64_t n,
+                  cudaStream_t s);
+void launchSwigluGrad(bool bf16, const void *gate, const void *up, const void *dy, void *dgate,
+                      void *dup, int64_t n, cudaStream_t s);
 /// from/to: 0 f32, 1 bf16, 2 i32, 3 i64 (the supported pairs of the CPU table).
 void launchCast(int from, int to, const void *x, void *y, int64_t n, cudaStream_t s);
 
@@ -111,11 +113,13 @@ void launchRope(const float *x, const float *cos, const float *sin, float *y, in
                 int64_t T, int64_t D, bool backward, cudaStream_t s);
 
 // Embedding.cu, CrossEntropy.cu
-void launchCrossEntropy(const float *logits, const void *targets, bool idx64, int64_t N,
-                        int64_t V, float *loss, int64_t *errors, cudaStream_t s);
-void launchCrossEntropyGrad(const float *logits, const void *targets, bool idx64,
-                            const float *dloss, float *dlogits, int64_t N, int64_t V,
-                            int64_t *errors, cudaStream_t s);
+/// logits (and dlogits) f32, or bf16 where the flag says so; loss and
+/// dloss f32.
+void launchCrossEntropy(const void *logits, bool bf16, const void *targets, bool idx64,
+                        int64_t N, int64_t V, float *loss, int64_t *errors, cudaStream_t s);
+void launchCrossEntropyGrad(const void *logits, bool logitsBf16, const void *targets,
+                            bool idx64, const float *dloss, void *dlogits, bool dlogitsBf16,
+                            int64_t N, int64_t V, int64_t *errors, cudaStream_t s);
 
 // Attention.cu: q [B, Hq, T, D], k [B, Hkv, S, D], v [B, Hkv, S, Dv].
 struct AttentionShape {

@@ -83,6 +83,8 @@ inline AxisSplit axisSplit(std::span<const int64_t> shape, int64_t axis) {
 
 /// Whether any operand is bf16.
 bool anyBf16(const KernelCall &c);
+/// Whether every operand is f32, or every one bf16 (then *bf16 = true).
+bool oneFloatDtype(const KernelCall &c, bool *bf16);
 /// Runs `run`, an f32 kernel adapter, on the call; bf16 operands through
 /// f32 copies on the device (CudaWiden.cpp): each bf16 result is the f32
 /// kernel's on the widened inputs, rounded once.

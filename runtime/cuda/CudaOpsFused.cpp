@@ -54,22 +54,33 @@ void runAttentionGrad(const KernelCall &c) {
                       streamOf(c));
 }
 
+// All operands f32 or all bf16: one kernel; mixed: on widened copies.
 void runSwiglu(const KernelCall &c) {
-  launchSwiglu(c.inputs[0].as<float>(), c.inputs[1].as<float>(), c.outputs[0].as<float>(),
-               c.inputs[0].numel(), streamOf(c));
+  bool bf16 = false;
+  if (!oneFloatDtype(c, &bf16))
+    return runWidened(c, runSwiglu);
+  launchSwiglu(bf16, c.inputs[0].data, c.inputs[1].data, c.outputs[0].data, c.inputs[0].numel(),
+               streamOf(c));
 }
 
 void runSwigluGrad(const KernelCall &c) {
-  launchSwigluGrad(c.inputs[0].as<float>(), c.inputs[1].as<float>(), c.inputs[2].as<float>(),
-                   c.outputs[0].as<float>(), c.outputs[1].as<float>(), c.inputs[0].numel(),
-                   streamOf(c));
+  bool bf16 = false;
+  if (!oneFloatDtype(c, &bf16))
+    return runWidened(c, runSwigluGrad);
+  launchSwigluGrad(bf16, c.inputs[0].data, c.inputs[1].data, c.inputs[2].data,
+                   c.outputs[0].data, c.outputs[1].data, c.inputs[0].numel(), streamOf(c));
 }
 
+// A row copy when the table and the result share a dtype (no f32 copy of
+// a bf16 table; the one difference from widening: a NaN keeps its payload
+// instead of becoming 0x7FC0); else on widened copies.
 void runEmbedding(const KernelCall &c) {
   const TensorArg &table = c.inputs[0], &ids = c.inputs[1];
+  if (table.dtype != c.outputs[0].dtype)
+    return runWidened(c, runEmbedding);
   launchGather(table.data, 1, table.dim(0), table.dim(1), ids.data, ids.dtype == DType::I64,
-               ids.numel(), c.outputs[0].data, 4, deviceErrors(), DeviceError::EmbeddingId,
-               streamOf(c));
+               ids.numel(), c.outputs[0].data, int(dtypeSize(table.dtype)), deviceErrors(),
+               DeviceError::EmbeddingId, streamOf(c));
 }
 
 void runEmbeddingGrad(const KernelCall &c) {
@@ -81,17 +92,23 @@ void runEmbeddingGrad(const KernelCall &c) {
 
 void runCrossEntropy(const KernelCall &c) {
   const TensorArg &logits = c.inputs[0], &t = c.inputs[1];
+  if (c.outputs[0].dtype != DType::F32)
+    return runWidened(c, runCrossEntropy); // a bf16 loss
   int64_t V = logits.dim(-1);
-  launchCrossEntropy(logits.as<float>(), t.data, t.dtype == DType::I64, logits.numel() / V, V,
-                     c.outputs[0].as<float>(), deviceErrors(), streamOf(c));
+  launchCrossEntropy(logits.data, logits.dtype == DType::BF16, t.data, t.dtype == DType::I64,
+                     logits.numel() / V, V, c.outputs[0].as<float>(), deviceErrors(),
+                     streamOf(c));
 }
 
 void runCrossEntropyGrad(const KernelCall &c) {
   const TensorArg &logits = c.inputs[0], &t = c.inputs[1];
   int64_t V = logits.dim(-1);
-  launchCrossEntropyGrad(logits.as<float>(), t.data, t.dtype == DType::I64,
-                         c.inputs[2].as<float>(), c.outputs[0].as<float>(), logits.numel() / V,
-                         V, deviceErrors(), streamOf(c));
+  if (c.inputs[2].dtype != DType::F32)
+    return runWidened(c, runCrossEntropyGrad); // a bf16 grad_loss
+  launchCrossEntropyGrad(logits.data, logits.dtype == DType::BF16, t.data, t.dtype == DType::I64,
+                         c.inputs[2].as<float>(), c.outputs[0].data,
+                         c.outputs[0].dtype == DType::BF16, logits.numel() / V, V,
+                         deviceErrors(), streamOf(c));
 }
 
 // adam_step on device memory: outputs updated in place (copied from their
@@ -147,12 +164,12 @@ void registerFusedOps(KernelTable &t, const KernelTable &cpu) {
   add("rope_grad", widened<runRope<true>>);
   add("attention", widened<runAttention>);
   add("attention_grad", widened<runAttentionGrad>);
-  add("swiglu", widened<runSwiglu>);
-  add("swiglu_grad", widened<runSwigluGrad>);
-  add("embedding", widened<runEmbedding>);
+  add("swiglu", runSwiglu);
+  add("swiglu_grad", runSwigluGrad);
+  add("embedding", runEmbedding);
   add("embedding_grad", widened<runEmbeddingGrad>);
-  add("cross_entropy", widened<runCrossEntropy>);
-  add("cross_entropy_grad", widened<runCrossEntropyGrad>);
+  add("cross_entropy", runCrossEntropy);
+  add("cross_entropy_grad", runCrossEntropyGrad);
   t.add("adam_step", {validateOnCuda, runAdamStep, nullptr});
 }
 

@@ -137,15 +137,21 @@ void runMatmulF32(const KernelCall &c) {
 // Element-wise
 //===----------------------------------------------------------------------===//
 
+// All operands f32 or all bf16: one kernel; mixed: on widened copies.
 template <BinaryKind Op> void runBinary(const KernelCall &c) {
+  bool bf16 = false;
+  if (!oneFloatDtype(c, &bf16))
+    return runWidened(c, runBinary<Op>);
   const TensorArg &l = c.inputs[0], &r = c.inputs[1], &y = c.outputs[0];
-  launchBinary(Op, l.as<float>(), broadcastMap(l.shape, y.shape, c.op), r.as<float>(),
-               broadcastMap(r.shape, y.shape, c.op), y.as<float>(), y.numel(), streamOf(c));
+  launchBinary(Op, bf16, l.data, broadcastMap(l.shape, y.shape, c.op), r.data,
+               broadcastMap(r.shape, y.shape, c.op), y.data, y.numel(), streamOf(c));
 }
 
 template <UnaryKind Op> void runUnary(const KernelCall &c) {
-  launchUnary(Op, c.inputs[0].as<float>(), c.outputs[0].as<float>(), c.inputs[0].numel(),
-              streamOf(c));
+  bool bf16 = false;
+  if (!oneFloatDtype(c, &bf16))
+    return runWidened(c, runUnary<Op>);
+  launchUnary(Op, bf16, c.inputs[0].data, c.outputs[0].data, c.inputs[0].numel(), streamOf(c));
 }
 
 void runBroadcastTo(const KernelCall &c) {
@@ -317,16 +323,16 @@ void registerGenericOps(KernelTable &t, const KernelTable &cpu) {
     t.add(op, {validateOnCuda, run, nullptr});
   };
   add("matmul", runMatmul);
-  add("add", widened<runBinary<BinaryKind::Add>>);
-  add("sub", widened<runBinary<BinaryKind::Sub>>);
-  add("mul", widened<runBinary<BinaryKind::Mul>>);
-  add("div", widened<runBinary<BinaryKind::Div>>);
-  add("neg", widened<runUnary<UnaryKind::Neg>>);
-  add("exp", widened<runUnary<UnaryKind::Exp>>);
-  add("sqrt", widened<runUnary<UnaryKind::Sqrt>>);
-  add("rsqrt", widened<runUnary<UnaryKind::Rsqrt>>);
-  add("silu", widened<runUnary<UnaryKind::Silu>>);
-  add("sigmoid", widened<runUnary<UnaryKind::Sigmoid>>);
+  add("add", runBinary<BinaryKind::Add>);
+  add("sub", runBinary<BinaryKind::Sub>);
+  add("mul", runBinary<BinaryKind::Mul>);
+  add("div", runBinary<BinaryKind::Div>);
+  add("neg", runUnary<UnaryKind::Neg>);
+  add("exp", runUnary<UnaryKind::Exp>);
+  add("sqrt", runUnary<UnaryKind::Sqrt>);
+  add("rsqrt", runUnary<UnaryKind::Rsqrt>);
+  add("silu", runUnary<UnaryKind::Silu>);
+  add("sigmoid", runUnary<UnaryKind::Sigmoid>);
   add("broadcast_to", runBroadcastTo);
   add("reduce_sum", widened<runReduce<ReduceKind::Sum>>);
   add("reduce_mean", widened<runReduce<ReduceKind::Mean>>);

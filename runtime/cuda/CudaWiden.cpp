@@ -57,6 +57,18 @@ bool anyBf16(const KernelCall &c) {
   return false;
 }
 
+bool oneFloatDtype(const KernelCall &c, bool *bf16) {
+  DType first = c.inputs.empty() ? DType::F32 : c.inputs[0].dtype;
+  if (first != DType::F32 && first != DType::BF16)
+    return false;
+  for (const auto *list : {&c.inputs, &c.outputs})
+    for (const TensorArg &t : *list)
+      if (t.dtype != first)
+        return false;
+  *bf16 = first == DType::BF16;
+  return true;
+}
+
 void runWidened(const KernelCall &c, void (*run)(const KernelCall &)) {
   if (!anyBf16(c))
     return run(c);

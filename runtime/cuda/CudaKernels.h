@@ -105,12 +105,14 @@ void launchNormCombine(const double *const *partials, const int64_t *counts, int
                        cudaStream_t s);
 
 // RmsNorm.cu, Rope.cu
-void launchRmsNorm(const float *x, const float *w, float *y, int64_t rows, int64_t C,
-                   double eps, cudaStream_t s);
+/// x and y f32 or (xBf16) bf16; w f32 or (wBf16) bf16.
+void launchRmsNorm(const void *x, bool xBf16, const void *w, bool wBf16, void *y, int64_t rows,
+                   int64_t C, double eps, cudaStream_t s);
 void launchRmsNormGrad(const float *x, const float *w, const float *dy, float *dx, float *dw,
                        int64_t rows, int64_t C, double eps, cudaStream_t s);
-void launchRope(const float *x, const float *cos, const float *sin, float *y, int64_t rows,
-                int64_t T, int64_t D, bool backward, cudaStream_t s);
+/// x and y f32 or (xBf16) bf16; cos and sin f32 or (tableBf16) bf16.
+void launchRope(const void *x, bool xBf16, const void *cos, const void *sin, bool tableBf16,
+                void *y, int64_t rows, int64_t T, int64_t D, bool backward, cudaStream_t s);
 
 // Embedding.cu, CrossEntropy.cu
 /// logits (and dlogits) f32, or bf16 where the flag says so; loss and

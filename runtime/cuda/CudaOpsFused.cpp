@@ -10,10 +10,14 @@
 namespace off::cuda::detail {
 namespace {
 
+// Native when the result has the input's dtype (the usual mixes); else on
+// widened copies.
 void runRmsNorm(const KernelCall &c) {
-  const TensorArg &x = c.inputs[0];
+  const TensorArg &x = c.inputs[0], &w = c.inputs[1], &y = c.outputs[0];
+  if (y.dtype != x.dtype)
+    return runWidened(c, runRmsNorm);
   int64_t C = x.dim(-1);
-  launchRmsNorm(x.as<float>(), c.inputs[1].as<float>(), c.outputs[0].as<float>(),
+  launchRmsNorm(x.data, x.dtype == DType::BF16, w.data, w.dtype == DType::BF16, y.data,
                 C ? x.numel() / C : 0, C, c.attrs.getFloat("eps"), streamOf(c));
 }
 
@@ -25,11 +29,14 @@ void runRmsNormGrad(const KernelCall &c) {
                     C, c.attrs.getFloat("eps"), streamOf(c));
 }
 
+// Native when the result has the input's dtype and cos, sin share one;
+// else on widened copies.
 template <bool Backward> void runRope(const KernelCall &c) {
-  const TensorArg &x = c.inputs[0];
-  launchRope(x.as<float>(), c.inputs[1].as<float>(), c.inputs[2].as<float>(),
-             c.outputs[0].as<float>(), x.dim(0) * x.dim(1) * x.dim(2), x.dim(2), x.dim(3),
-             Backward, streamOf(c));
+  const TensorArg &x = c.inputs[0], &cos = c.inputs[1], &sin = c.inputs[2], &y = c.outputs[0];
+  if (y.dtype != x.dtype || cos.dtype != sin.dtype)
+    return runWidened(c, runRope<Backward>);
+  launchRope(x.data, x.dtype == DType::BF16, cos.data, sin.data, cos.dtype == DType::BF16,
+             y.data, x.dim(0) * x.dim(1) * x.dim(2), x.dim(2), x.dim(3), Backward, streamOf(c));
 }
 
 AttentionShape attentionShape(const KernelCall &c) {
@@ -158,10 +165,10 @@ void registerFusedOps(KernelTable &t, const KernelTable &cpu) {
     cpu.get(op);
     t.add(op, {validateOnCuda, run, nullptr});
   };
-  add("rms_norm", widened<runRmsNorm>);
+  add("rms_norm", runRmsNorm);
   add("rms_norm_grad", widened<runRmsNormGrad>);
-  add("rope", widened<runRope<false>>);
-  add("rope_grad", widened<runRope<true>>);
+  add("rope", runRope<false>);
+  add("rope_grad", runRope<true>);
   add("attention", widened<runAttention>);
   add("attention_grad", widened<runAttentionGrad>);
   add("swiglu", runSwiglu);

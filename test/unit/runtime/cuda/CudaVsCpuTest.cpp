@@ -243,6 +243,13 @@ std::vector<Case> cases() {
   c.push_back({"bf16_softmax", "softmax", bf({3, 37}), {{{3, 37}, B}}, {{"axis", int64_t(1)}}, kF32});
   c.push_back({"bf16_reduce_sum", "reduce_sum", bf({3, 5, 4}), {{{3, 4}, B}},
                {{"axes", std::vector<int64_t>{1}}}, kF32});
+  c.push_back({"bf16_silu", "silu", bf({3, 7, 5}), {{{3, 7, 5}, B}}, {}, kF32});
+  c.push_back({"bf16_mul_broadcast", "mul",
+               [](std::mt19937 &r) { return std::vector{bf16Tensor({4, 1, 6}, r), bf16Tensor({5, 1}, r)}; },
+               {{{4, 5, 6}, B}}, {}, kF32});
+  c.push_back({"bf16_rms_norm_f32_weight", "rms_norm",
+               [](std::mt19937 &r) { return std::vector{bf16Tensor({3, 5, 40}, r), randomF32({40}, r)}; },
+               {{{3, 5, 40}, B}}, {{"eps", 1e-5}}, kF32});
   c.push_back({"bf16_rms_norm_grad", "rms_norm_grad",
                [](std::mt19937 &r) {
                  return std::vector{bf16Tensor({3, 5, 40}, r), bf16Tensor({40}, r),

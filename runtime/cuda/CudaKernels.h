@@ -129,7 +129,8 @@ struct AttentionShape {
   bool causal;
   float scale;
 };
-void launchAttention(const float *q, const float *k, const float *v, float *o,
+/// q, k, v, o all f32 or (bf16) all bf16.
+void launchAttention(bool bf16, const void *q, const void *k, const void *v, void *o,
                      const AttentionShape &a, cudaStream_t s);
 void launchAttentionGrad(const float *q, const float *k, const float *v, const float *dout,
                          float *dq, float *dk, float *dv, const AttentionShape &a,

@@ -49,9 +49,13 @@ AttentionShape attentionShape(const KernelCall &c) {
   return a;
 }
 
+// All operands f32 or all bf16: one kernel; mixed: on widened copies.
 void runAttention(const KernelCall &c) {
-  launchAttention(c.inputs[0].as<float>(), c.inputs[1].as<float>(), c.inputs[2].as<float>(),
-                  c.outputs[0].as<float>(), attentionShape(c), streamOf(c));
+  bool bf16 = false;
+  if (!oneFloatDtype(c, &bf16))
+    return runWidened(c, runAttention);
+  launchAttention(bf16, c.inputs[0].data, c.inputs[1].data, c.inputs[2].data, c.outputs[0].data,
+                  attentionShape(c), streamOf(c));
 }
 
 void runAttentionGrad(const KernelCall &c) {
@@ -169,7 +173,7 @@ void registerFusedOps(KernelTable &t, const KernelTable &cpu) {
   add("rms_norm_grad", widened<runRmsNormGrad>);
   add("rope", runRope<false>);
   add("rope_grad", runRope<true>);
-  add("attention", widened<runAttention>);
+  add("attention", runAttention);
   add("attention_grad", widened<runAttentionGrad>);
   add("swiglu", runSwiglu);
   add("swiglu_grad", runSwigluGrad);

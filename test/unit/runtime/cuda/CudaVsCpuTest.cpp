@@ -250,6 +250,19 @@ std::vector<Case> cases() {
   c.push_back({"bf16_rms_norm_f32_weight", "rms_norm",
                [](std::mt19937 &r) { return std::vector{bf16Tensor({3, 5, 40}, r), randomF32({40}, r)}; },
                {{{3, 5, 40}, B}}, {{"eps", 1e-5}}, kF32});
+  c.push_back({"bf16_attention_causal_gqa", "attention",
+               [](std::mt19937 &r) {
+                 return std::vector{bf16Tensor({2, 4, 7, 16}, r), bf16Tensor({2, 2, 7, 16}, r),
+                                    bf16Tensor({2, 2, 7, 16}, r)};
+               },
+               {{{2, 4, 7, 16}, B}}, {{"causal", true}}, kSums});
+  c.push_back({"bf16_attention_grad", "attention_grad",
+               [](std::mt19937 &r) {
+                 return std::vector{bf16Tensor({1, 2, 5, 40}, r), bf16Tensor({1, 1, 9, 40}, r),
+                                    bf16Tensor({1, 1, 9, 24}, r), bf16Tensor({1, 2, 5, 24}, r)};
+               },
+               {{{1, 2, 5, 40}, B}, {{1, 1, 9, 40}, B}, {{1, 1, 9, 24}, B}}, {{"causal", true}},
+               kSums});
   c.push_back({"bf16_rms_norm_grad", "rms_norm_grad",
                [](std::mt19937 &r) {
                  return std::vector{bf16Tensor({3, 5, 40}, r), bf16Tensor({40}, r),

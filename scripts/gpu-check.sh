@@ -254,6 +254,12 @@ run() {
   device bench-cuda-copy && step bench-cuda-copy 120 sh -c "'$offrt' bench cuda-copy --json > '$t/copy.json'"
   [ -s "$t/copy.json" ] && echo "\"cuda_copy\": $(cat "$t/copy.json")," >>"$results"
 
+  # The machine measured into a device profile ([D2], offrt calibrate): on a
+  # GPU calibrated.json (the GPU: matmul f32/bf16, memory, PCIe) and
+  # calibrated.host.json (its host: CPU matmul, memory, AdamW); with
+  # --plumbing the CPU profile alone.
+  step calibrate 90 "$offrt" calibrate --backend $gpu --quick -o "$out/calibrated.json"
+
   # Benchmark 2: a training step of a model over its --vram cap.
   local smi=""
   if [ "$gpu" = cuda ] && command -v nvidia-smi >/dev/null; then

@@ -124,21 +124,26 @@ public:
     attrs.set("transpose_rhs", backend::AttrValue(true));
     backend::BoundKernel kernel(b.kernels(StreamKind::Compute), "matmul", in, out, attrs);
     const uint64_t bytes = uint64_t(n * n) * dtypeSize(dtype);
-    const uint64_t operands = (bytes + 255) / 256 * 256;
+    // Room for f32 operands whatever the dtype: a kernel that misreads bf16
+    // as f32 stays inside the arena, and the check below then refuses it.
+    const uint64_t operands = (uint64_t(n * n) * 4 + 255) / 256 * 256;
     backend::ArenaRequest request;
     request.label = "arena 'calibrate gemm'";
     request.size = 3 * operands + std::max<uint64_t>(kernel.workspaceBytes(), 256);
     std::unique_ptr<backend::Arena> arena = b.allocateArena(request);
     std::byte *base = arena->data();
+    std::vector<float> operand[2];
     for (int i = 0; i < 2; ++i) {
-      std::vector<float> values = randomFloats(size_t(n * n), 1 + i);
+      operand[i] = randomFloats(size_t(n * n), 1 + i);
       if (dtype == DType::BF16) {
-        std::vector<uint16_t> bits(values.size());
-        for (size_t j = 0; j < values.size(); ++j)
-          bits[j] = floatToBf16(values[j]);
+        std::vector<uint16_t> bits(operand[i].size());
+        for (size_t j = 0; j < bits.size(); ++j) {
+          bits[j] = floatToBf16(operand[i][j]);
+          operand[i][j] = bf16ToFloat(bits[j]); // what the kernel multiplies
+        }
         b.upload(base + i * operands, bits.data(), bytes);
       } else {
-        b.upload(base + i * operands, values.data(), bytes);
+        b.upload(base + i * operands, operand[i].data(), bytes);
       }
     }
     std::unique_ptr<backend::Stream> stream = b.createStream(StreamKind::Compute, "calibrate");
@@ -150,10 +155,47 @@ public:
         2.0 * double(n) * double(n) * double(n), minSeconds(),
         [&] { b.launch(*stream, kernel, inputs, outputs, workspace, step); },
         [&] { b.synchronize(*stream); });
+    checkProduct(b, dtype, n, operand[0], operand[1], base + 2 * operands);
     what = "the " + b.name() + " backend's matmul kernel on " + dtypeName(dtype) + " [" +
            std::to_string(n) + ", " + std::to_string(n) + "] x [" + std::to_string(n) + ", " +
            std::to_string(n) + "]^T (2*n^3 FLOPs a call)";
     return rate;
+  }
+
+  /// A time is only a rate if the product is right: 16 entries of C (4
+  /// rows, 4 columns) against double-precision dots of the operands, within
+  /// 1e-2 (bf16: a rounded result) or 1e-4 of the sum of |a_k b_k|.
+  static void checkProduct(Backend &b, DType dtype, int64_t n, const std::vector<float> &A,
+                           const std::vector<float> &B, const std::byte *C) {
+    const double tolerance = dtype == DType::BF16 ? 1e-2 : 1e-4;
+    const size_t rowBytes = size_t(n) * dtypeSize(dtype);
+    std::vector<std::byte> row(rowBytes);
+    for (int64_t i : {int64_t(0), n / 3, 2 * n / 3, n - 1}) {
+      b.download(row.data(), C + size_t(i) * rowBytes, rowBytes);
+      for (int64_t j : {int64_t(0), n / 5, n / 2, n - 1}) {
+        double exact = 0.0, scale = 0.0;
+        for (int64_t k = 0; k < n; ++k) { // C = A B^T: row i of A, row j of B
+          double term = double(A[size_t(i * n + k)]) * double(B[size_t(j * n + k)]);
+          exact += term;
+          scale += std::fabs(term);
+        }
+        double got;
+        if (dtype == DType::BF16) {
+          uint16_t bits;
+          std::memcpy(&bits, row.data() + size_t(j) * 2, 2);
+          got = bf16ToFloat(bits);
+        } else {
+          float value;
+          std::memcpy(&value, row.data() + size_t(j) * 4, 4);
+          got = value;
+        }
+        if (!(std::fabs(got - exact) <= tolerance * scale))
+          throw std::runtime_error(
+              "the " + b.name() + " backend's " + dtypeName(dtype) + " matmul computed C[" +
+              std::to_string(i) + ", " + std::to_string(j) + "] = " + std::to_string(got) +
+              ", expected " + std::to_string(exact) + ": its time is not a rate");
+      }
+    }
   }
 
   /// Bytes/s of the in-place triad a = a + s*b on every thread of the pool:
@@ -282,7 +324,7 @@ public:
         flops[dtypeName(dtype)] =
             number(rate / cores, source(cpu, what + ", " + fixed(rate / 1e9, 1) + " GFLOP/s on " +
                                                  std::to_string(cores) + " threads, per core"));
-      } catch (const std::invalid_argument &e) {
+      } catch (const std::exception &e) {
         if (dtype == DType::F32)
           throw;
         progress(std::string("cpu ") + dtypeName(dtype) + " matmul: not measured (" + e.what() +
@@ -355,7 +397,7 @@ public:
                  " TFLOP/s");
         flops[dtypeName(dtype)] =
             number(rate, source(gpuName, what + " through " + cuda::cudaGemmPath()));
-      } catch (const std::invalid_argument &e) {
+      } catch (const std::exception &e) {
         if (dtype == DType::F32)
           throw;
         progress(std::string("gpu ") + dtypeName(dtype) + " matmul: not measured (" + e.what() +
@@ -529,7 +571,7 @@ int runCalibrateCommand(const std::string &tool, const std::vector<std::string> 
                    "bandwidth, CPU AdamW, NVMe with --nvme; with --backend cuda also the GPU's\n"
                    "matmul, memory and PCIe rates (then PROFILE.json is the GPU's profile and\n"
                    "PROFILE.host.json, beside it, the host's). Progress on stderr.");
-  cmd.option("-o,--output", o.output, "PROFILE.json", "where the profile goes (required)");
+  cmd.option("-o,--output", o.output, "FILE", "where the profile goes (required)");
   cmd.option("--nvme", o.nvmeDir, "DIR",
              "measure NVMe read/write on a file in DIR (on\nthe drive to measure; removed "
              "after)");

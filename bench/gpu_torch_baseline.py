@@ -6,7 +6,7 @@ the nearest PyTorch gets to offrt's "optimizer on the host" plan without
 DeepSpeed. Prints one JSON line: ms per step (mean after the first), tokens/s.
 
   python3 bench/gpu_torch_baseline.py --size llama3.2-1b --models-dir models \
-      --batch 4 --seq 1024 --steps 4
+      --batch 4 --seq 1024 --steps 4 [--bf16]
 """
 import argparse
 import json
@@ -24,6 +24,9 @@ def main():
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seq", type=int, default=1024)
     ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--bf16", action="store_true",
+                    help="forward and backward under torch.autocast(bfloat16): fp32 weights, "
+                         "bf16 matrix products (offrt's --precision bf16-mixed)")
     a = ap.parse_args()
     with open(os.path.join(a.models_dir, "llama", a.size + ".json")) as f:
         config = transformers.LlamaConfig(**json.load(f))
@@ -39,7 +42,8 @@ def main():
     for _ in range(a.steps):
         torch.cuda.synchronize()
         start = time.perf_counter()
-        loss = model(input_ids=ids, labels=ids).loss
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=a.bf16):
+            loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(gpu_params, 1.0)
         for hp, gp in zip(host_params, gpu_params):
@@ -58,7 +62,8 @@ def main():
     tps = a.batch * a.seq / (ms / 1e3)
     print(json.dumps({"ms_per_step": round(ms, 1), "tokens_per_s": round(tps, 1), "params": params,
                       "tflops_6PT": round(6 * params * tps / 1e12, 2),
-                      "torch": torch.__version__, "loss_last": float(loss)}))
+                      "torch": torch.__version__, "bf16_autocast": a.bf16,
+                      "loss_last": float(loss)}))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@
 #       binaries run and link, the plans load, the kernel table is complete)
 #       and stops there with "no GPU", exit 0: the dry run.
 #       --no-gpu: behave as if there were no GPU (ctest gpu_check_dry_run).
+#       OFF_GPU_CHECK_SKIP_TORCH=1: skip the PyTorch baseline (a rerun).
 #       --plumbing: without a GPU, run the rest with the CPU backend standing in
 #       (tiny as the benchmark model; the device-only steps skipped), to test
 #       this script's own comparisons and result files.
@@ -53,6 +54,7 @@ plans=(
   "tiny_offload|--model llama --size tiny --batch 4 --seq 64 --place params=host --place optimizer=host --remat all"
   "m43|--model llama --config $here/bench/llama-43m.json --batch 4 --seq 256"
   "big|--model llama --size llama3.2-1b --batch 4 --seq 1024 --vram 8G"
+  "big_bf16|--model llama --size llama3.2-1b --batch 4 --seq 1024 --vram 8G --precision bf16-mixed"
 )
 
 die() { echo "gpu-check.sh: error: $*" >&2; exit 1; }
@@ -260,37 +262,62 @@ run() {
   # --plumbing the CPU profile alone.
   step calibrate 90 "$offrt" calibrate --backend $gpu --quick -o "$out/calibrated.json"
 
-  # Benchmark 2: a training step of a model over its --vram cap.
-  local smi=""
-  if [ "$gpu" = cuda ] && command -v nvidia-smi >/dev/null; then
-    nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 200 >"$out/smi.csv" 2>/dev/null &
-    smi=$!
-  fi
-  local bsteps=4
-  [ $quick -eq 1 ] && bsteps=2
-  step bench-train-big 300 "${train[@]}" "$plans/$big.bin" --steps $bsteps --backend $gpu --log "$t/big.jsonl"
-  [ -n "$smi" ] && kill "$smi" 2>/dev/null
-  if [ -s "$t/big.jsonl" ]; then
-    cat "$t/big.jsonl" >>"$log"
-    local params tokens_per_step
-    params=$(cat "$plans/$big.params" 2>/dev/null || echo 0)
-    tokens_per_step=$((4 * 1024))
-    [ "$big" = tiny ] && tokens_per_step=$((4 * 64))
-    # Steps after the first (warm-up): mean ms; tokens/s; 6*P*tokens/s.
-    grep -o '"ms":[0-9.e+-]*' "$t/big.jsonl" | cut -d: -f2 | tail -n +2 |
-      awk -v p="$params" -v tok="$tokens_per_step" '{ s += $1; n++ }
-        END { if (n == 0) exit 1; ms = s / n; tps = tok / (ms / 1e3);
-              printf "\"train_big\": {\"steps_timed\": %d, \"ms_per_step\": %.1f, \"tokens_per_s\": %.1f, \"params\": %d, \"tflops_6PT\": %.2f},\n", n, ms, tps, p, 6 * p * tps / 1e12 }' >>"$results" \
-      || note "bench-train-big: not enough steps to time"
-    if [ -s "$out/smi.csv" ]; then
-      awk -F', ' '{ s += $2; n++ } END { if (n) printf "\"gpu_busy_fraction\": %.3f,\n", s / n / 100 }' "$out/smi.csv" >>"$results"
+  # Benchmark 2: a training step of a model over its --vram cap, fp32 and
+  # bf16-mixed (fp32 master weights and AdamW on the host).
+  bench_big() { # KEY PLAN
+    local key="$1" plan="$2" smi=""
+    if [ "$gpu" = cuda ] && command -v nvidia-smi >/dev/null; then
+      nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 200 >"$t/$key.smi.csv" 2>/dev/null &
+      smi=$!
     fi
-  fi
+    local bsteps=4
+    [ $quick -eq 1 ] && bsteps=2
+    step "bench-$key" 300 "${train[@]}" "$plans/$plan.bin" --steps $bsteps --backend $gpu --log "$t/$key.jsonl"
+    [ -n "$smi" ] && kill "$smi" 2>/dev/null && wait "$smi" 2>/dev/null
+    [ -s "$t/$key.jsonl" ] || return 0
+    cat "$t/$key.jsonl" >>"$log"
+    local params tokens_per_step=$((4 * 1024))
+    params=$(cat "$plans/$plan.params" 2>/dev/null || echo 0)
+    [ "$plan" = tiny ] && tokens_per_step=$((4 * 64))
+    # Steps after the first (warm-up): mean ms; tokens/s; 6*P*tokens/s; the
+    # GPU busy fraction over the timed steps' window (nvidia-smi samples).
+    local busy="null"
+    if [ -s "$t/$key.smi.csv" ]; then
+      busy=$(awk -F', ' '{ u[NR] = $2 } END { first = 0; for (i = 1; i <= NR; i++) if (u[i] > 0) { first = i; break }
+                          last = 0; for (i = NR; i >= 1; i--) if (u[i] > 0) { last = i; break }
+                          if (!first) { print "null"; exit } for (i = first; i <= last; i++) s += u[i]
+                          printf "%.3f\n", s / (last - first + 1) / 100 }' "$t/$key.smi.csv")
+      cat "$t/$key.smi.csv" >>"$out/smi.csv"
+    fi
+    grep -o '"ms":[0-9.e+-]*' "$t/$key.jsonl" | cut -d: -f2 | tail -n +2 |
+      awk -v key="$key" -v p="$params" -v tok="$tokens_per_step" -v busy="$busy" '{ s += $1; n++ }
+        END { if (n == 0) exit 1; ms = s / n; tps = tok / (ms / 1e3);
+              printf "\"%s\": {\"steps_timed\": %d, \"ms_per_step\": %.1f, \"tokens_per_s\": %.1f, \"params\": %d, \"tflops_6PT\": %.2f, \"gpu_busy_fraction\": %s},\n", key, n, ms, tps, p, 6 * p * tps / 1e12, busy }' >>"$results" \
+      || note "bench-$key: not enough steps to time"
+  }
+  bench_big train_big "$big"
+  [ "$gpu" = cuda ] && bench_big train_big_bf16 big_bf16
+  # Where the step's GPU time goes: each kernel's time per op (the stream
+  # synchronized after every kernel, so not a step time), 3 steps, the
+  # first not counted.
+  local key
+  for key in big big_bf16; do
+    device "profile-$key" || break
+    step "profile-$key" 120 env OFF_CUDA_SYNC_EACH_KERNEL=1 "${train[@]}" "$plans/$key.bin" --steps 3 \
+      --backend $gpu --profile "$t/profile_$key.json" --log "$t/profile_$key.jsonl"
+    [ -s "$t/profile_$key.json" ] && echo "\"profile_$key\": $(tr -d '\n' <"$t/profile_$key.json")," >>"$results"
+  done
 
   # Benchmark 3: PyTorch side by side, where PyTorch with CUDA is installed.
-  if [ "$gpu" = cuda ] && python3 -c 'import torch, transformers; assert torch.cuda.is_available()' 2>/dev/null; then
+  if [ "${OFF_GPU_CHECK_SKIP_TORCH:-0}" = 1 ]; then
+    result SKIP bench-torch-big "OFF_GPU_CHECK_SKIP_TORCH=1 (a rerun that saves device time)"
+  elif [ "$gpu" = cuda ] && python3 -c 'import torch, transformers; assert torch.cuda.is_available()' 2>/dev/null; then
+    local bsteps=4
+    [ $quick -eq 1 ] && bsteps=2
     step bench-torch-big 300 sh -c "python3 '$here/bench/gpu_torch_baseline.py' --size llama3.2-1b --models-dir '$here/models' --batch 4 --seq 1024 --steps $bsteps > '$t/torch.json'"
     [ -s "$t/torch.json" ] && echo "\"torch_big\": $(tail -1 "$t/torch.json")," >>"$results"
+    step bench-torch-big-bf16 300 sh -c "python3 '$here/bench/gpu_torch_baseline.py' --size llama3.2-1b --models-dir '$here/models' --batch 4 --seq 1024 --steps $bsteps --bf16 > '$t/torch_bf16.json'"
+    [ -s "$t/torch_bf16.json" ] && echo "\"torch_big_bf16\": $(tail -1 "$t/torch_bf16.json")," >>"$results"
   else
     result SKIP bench-torch-big "no PyTorch with CUDA and transformers here"
   fi

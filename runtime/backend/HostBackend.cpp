@@ -1,15 +1,17 @@
 #include "runtime/backend/HostBackend.h"
 
 
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <stdexcept>
 
 namespace off::backend {
 
 class HostArena final : public Arena {
 public:
-  HostArena(HostBackend &owner, Tier tier, HostMemory memory)
-      : Arena(tier, memory.size(), memory.data(), true, memory.pinned()), owner_(owner),
+  HostArena(HostBackend &owner, Tier tier, HostMemory memory, bool hostAccessible)
+      : Arena(tier, memory.size(), memory.data(), hostAccessible, memory.pinned()), owner_(owner),
         memory_(std::move(memory)) {}
   ~HostArena() override { owner_.accountOf().release(tier(), size()); }
 
@@ -28,7 +30,13 @@ class HostEvent final : public Event {};
 } // namespace
 
 HostBackend::HostBackend(std::string name, const KernelTable &kernels)
-    : name_(std::move(name)), kernels_(&kernels) {}
+    : name_(std::move(name)), kernels_(&kernels) {
+  // Test knob: the device tier behaves like a GPU's memory, which the host
+  // cannot address, so that the code reading and writing tensors between and
+  // during runs takes its staged path (read / write) on a machine with no GPU.
+  const char *opaque = std::getenv("OFF_TEST_DEVICE_NOT_HOST_ADDRESSABLE");
+  deviceHostAccessible_ = !(opaque && std::string_view(opaque) == "1");
+}
 
 std::unique_ptr<Arena> HostBackend::allocateArena(const ArenaRequest &request) {
   if (request.tier == Tier::Nvme)
@@ -40,7 +48,8 @@ std::unique_ptr<Arena> HostBackend::allocateArena(const ArenaRequest &request) {
     // The device tier stands in for GPU memory: it is not DMA'd, not pinned.
     options.pinned = request.tier == Tier::Host && request.pinned && request.host.pinned;
     return std::make_unique<HostArena>(*this, request.tier,
-                                       HostMemory(request.size, request.label, options));
+                                       HostMemory(request.size, request.label, options),
+                                       request.tier != Tier::Device || deviceHostAccessible_);
   } catch (...) {
     account_.release(request.tier, request.size);
     throw;

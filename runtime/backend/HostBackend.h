@@ -50,6 +50,7 @@ private:
   std::string name_;
   const KernelTable *kernels_;
   TierAccount account_;
+  bool deviceHostAccessible_ = true; // OFF_TEST_DEVICE_NOT_HOST_ADDRESSABLE=1: false
 };
 
 } // namespace off::backend

@@ -57,7 +57,14 @@ public:
 
 class CudaBackendImpl final : public backend::Backend {
 public:
-  explicit CudaBackendImpl(int device) : device_(device) {}
+  explicit CudaBackendImpl(int device) : device_(device) {
+    // Profiling knob: offrt --profile times a kernel from its launch to its
+    // completion on the stream's thread, which on CUDA is the launch alone;
+    // synchronizing after each kernel makes that the kernel's time (and
+    // serializes the step: not for measuring step time).
+    const char *sync = std::getenv("OFF_CUDA_SYNC_EACH_KERNEL");
+    syncEachKernel_ = sync && std::strcmp(sync, "1") == 0;
+  }
 
   const std::string &name() const override { return name_; }
 
@@ -112,6 +119,8 @@ public:
               std::span<std::byte> workspace, const backend::StepContext &step) override {
     selectDevice();
     kernel.run(inputs, outputs, workspace, &step, &stream);
+    if (syncEachKernel_ && !runsOnHost(stream.kind()))
+      synchronize(stream);
   }
 
   void copy(Stream &stream, void *dst, const void *src, uint64_t bytes) override {
@@ -175,6 +184,7 @@ public:
 private:
   std::string name_ = "cuda";
   int device_;
+  bool syncEachKernel_ = false;
   backend::TierAccount account_;
 };
 

@@ -121,6 +121,8 @@ void runAdamStep(const KernelCall &c) {
     return dst.as<float>();
   };
   float *param = updated(0, 0), *m = updated(1, 2), *v = updated(2, 3);
+  if (c.step && c.step->skipUpdates)
+    return; // a skipped step or an evaluation: the outputs hold the inputs
   const float *norm = nullptr;
   if (c.attrs.has("max_grad_norm")) {
     norm = c.inputs[4].as<float>();

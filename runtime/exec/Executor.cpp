@@ -162,6 +162,10 @@ void Executor::read(const Slice &slice, uint64_t offset, void *hostDst, uint64_t
   backend_.download(hostDst, address(slice) + offset, bytes);
 }
 
+void Executor::synchronize(uint32_t stream) const {
+  backend_.synchronize(*streams_.at(stream));
+}
+
 bool Executor::arenaPinned(ArenaId arena) const {
   return arenas_.at(arena) && arenas_[arena]->pinned();
 }

@@ -90,6 +90,12 @@ public:
     read(slice, 0, hostDst, bytes);
   }
 
+  /// Blocks until the work issued so far on `stream` has finished. Called
+  /// from that stream's thread during a run (a before-instruction hook that
+  /// must read what the stream has computed, on a backend whose streams run
+  /// asynchronously), or between runs.
+  void synchronize(uint32_t stream) const;
+
   bool arenaPinned(ArenaId arena) const;
   /// The bytes this executor's arenas hold in `tier` (one allocation each).
   uint64_t arenaBytes(Tier tier) const;

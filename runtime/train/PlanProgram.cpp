@@ -284,11 +284,17 @@ std::vector<uint32_t> PlanProgram::withRole(plan::Role role) const {
 
 void PlanProgram::run() { executor_->run(*step_); }
 
+void PlanProgram::readAt(uint32_t stream, uint32_t id, void *hostDst) const {
+  if (!hostAddressable(id))
+    executor_->synchronize(stream);
+  read(id, hostDst);
+}
+
 void PlanProgram::beforeInstruction(uint32_t stream, uint32_t index) const {
   if (beforeKernel_) {
     const plan::Instruction &instruction = plan_.streams(int(stream)).instructions(int(index));
     if (instruction.has_kernel())
-      beforeKernel_(instruction.kernel());
+      beforeKernel_(instruction.kernel(), stream);
   }
   if (profile_) // last, so that the hook's own time is not counted
     started_[stream] = std::chrono::steady_clock::now();

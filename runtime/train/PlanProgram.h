@@ -89,9 +89,14 @@ public:
   /// (from the stream's thread; several streams may call at once), e.g. to
   /// copy the gradient an adam_step is about to read (--save-grads). Set
   /// between runs; an empty function removes it.
-  void setBeforeKernel(std::function<void(const plan::Kernel &)> hook) {
+  void setBeforeKernel(std::function<void(const plan::Kernel &, uint32_t stream)> hook) {
     beforeKernel_ = std::move(hook);
   }
+  /// From a before-kernel hook on `stream`: copies tensor `id` to host
+  /// memory as the stream sees it at that instruction. Where the memory is
+  /// not host-addressable (a GPU's), the stream is synchronized first: its
+  /// earlier kernels and the events it waited for have then completed.
+  void readAt(uint32_t stream, uint32_t id, void *hostDst) const;
 
   /// Adds each kernel instruction's time (from before its launch to its
   /// completion on the stream's thread: the kernel's wall time on a
@@ -118,7 +123,7 @@ private:
   void afterInstruction(uint32_t stream, uint32_t index) const;
 
   std::unique_ptr<backend::StepContext> step_;
-  std::function<void(const plan::Kernel &)> beforeKernel_;
+  std::function<void(const plan::Kernel &, uint32_t)> beforeKernel_;
   KernelProfile *profile_ = nullptr;
   /// Per stream: when its current instruction started (profiling).
   mutable std::vector<std::chrono::steady_clock::time_point> started_;

@@ -245,6 +245,36 @@ std::string formatNumber(double value) {
   return text;
 }
 
+/// Loads micro-batches first, first + 1, ... into the K slots of the plan's
+/// ids and targets: in place where the host can address them, else staged
+/// and copied (a GPU's memory).
+void loadMicroBatches(PlanProgram &program, const model::BatchLoader &loader, uint64_t first,
+                      int64_t K, uint32_t ids, uint32_t targets) {
+  const int64_t perMicroBatch = loader.batch() * loader.seq();
+  const bool inPlace = program.hostAddressable(ids) && program.hostAddressable(targets);
+  std::vector<int32_t> idStage, targetStage;
+  if (!inPlace) {
+    idStage.resize(size_t(K * perMicroBatch));
+    targetStage.resize(size_t(K * perMicroBatch));
+  }
+  int32_t *idData = inPlace ? program.dataAs<int32_t>(ids) : idStage.data();
+  int32_t *targetData = inPlace ? program.dataAs<int32_t>(targets) : targetStage.data();
+  for (int64_t k = 0; k < K; ++k)
+    loader.load(first + uint64_t(k), idData + k * perMicroBatch,
+                targetData + k * perMicroBatch);
+  if (!inPlace) {
+    program.write(ids, 0, idStage.data(), idStage.size() * sizeof(int32_t));
+    program.write(targets, 0, targetStage.data(), targetStage.size() * sizeof(int32_t));
+  }
+}
+
+/// A f32 scalar result of the last run (loss, gradient norm).
+double readScalar(const PlanProgram &program, uint32_t id) {
+  float value;
+  program.read(id, 0, &value, sizeof value);
+  return double(value);
+}
+
 /// The mean loss of the train plan over `batches` micro-batches of the
 /// held-out file (from its start), K per run, with every update skipped.
 EvalResult evaluate(PlanProgram &program, UpdateGuard &guard, const model::BatchLoader &loader,
@@ -253,12 +283,10 @@ EvalResult evaluate(PlanProgram &program, UpdateGuard &guard, const model::Batch
   double sum = 0;
   const uint64_t runs = batches / uint64_t(K);
   for (uint64_t run = 0; run < runs; ++run) {
-    for (int64_t k = 0; k < K; ++k)
-      loader.load(run * uint64_t(K) + uint64_t(k), program.dataAs<int32_t>(ids) + k * perMicroBatch,
-                  program.dataAs<int32_t>(targets) + k * perMicroBatch);
+    loadMicroBatches(program, loader, run * uint64_t(K), K, ids, targets);
     guard.beginRun(/*evaluating=*/true);
     program.run();
-    sum += double(*program.dataAs<float>(loss));
+    sum += readScalar(program, loss);
   }
   EvalResult result;
   result.loss = sum / double(runs);
@@ -393,12 +421,14 @@ TrainResult train(const TrainOptions &options) {
   GradCapture capture;
   UpdateGuard guard(program, lossId, normId);
   if (!options.saveGradsPath.empty()) // the gradient each adam_step is about to read
-    guard.setCapture([&](const plan::Kernel &kernel) {
+    guard.setCapture([&](const plan::Kernel &kernel, uint32_t stream) {
       if (kernel.inputs_size() >= 2) {
         const plan::Tensor &grad = program.tensor(kernel.inputs(1));
         DType dtype = grad.dtype() == plan::BF16 ? DType::BF16 : DType::F32;
-        capture.add(program.tensor(kernel.inputs(0)).name(), dtype,
-                    program.data(kernel.inputs(1)), grad.size_bytes() / dtypeSize(dtype));
+        std::vector<std::byte> bytes(grad.size_bytes());
+        program.readAt(stream, kernel.inputs(1), bytes.data());
+        capture.add(program.tensor(kernel.inputs(0)).name(), dtype, bytes.data(),
+                    grad.size_bytes() / dtypeSize(dtype));
       }
     });
   model::ProgressPrinter progress(state.step + 1, lastStep, stderr, options.progressEvery);
@@ -448,11 +478,7 @@ TrainResult train(const TrainOptions &options) {
   KernelProfile profile;
   while (state.step < lastStep && !signals.requested()) {
     const auto stepStart = Clock::now();
-    int32_t *idData = program.dataAs<int32_t>(ids);
-    int32_t *targetData = program.dataAs<int32_t>(targets);
-    for (int64_t k = 0; k < K; ++k)
-      loader.load(state.microBatch + uint64_t(k), idData + k * tokensPerMicroBatch,
-                  targetData + k * tokensPerMicroBatch);
+    loadMicroBatches(program, loader, state.microBatch, K, ids, targets);
     const uint64_t step = state.step + 1;
     const double stepLr = scheduled ? schedule.lrAt(step, lastStep, lr) : lr;
     if (scheduled)
@@ -466,8 +492,8 @@ TrainResult train(const TrainOptions &options) {
       capture.write(options.saveGradsPath, session);
       guard.setCapture(nullptr);
     }
-    const double loss = *program.dataAs<float>(lossId);
-    const double gradNorm = *program.dataAs<float>(normId);
+    const double loss = readScalar(program, lossId);
+    const double gradNorm = readScalar(program, normId);
     if (!guard.partialAt().empty())
       throw TrainError("step " + std::to_string(step) + ": the gradient of '" +
                        guard.partialAt() + "' is not finite, but parameters before it were "
@@ -561,17 +587,20 @@ std::string forward(const ForwardOptions &options) {
   std::string weightsFrom =
       initWeights(session, options.initPath, options.seed, options.seedGiven);
   const plan::Model &m = session.plan().model();
-  std::vector<int32_t> targets(size_t(m.batch() * m.seq()));
-  loader.load(options.microBatch, program.dataAs<int32_t>(ids), targets.data());
+  std::vector<int32_t> idData(size_t(m.batch() * m.seq())), targets(idData.size());
+  loader.load(options.microBatch, idData.data(), targets.data());
+  program.write(ids, 0, idData.data(), idData.size() * sizeof(int32_t));
   program.run();
   const plan::Tensor &idsTensor = program.tensor(ids);
+  std::vector<float> logitData(logitsTensor.size_bytes() / sizeof(float));
+  program.read(logits, 0, logitData.data(), logitsTensor.size_bytes());
   model::writeSafetensors(
       options.outputPath,
       {{"logits", DType::F32,
         model::Shape(logitsTensor.shape().begin(), logitsTensor.shape().end()),
-        program.data(logits)},
+        logitData.data()},
        {"input_ids", DType::I32,
-        model::Shape(idsTensor.shape().begin(), idsTensor.shape().end()), program.data(ids)}},
+        model::Shape(idsTensor.shape().begin(), idsTensor.shape().end()), idData.data()}},
       {{"plan", options.planPath}, {"micro_batch", std::to_string(options.microBatch)}});
   return options.outputPath + " (logits f32 " +
          shapeText(std::vector<int64_t>(logitsTensor.shape().begin(), logitsTensor.shape().end())) +

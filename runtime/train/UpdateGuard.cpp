@@ -2,7 +2,10 @@
 
 #include "runtime/train/UpdateGuard.h"
 
+#include "runtime/common/Float16.h"
+
 #include <cmath>
+#include <vector>
 
 namespace off::train {
 namespace {
@@ -31,7 +34,8 @@ bool normKnownBeforeUpdates(const plan::Plan &plan, uint32_t gradNorm) {
 UpdateGuard::UpdateGuard(PlanProgram &program, uint32_t loss, uint32_t gradNorm)
     : program_(program), loss_(loss), gradNorm_(gradNorm),
       normFirst_(normKnownBeforeUpdates(program.plan(), gradNorm)) {
-  program_.setBeforeKernel([this](const plan::Kernel &kernel) { beforeKernel(kernel); });
+  program_.setBeforeKernel(
+      [this](const plan::Kernel &kernel, uint32_t stream) { beforeKernel(kernel, stream); });
 }
 
 UpdateGuard::~UpdateGuard() {
@@ -39,7 +43,7 @@ UpdateGuard::~UpdateGuard() {
   program_.step().skipUpdates = false;
 }
 
-void UpdateGuard::setCapture(std::function<void(const plan::Kernel &)> capture) {
+void UpdateGuard::setCapture(std::function<void(const plan::Kernel &, uint32_t)> capture) {
   std::lock_guard lock(mutex_);
   capture_ = std::move(capture);
 }
@@ -57,25 +61,36 @@ void UpdateGuard::beginRun(bool evaluating) {
 bool UpdateGuard::applied() const {
   if (decided_)
     return allowed_;
-  return std::isfinite(*program_.dataAs<float>(loss_));
+  float loss;
+  program_.read(loss_, &loss);
+  return std::isfinite(loss);
 }
 
-void UpdateGuard::beforeKernel(const plan::Kernel &kernel) {
+void UpdateGuard::beforeKernel(const plan::Kernel &kernel, uint32_t stream) {
   if (kernel.op() != "adam_step")
     return;
   std::lock_guard lock(mutex_);
   if (capture_ && !evaluating_)
-    capture_(kernel);
+    capture_(kernel, stream);
   bool skip = true;
   if (!evaluating_) {
+    auto finiteScalar = [&](uint32_t id) {
+      float value;
+      program_.readAt(stream, id, &value);
+      return std::isfinite(value);
+    };
     if (!decided_) {
       decided_ = true;
-      allowed_ = std::isfinite(*program_.dataAs<float>(loss_)) &&
-                 (!normFirst_ || std::isfinite(*program_.dataAs<float>(gradNorm_)));
+      allowed_ = finiteScalar(loss_) && (!normFirst_ || finiteScalar(gradNorm_));
     }
     if (allowed_ && !normFirst_ && kernel.inputs_size() >= 2) {
-      const float *grad = program_.dataAs<float>(kernel.inputs(1));
-      size_t count = program_.tensor(kernel.inputs(1)).size_bytes() / sizeof(float);
+      const plan::Tensor &tensor = program_.tensor(kernel.inputs(1));
+      const DType dtype = tensor.dtype() == plan::BF16 ? DType::BF16 : DType::F32;
+      const size_t count = tensor.size_bytes() / dtypeSize(dtype);
+      std::vector<std::byte> bytes(tensor.size_bytes());
+      program_.readAt(stream, kernel.inputs(1), bytes.data());
+      std::vector<float> grad(count);
+      convertToFloat32(dtype, bytes.data(), count, grad.data());
       for (size_t i = 0; i < count; ++i)
         if (!std::isfinite(grad[i])) {
           allowed_ = false;

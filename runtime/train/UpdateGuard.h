@@ -34,7 +34,7 @@ public:
   UpdateGuard &operator=(const UpdateGuard &) = delete;
 
   /// Also called before each adam_step, first (--save-grads); empty: none.
-  void setCapture(std::function<void(const plan::Kernel &)> capture);
+  void setCapture(std::function<void(const plan::Kernel &, uint32_t stream)> capture);
 
   /// Before each run of the plan: forget the last decision. `evaluating`:
   /// skip every update of this run.
@@ -50,12 +50,12 @@ public:
   bool normFirst() const { return normFirst_; }
 
 private:
-  void beforeKernel(const plan::Kernel &kernel);
+  void beforeKernel(const plan::Kernel &kernel, uint32_t stream);
 
   PlanProgram &program_;
   uint32_t loss_, gradNorm_;
   bool normFirst_ = true;
-  std::function<void(const plan::Kernel &)> capture_;
+  std::function<void(const plan::Kernel &, uint32_t)> capture_;
   std::mutex mutex_;
   bool evaluating_ = false, decided_ = false, allowed_ = false, anyApplied_ = false;
   std::string partialAt_;

@@ -176,7 +176,7 @@ TEST(AdamStep, HandsOverTheGradientBeforeClipping) {
   write(program, "g", {3.0f, 4.0f});
   std::vector<float> captured;
   std::string capturedName;
-  program.setBeforeKernel([&](const plan::Kernel &kernel) {
+  program.setBeforeKernel([&](const plan::Kernel &kernel, uint32_t) {
     if (kernel.op() != "adam_step")
       return;
     capturedName = program.tensor(kernel.inputs(0)).name();

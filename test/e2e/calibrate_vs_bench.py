@@ -1,6 +1,7 @@
 """offrt calibrate against offrt bench gemm, measured in the same run (issue 13
 [D2], Profiles): the calibrated f32 matmul rate of the CPU backend must agree
-within 2x with what `offrt bench gemm` measures for the same product
+within 1.5x (tight enough to catch a FLOP count off by 2) with what `offrt
+bench gemm` measures for the same product
 (a [1024, 1024] x [1024, 1024]^T forward, on the same single thread) a moment
 later, two different timing loops around the same kernel. Also: every number
 finite and > 0, every source naming the tool, the CPU and what was timed, and
@@ -78,8 +79,8 @@ def main():
     ratio = calibrated / bench_gflops
     print(f"f32 matmul 1024^3, 1 thread: calibrate {calibrated:.1f} GFLOP/s, "
           f"offrt bench gemm {bench_gflops:.1f} GFLOP/s, ratio {ratio:.2f}")
-    if not 0.5 <= ratio <= 2.0:
-        failures.append(f"calibrated f32 rate {calibrated:.1f} GFLOP/s is not within 2x of "
+    if not 1 / 1.5 <= ratio <= 1.5:
+        failures.append(f"calibrated f32 rate {calibrated:.1f} GFLOP/s is not within 1.5x of "
                         f"offrt bench gemm's {bench_gflops:.1f}")
     for failure in failures:
         print("FAIL:", failure)

@@ -90,13 +90,16 @@ Json number(Json value, const std::string &source) {
   return entry;
 }
 
-/// Values in [-1, 1): no denormals, no overflow in a product of any size.
-std::vector<float> randomFloats(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+/// Values in [-1, 1) with 24 random bits each: no denormals, no overflow in
+/// a product of any size. A 64-bit LCG, not a distribution object: the GPU's
+/// operands are 64M values each.
+std::vector<float> randomFloats(size_t n, uint64_t seed) {
   std::vector<float> values(n);
-  for (float &v : values)
-    v = dist(rng);
+  uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (float &v : values) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    v = float(state >> 40) * (2.0f / 16777216.0f) - 1.0f;
+  }
   return values;
 }
 
@@ -382,6 +385,7 @@ public:
   /// `hostPath` as its host.
   Json gpuProfile(const std::string &name, const std::string &hostPath) const {
     Backend &gpu = backend::backendNamed("cuda");
+    gpu.createStream(StreamKind::Compute, "probe"); // selects the backend's device
     int device = 0;
     cudaGetDevice(&device);
     cudaDeviceProp prop{};

@@ -52,6 +52,7 @@ bundle="$build/gpu-check"
 plans=(
   "tiny|--model llama --size tiny --batch 4 --seq 64"
   "tiny_offload|--model llama --size tiny --batch 4 --seq 64 --place params=host --place optimizer=host --remat all"
+  "tiny_nvme|--model llama --size tiny --batch 4 --seq 64 --place params=nvme --place optimizer=nvme --place grads=host --place activations=host --remat all"
   "m43|--model llama --config $here/bench/llama-43m.json --batch 4 --seq 256"
   "big|--model llama --size llama3.2-1b --batch 4 --seq 1024 --vram 8G"
   "big_bf16|--model llama --size llama3.2-1b --batch 4 --seq 1024 --vram 8G --precision bf16-mixed"
@@ -221,7 +222,7 @@ run() {
   echo "{" >"$results"
   device cuda-device-tests && step cuda-device-tests 180 "$bin/cuda_tests" --needs-device "--gtest_filter=-CudaKernelTable.*:CudaVsCpuCoverage.*" \
     "--gtest_output=xml:$out/cuda_tests.xml"
-  device cuda-own-gemm && step cuda-own-gemm 60 env OFF_CUDA_GEMM=own "$bin/cuda_tests" --needs-device "--gtest_filter=Ops/CudaVsCpu.matmul*"
+  device cuda-own-gemm && step cuda-own-gemm 60 env OFF_CUDA_GEMM=own "$bin/cuda_tests" --needs-device "--gtest_filter=Ops/CudaVsCpu.*/*matmul*"
   device cuda-conformance && step cuda-conformance 180 "$bin/cpu_kernel_tests" "--gtest_filter=*/cuda" "--gtest_output=xml:$out/conformance.xml"
 
   # Training: the GPU against the CPU backend (fp32 both: losses within
@@ -234,12 +235,15 @@ run() {
   step train-tiny-cpu 120 "${train[@]}" "$plans/tiny.bin" --steps $steps --log "$t/tiny_cpu.jsonl"
   step train-tiny-cuda 120 "${train[@]}" "$plans/tiny.bin" --steps $steps --backend $gpu --log "$t/tiny_cuda.jsonl"
   step train-tiny-offload-cuda 120 "${train[@]}" "$plans/tiny_offload.bin" --steps $steps --backend $gpu --log "$t/tiny_offload_cuda.jsonl"
+  mkdir -p "$t/nvme"
+  step train-tiny-nvme-cuda 120 "${train[@]}" "$plans/tiny_nvme.bin" --steps $steps --backend $gpu --nvme "$t/nvme" --log "$t/tiny_nvme_cuda.jsonl"
   local d
   d=$(loss_diff "$t/tiny_cuda.jsonl" "$t/tiny_cpu.jsonl")
   if awk -v d="$d" 'BEGIN { exit !(d <= 1e-3) }'; then result PASS tiny-cuda-vs-cpu "max relative loss difference $d over $steps steps"
   else result FAIL tiny-cuda-vs-cpu "max relative loss difference $d over $steps steps (> 1e-3)"; fi
-  if cmp -s <(cut -d, -f1-3 "$t/tiny_cuda.jsonl") <(cut -d, -f1-3 "$t/tiny_offload_cuda.jsonl") && [ -s "$t/tiny_cuda.jsonl" ]; then
-    result PASS tiny-budgets-bitwise "device-resident and offloaded plans: the same losses and norms, bit for bit"
+  if cmp -s <(cut -d, -f1-3 "$t/tiny_cuda.jsonl") <(cut -d, -f1-3 "$t/tiny_offload_cuda.jsonl") &&
+    cmp -s <(cut -d, -f1-3 "$t/tiny_cuda.jsonl") <(cut -d, -f1-3 "$t/tiny_nvme_cuda.jsonl") && [ -s "$t/tiny_cuda.jsonl" ]; then
+    result PASS tiny-budgets-bitwise "device-resident, host-offloaded and NVMe plans: the same losses and norms, bit for bit"
   else
     result FAIL tiny-budgets-bitwise "losses differ between the two budgets (log.txt)"
   fi
@@ -321,6 +325,12 @@ run() {
     [ -s "$t/torch_bf16.json" ] && echo "\"torch_big_bf16\": $(tail -1 "$t/torch_bf16.json")," >>"$results"
   else
     result SKIP bench-torch-big "no PyTorch with CUDA and transformers here"
+  fi
+  # The host optimizer's rate on this machine (the step above waits for it):
+  # our CPU AdamW against torch's and the memory's bound, side by side.
+  if [ "$gpu" = cuda ] && [ "${OFF_GPU_CHECK_SKIP_TORCH:-0}" != 1 ] && python3 -c 'import torch' 2>/dev/null; then
+    step bench-host-adam 120 sh -c "python3 '$here/bench/adam_compare.py' --offrt '$offrt' --params 256M --threads \$(nproc) --steps 3 --rounds 1 --skip-deepspeed --json > '$t/adam.json'"
+    [ -s "$t/adam.json" ] && echo "\"host_adam\": $(tail -1 "$t/adam.json")," >>"$results"
   fi
   echo "\"failures\": $failures }" >>"$results"
   rm -rf "$t"

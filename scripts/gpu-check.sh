@@ -260,6 +260,13 @@ run() {
   device bench-cuda-copy && step bench-cuda-copy 120 sh -c "'$offrt' bench cuda-copy --json > '$t/copy.json'"
   [ -s "$t/copy.json" ] && echo "\"cuda_copy\": $(cat "$t/copy.json")," >>"$results"
 
+  # The machine measured into a device profile ([D2], offrt calibrate): on a
+  # GPU calibrated.json (the GPU: matmul f32/bf16, memory, PCIe) and
+  # calibrated.host.json (its host: CPU matmul, memory, AdamW, and the disk
+  # under $t through the NVMe engine, a 256 MiB file); with --plumbing the
+  # CPU profile alone.
+  step calibrate 90 "$offrt" calibrate --backend $gpu --quick --nvme "$t" -o "$out/calibrated.json"
+
   # Benchmark 2: a training step of a model over its --vram cap, fp32 and
   # bf16-mixed (fp32 master weights and AdamW on the host).
   bench_big() { # KEY PLAN

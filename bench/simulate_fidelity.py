@@ -1,6 +1,5 @@
 """Simulator fidelity on the CPU backend (issue 13 [D2], done-when 2):
-measures this machine into a device profile (f32 GEMM, memory bandwidth,
-AdamW, with offrt's own benchmarks), then for each case compiles a plan,
+measures this machine into a device profile (`offrt calibrate`), then for each case compiles a plan,
 times `offrt train` on it and compares with `offc simulate --profile` of the
 same plan. Prints one row per case: predicted ms, measured ms (median of the
 timed steps), predicted / measured; with --ops, per kernel op the measured ms
@@ -9,20 +8,18 @@ per step (offrt train --profile) against the simulated (the trace's slices).
     python3 bench/simulate_fidelity.py [--build build] [--steps 8] [--json OUT]
 
 Needs only offc, offrt and the standard library. The profile it measured is
-written beside the plans (WORK/this-machine.json), every number with the
-command, the date and the load average as its source.
+written beside the plans (WORK/this-machine.json), every number with what
+was timed and the date as its source.
 """
 
 import argparse
 import collections
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 CASES = [
     # name, offc compile model options, extra options (memory decisions)
@@ -34,7 +31,6 @@ CASES = [
      ["--config", "bench/llama-43m.json", "--batch", "4", "--seq", "256"],
      ["--place", "optimizer=host", "--remat", "all"]),
 ]
-GEMM_SHAPE = "1024x512x1376"  # the 43M model's MLP at 4x256 tokens
 
 
 def run(command):
@@ -48,51 +44,11 @@ def load():
     return open("/proc/loadavg").read().split()[0]
 
 
-def calibrate(offrt, threads):
-    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), "?")
-    command = [offrt, "bench", "gemm", "--shape", GEMM_SHAPE, "--threads", threads,
-               "--no-onednn", "--rounds", "3"]
-    text = run(command)
-    rates = [float(m.group(1)) for m in re.finditer(
-        r"^\S+\s+(?:fwd\s+x W\^T|dX\s+dY W|dW\s+dY\^T x)\s+([\d.]+)", text, re.M)]
-    if len(rates) != 3:
-        sys.exit("cannot read offrt bench gemm's output:\n" + text)
-    gemm = statistics.mean(rates) * 1e9
-    gemm_source = (f"measured {date} on {cpu} (load {load()}): `{' '.join(command[1:])}`, "
-                   f"mean of fwd/dX/dW 'ours' {', '.join(map(str, rates))} GFLOP/s on "
-                   f"{threads} threads, per core")
-    command = [offrt, "bench", "adam", "--params", "16M", "--threads", threads, "--triad"]
-    text = run(command)
-    adam = re.search(r"([\d.e+]+) params/s", text)
-    pattern = re.search(r"Adam's pattern, trivial arithmetic ([\d.]+) GB/s", text)
-    if not adam or not pattern:
-        sys.exit("cannot read offrt bench adam's output:\n" + text)
-    adam_source = (f"measured {date} (load {load()}): `{' '.join(command[1:])}`: "
-                   f"{adam.group(1)} params/s on {threads} threads, per core")
-    bw_source = (f"measured {date} (load {load()}): `{' '.join(command[1:])}`: Adam's "
-                 f"pattern (reads 16, writes 12 bytes per element) {pattern.group(1)} GB/s")
-    cores = int(threads)
-
-    def v(value, source):
-        return {"value": value, "source": source}
-
-    return {
-        "name": "this-machine", "kind": "cpu",
-        "description": f"{cpu}, {cores} threads, measured by bench/simulate_fidelity.py",
-        "host": {
-            "memory_bytes": v(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
-                              "sysconf(_SC_PHYS_PAGES) x page size"),
-            "memory_bandwidth_bytes_per_s": v(float(pattern.group(1)) * 1e9, bw_source),
-            "cores": v(cores, "--threads given to offrt bench and offrt train"),
-            "flops_per_s_per_core": {"f32": v(gemm / cores, gemm_source)},
-            "adam_params_per_s_per_core": v(float(adam.group(1)) / cores, adam_source),
-        },
-        # Not used by these plans (no NVMe tier); kept from the cpu-host profile.
-        "nvme": {"read_bytes_per_s": v(7.45e9, "not measured: the plans here use no NVMe"),
-                 "write_bytes_per_s": v(6.9e9, "not measured: the plans here use no NVMe")},
-    }
+def calibrate(offrt, threads, path):
+    """This machine's profile, measured by `offrt calibrate` (runtime/calibrate)
+    on the threads offrt train will use."""
+    run([offrt, "calibrate", "--threads", threads, "-o", path])
+    return json.load(open(path))
 
 
 def main():
@@ -106,9 +62,8 @@ def main():
     offc = os.path.join(args.build, "bin", "offc")
     offrt = os.path.join(args.build, "bin", "offrt")
     work = tempfile.mkdtemp(prefix="fidelity-")
-    profile = calibrate(offrt, args.threads)
     profile_path = os.path.join(work, "this-machine.json")
-    json.dump(profile, open(profile_path, "w"), indent=2)
+    profile = calibrate(offrt, args.threads, profile_path)
     text = os.path.join(work, "corpus.txt")
     with open(text, "w") as out:
         for name in sorted(os.listdir("/usr/share/common-licenses")):

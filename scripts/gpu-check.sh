@@ -222,7 +222,7 @@ run() {
   echo "{" >"$results"
   device cuda-device-tests && step cuda-device-tests 180 "$bin/cuda_tests" --needs-device "--gtest_filter=-CudaKernelTable.*:CudaVsCpuCoverage.*" \
     "--gtest_output=xml:$out/cuda_tests.xml"
-  device cuda-own-gemm && step cuda-own-gemm 60 env OFF_CUDA_GEMM=own "$bin/cuda_tests" --needs-device "--gtest_filter=Ops/CudaVsCpu.matmul*"
+  device cuda-own-gemm && step cuda-own-gemm 60 env OFF_CUDA_GEMM=own "$bin/cuda_tests" --needs-device "--gtest_filter=Ops/CudaVsCpu.*/*matmul*"
   device cuda-conformance && step cuda-conformance 180 "$bin/cpu_kernel_tests" "--gtest_filter=*/cuda" "--gtest_output=xml:$out/conformance.xml"
 
   # Training: the GPU against the CPU backend (fp32 both: losses within
@@ -259,6 +259,13 @@ run() {
   # Benchmark 1: PCIe from the pinned arena vs cudaMemcpy peak.
   device bench-cuda-copy && step bench-cuda-copy 120 sh -c "'$offrt' bench cuda-copy --json > '$t/copy.json'"
   [ -s "$t/copy.json" ] && echo "\"cuda_copy\": $(cat "$t/copy.json")," >>"$results"
+
+  # The machine measured into a device profile ([D2], offrt calibrate): on a
+  # GPU calibrated.json (the GPU: matmul f32/bf16, memory, PCIe) and
+  # calibrated.host.json (its host: CPU matmul, memory, AdamW, and the disk
+  # under $t through the NVMe engine, a 256 MiB file); with --plumbing the
+  # CPU profile alone.
+  step calibrate 90 "$offrt" calibrate --backend $gpu --quick --nvme "$t" -o "$out/calibrated.json"
 
   # Benchmark 2: a training step of a model over its --vram cap, fp32 and
   # bf16-mixed (fp32 master weights and AdamW on the host).
@@ -318,6 +325,12 @@ run() {
     [ -s "$t/torch_bf16.json" ] && echo "\"torch_big_bf16\": $(tail -1 "$t/torch_bf16.json")," >>"$results"
   else
     result SKIP bench-torch-big "no PyTorch with CUDA and transformers here"
+  fi
+  # The host optimizer's rate on this machine (the step above waits for it):
+  # our CPU AdamW against torch's and the memory's bound, side by side.
+  if [ "$gpu" = cuda ] && [ "${OFF_GPU_CHECK_SKIP_TORCH:-0}" != 1 ] && python3 -c 'import torch' 2>/dev/null; then
+    step bench-host-adam 120 sh -c "python3 '$here/bench/adam_compare.py' --offrt '$offrt' --params 256M --threads \$(nproc) --steps 3 --rounds 1 --skip-deepspeed --json > '$t/adam.json'"
+    [ -s "$t/adam.json" ] && echo "\"host_adam\": $(tail -1 "$t/adam.json")," >>"$results"
   fi
   echo "\"failures\": $failures }" >>"$results"
   rm -rf "$t"

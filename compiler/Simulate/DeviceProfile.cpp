@@ -191,8 +191,15 @@ std::optional<DeviceProfile> parse(const std::string &text, const std::string &w
       std::string hostName = r.text(root, "", "host_profile");
       if (depth > 0)
         return p; // named as a host: the caller refuses its kind
+      // A relative path is read from the GPU profile's own directory, so a
+      // pair of files (offrt calibrate's PROFILE.json and PROFILE.host.json)
+      // can be moved together.
+      std::string hostRef = hostName;
+      if (looksLikePath(hostName) && hostName.front() != '/')
+        if (size_t slash = where.rfind('/'); slash != std::string::npos)
+          hostRef = where.substr(0, slash + 1) + hostName;
       std::string hostError;
-      std::optional<DeviceProfile> host = load(hostName, hostError, depth + 1);
+      std::optional<DeviceProfile> host = load(hostRef, hostError, depth + 1);
       if (!host)
         throw ProfileError{where + ": host_profile: " + hostError};
       if (host->kind != "cpu")

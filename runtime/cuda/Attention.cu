@@ -11,9 +11,14 @@
 // over the query heads of its group and the queries that see it, in order;
 // (3) per query row dq, after the warp has read its row's stash.
 //
-// Not tiled: each warp streams K and V through L2. Correct at any size; shapes
-// with head dimensions up to 128 go to AttentionTiled.cu unless
-// OFF_CUDA_ATTENTION=rowwise (the dispatch below).
+// The forward is a template on the storage of q, k, v and o (f32, or bf16
+// read as its exact f32 value with o rounded once): the f32 kernel's bits on
+// widened inputs, rounded. The backward takes f32 (bf16 through widened
+// copies, CudaWiden.cpp).
+//
+// Not tiled: each warp streams K and V through L2. Correct at any size; f32
+// shapes with head dimensions up to 128 go to AttentionTiled.cu unless
+// OFF_CUDA_ATTENTION=rowwise (the dispatch in the launchers below).
 #include "runtime/cuda/KernelsCommon.cuh"
 
 namespace off::cuda {
@@ -29,27 +34,31 @@ __device__ inline int64_t visibleKeys(const AttentionShape &a, int64_t t) {
   return n < a.S ? n : a.S;
 }
 
-__device__ inline void loadRow(const float *src, int64_t D, int lane, float (&r)[kPer]) {
+using detail::loadF;
+
+template <typename T>
+__device__ inline void loadRow(const T *src, int64_t D, int lane, float (&r)[kPer]) {
 #pragma unroll
   for (int j = 0; j < kPer; ++j) {
     int64_t d = lane + 32 * j;
-    r[j] = d < D ? src[d] : 0.0f;
+    r[j] = d < D ? loadF(src, d) : 0.0f;
   }
 }
 
-__device__ inline float dotRow(const float (&r)[kPer], const float *src, int64_t D, int lane) {
+template <typename T>
+__device__ inline float dotRow(const float (&r)[kPer], const T *src, int64_t D, int lane) {
   float sum = 0.0f;
 #pragma unroll
   for (int j = 0; j < kPer; ++j) {
     int64_t d = lane + 32 * j;
     if (d < D)
-      sum += r[j] * src[d];
+      sum += r[j] * loadF(src, d);
   }
   return detail::warpSumF(sum);
 }
 
-__global__ void forwardKernel(const float *q, const float *k, const float *v, float *o,
-                              AttentionShape a) {
+template <typename T>
+__global__ void forwardKernel(const T *q, const T *k, const T *v, T *o, AttentionShape a) {
   int lane = threadIdx.x & 31;
   int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
   int64_t rows = a.B * a.Hq * a.T;
@@ -57,7 +66,7 @@ __global__ void forwardKernel(const float *q, const float *k, const float *v, fl
     return;
   int64_t t = row % a.T, bh = row / a.T, b = bh / a.Hq, h = bh % a.Hq;
   int64_t kvHead = b * a.Hkv + h / (a.Hq / a.Hkv);
-  const float *kh = k + kvHead * a.S * a.D, *vh = v + kvHead * a.S * a.Dv;
+  const T *kh = k + kvHead * a.S * a.D, *vh = v + kvHead * a.S * a.Dv;
   float qr[kPer], acc[kPer];
   loadRow(q + row * a.D, a.D, lane, qr);
 #pragma unroll
@@ -70,21 +79,21 @@ __global__ void forwardKernel(const float *q, const float *k, const float *v, fl
     float mNew = fmaxf(m, score);
     float corr = expf(m - mNew), p = expf(score - mNew);
     l = l * corr + p;
-    const float *vs = vh + s * a.Dv;
+    const T *vs = vh + s * a.Dv;
 #pragma unroll
     for (int j = 0; j < kPer; ++j) {
       int64_t d = lane + 32 * j;
-      acc[j] = acc[j] * corr + (d < a.Dv ? p * vs[d] : 0.0f);
+      acc[j] = acc[j] * corr + (d < a.Dv ? p * loadF(vs, d) : 0.0f);
     }
     m = mNew;
   }
   float inv = 1.0f / l;
-  float *out = o + row * a.Dv;
+  T *out = o + row * a.Dv;
 #pragma unroll
   for (int j = 0; j < kPer; ++j) {
     int64_t d = lane + 32 * j;
     if (d < a.Dv)
-      out[d] = acc[j] * inv;
+      detail::storeF(out, d, acc[j] * inv);
   }
 }
 
@@ -230,15 +239,24 @@ void checkShape(const AttentionShape &a, const char *op) {
 
 } // namespace
 
-void launchAttention(const float *q, const float *k, const float *v, float *o,
+void launchAttention(bool bf16, const void *q, const void *k, const void *v, void *o,
                      const AttentionShape &a, cudaStream_t s) {
   checkShape(a, "attention");
   int64_t rows = a.B * a.Hq * a.T;
   if (rows == 0 || a.Dv == 0)
     return;
-  if (tryLaunchAttentionTiled(q, k, v, o, a, s))
+  if (!bf16 &&
+      tryLaunchAttentionTiled(static_cast<const float *>(q), static_cast<const float *>(k),
+                              static_cast<const float *>(v), static_cast<float *>(o), a, s))
     return;
-  forwardKernel<<<warpBlocks(rows), 32 * kWarpsPerBlock, 0, s>>>(q, k, v, o, a);
+  if (bf16)
+    forwardKernel<<<warpBlocks(rows), 32 * kWarpsPerBlock, 0, s>>>(
+        static_cast<const uint16_t *>(q), static_cast<const uint16_t *>(k),
+        static_cast<const uint16_t *>(v), static_cast<uint16_t *>(o), a);
+  else
+    forwardKernel<<<warpBlocks(rows), 32 * kWarpsPerBlock, 0, s>>>(
+        static_cast<const float *>(q), static_cast<const float *>(k),
+        static_cast<const float *>(v), static_cast<float *>(o), a);
   detail::checkLaunch("attention");
 }
 

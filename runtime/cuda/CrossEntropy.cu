@@ -3,25 +3,31 @@
 // taking rows w, w + 32, ... and the warps' sums added in order, in double
 // (deterministic; one SM, which is fine for the sizes of a loss). The
 // gradient: one block per row. A target outside [0, V) is a data error.
+// Logits and their gradient are f32 or bf16 (templates on the storage type:
+// bf16 read as its exact f32 value, the gradient rounded once on store), so
+// bf16 logits need no f32 copy of the largest activation of the model.
 #include "runtime/cuda/KernelsCommon.cuh"
 
 namespace off::cuda {
 namespace {
 
-__global__ void lossKernel(const float *logits, const void *targets, bool idx64, int64_t N,
+using detail::loadF;
+
+template <typename T>
+__global__ void lossKernel(const T *logits, const void *targets, bool idx64, int64_t N,
                            int64_t V, float *loss, int64_t *errors) {
   __shared__ double warpTotals[32];
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   double total = 0.0;
   for (int64_t n = warp; n < N; n += warps) {
-    const float *x = logits + n * V;
+    const T *x = logits + n * V;
     float m = -INFINITY;
     for (int64_t v = lane; v < V; v += 32)
-      m = fmaxf(m, x[v]);
+      m = fmaxf(m, loadF(x, v));
     m = detail::warpMax(m);
     double sum = 0.0;
     for (int64_t v = lane; v < V; v += 32)
-      sum += double(expf(x[v] - m));
+      sum += double(expf(loadF(x, v) - m));
     sum = detail::warpSum(sum);
     int64_t t = detail::loadIndex(targets, idx64, n);
     if (t < 0 || t >= V) {
@@ -29,7 +35,7 @@ __global__ void lossKernel(const float *logits, const void *targets, bool idx64,
         detail::reportError(errors, DeviceError::CrossEntropyTarget, n, t, V);
       continue;
     }
-    total += double(m) + log(sum) - double(x[t]);
+    total += double(m) + log(sum) - double(loadF(x, t));
   }
   if (lane == 0)
     warpTotals[warp] = total;
@@ -42,22 +48,22 @@ __global__ void lossKernel(const float *logits, const void *targets, bool idx64,
   }
 }
 
-__global__ void gradKernel(const float *logits, const void *targets, bool idx64,
-                           const float *dloss, float *dlogits, int64_t N, int64_t V,
-                           int64_t *errors) {
+template <typename T, typename U>
+__global__ void gradKernel(const T *logits, const void *targets, bool idx64, const float *dloss,
+                           U *dlogits, int64_t N, int64_t V, int64_t *errors) {
   __shared__ double shared[32];
   __shared__ float sharedMax[32];
   float scale = float(double(*dloss) / double(N));
   for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {
-    const float *x = logits + n * V;
-    float *dx = dlogits + n * V;
+    const T *x = logits + n * V;
+    U *dx = dlogits + n * V;
     float m = -INFINITY;
     for (int64_t v = threadIdx.x; v < V; v += blockDim.x)
-      m = fmaxf(m, x[v]);
+      m = fmaxf(m, loadF(x, v));
     m = detail::blockMax(m, sharedMax);
     double sum = 0.0;
     for (int64_t v = threadIdx.x; v < V; v += blockDim.x)
-      sum += double(expf(x[v] - m));
+      sum += double(expf(loadF(x, v) - m));
     sum = detail::blockSum(sum, shared);
     float inv = float(1.0 / sum);
     int64_t t = detail::loadIndex(targets, idx64, n);
@@ -67,8 +73,8 @@ __global__ void gradKernel(const float *logits, const void *targets, bool idx64,
       t = -1;
     }
     for (int64_t v = threadIdx.x; v < V; v += blockDim.x) {
-      float e = expf(x[v] - m); // read before the write: dlogits may be logits
-      dx[v] = v == t ? ((e * inv) - 1.0f) * scale : (e * inv) * scale;
+      float e = expf(loadF(x, v) - m); // read before the write: dlogits may be logits
+      detail::storeF(dx, v, v == t ? ((e * inv) - 1.0f) * scale : (e * inv) * scale);
     }
     __syncthreads();
   }
@@ -76,19 +82,43 @@ __global__ void gradKernel(const float *logits, const void *targets, bool idx64,
 
 } // namespace
 
-void launchCrossEntropy(const float *logits, const void *targets, bool idx64, int64_t N,
-                        int64_t V, float *loss, int64_t *errors, cudaStream_t s) {
-  lossKernel<<<1, 1024, 0, s>>>(logits, targets, idx64, N, V, loss, errors);
+void launchCrossEntropy(const void *logits, bool bf16, const void *targets, bool idx64,
+                        int64_t N, int64_t V, float *loss, int64_t *errors, cudaStream_t s) {
+  if (bf16)
+    lossKernel<<<1, 1024, 0, s>>>(static_cast<const uint16_t *>(logits), targets, idx64, N, V,
+                                  loss, errors);
+  else
+    lossKernel<<<1, 1024, 0, s>>>(static_cast<const float *>(logits), targets, idx64, N, V,
+                                  loss, errors);
   detail::checkLaunch("cross_entropy");
 }
 
-void launchCrossEntropyGrad(const float *logits, const void *targets, bool idx64,
-                            const float *dloss, float *dlogits, int64_t N, int64_t V,
-                            int64_t *errors, cudaStream_t s) {
+namespace {
+template <typename T>
+void launchGrad(const T *logits, const void *targets, bool idx64, const float *dloss,
+                void *dlogits, bool dlogitsBf16, int64_t N, int64_t V, int64_t *errors,
+                cudaStream_t s) {
+  unsigned grid = unsigned(N < 65535 ? N : 65535);
+  if (dlogitsBf16)
+    gradKernel<<<grid, 256, 0, s>>>(logits, targets, idx64, dloss,
+                                    static_cast<uint16_t *>(dlogits), N, V, errors);
+  else
+    gradKernel<<<grid, 256, 0, s>>>(logits, targets, idx64, dloss, static_cast<float *>(dlogits),
+                                    N, V, errors);
+}
+} // namespace
+
+void launchCrossEntropyGrad(const void *logits, bool logitsBf16, const void *targets,
+                            bool idx64, const float *dloss, void *dlogits, bool dlogitsBf16,
+                            int64_t N, int64_t V, int64_t *errors, cudaStream_t s) {
   if (N == 0)
     return;
-  gradKernel<<<unsigned(N < 65535 ? N : 65535), 256, 0, s>>>(logits, targets, idx64, dloss,
-                                                              dlogits, N, V, errors);
+  if (logitsBf16)
+    launchGrad(static_cast<const uint16_t *>(logits), targets, idx64, dloss, dlogits,
+               dlogitsBf16, N, V, errors, s);
+  else
+    launchGrad(static_cast<const float *>(logits), targets, idx64, dloss, dlogits, dlogitsBf16,
+               N, V, errors, s);
   detail::checkLaunch("cross_entropy_grad");
 }
 

@@ -41,6 +41,13 @@ template <typename F> bool bind(void *library, const char *name, F &out) {
   return out != nullptr;
 }
 
+/// The largest power of two (<= 16) dividing the address and the batch
+/// stride in bytes: what every batch's pointer is aligned to.
+uint32_t alignmentOf(const void *p, int64_t strideElements, size_t element) {
+  uint64_t bits = uint64_t(reinterpret_cast<uintptr_t>(p)) | uint64_t(strideElements) * element | 16;
+  return uint32_t(bits & (~bits + 1));
+}
+
 } // namespace
 
 CublasLt &CublasLt::instance() {
@@ -89,10 +96,10 @@ CublasLt::CublasLt() {
   handle_ = handle;
 }
 
-bool CublasLt::sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
-                     const float *A, int64_t strideA, const float *B, int64_t strideB,
-                     float *C, int64_t strideC, int64_t batch, void *workspace,
-                     uint64_t workspaceBytes, cudaStream_t stream) {
+bool CublasLt::gemm(bool bf16, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
+                    const void *A, int64_t strideA, const void *B, int64_t strideB, void *C,
+                    int64_t strideC, int64_t batch, void *workspace, uint64_t workspaceBytes,
+                    cudaStream_t stream) {
   if (!handle_)
     return false;
   // Row-major C (M x N) is column-major C^T (N x M) = op(B)^T op(A)^T: the
@@ -106,7 +113,8 @@ bool CublasLt::sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
   bool done = false;
   auto layout = [&](cublasLtMatrixLayout_t &l, uint64_t rows, uint64_t cols, int64_t ld,
                     int64_t stride) {
-    if (api.layoutCreate(&l, CUDA_R_32F, rows, cols, ld) != CUBLAS_STATUS_SUCCESS)
+    if (api.layoutCreate(&l, bf16 ? CUDA_R_16BF : CUDA_R_32F, rows, cols, ld) !=
+        CUBLAS_STATUS_SUCCESS)
       return false;
     int32_t count = int32_t(batch);
     return api.layoutSet(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof count) ==
@@ -131,6 +139,22 @@ bool CublasLt::sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
     uint32_t scheme = CUBLASLT_REDUCTION_SCHEME_NONE; // no timing-dependent split-K sums
     if (api.prefSet(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &bytes, sizeof bytes) ||
         api.prefSet(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &scheme, sizeof scheme))
+      break;
+    // The heuristic assumes 256-byte aligned operands unless told: a tensor
+    // of a plan's arena (64-byte aligned), or one batch of a broadcast
+    // operand, may be less. Capped at 16 (the widest vector access), the
+    // alignment follows from the shapes alone where buffers are 16-byte
+    // aligned: the same algorithm, so the same bits, at any placement.
+    size_t element = bf16 ? 2 : 4;
+    uint32_t alignFirst = alignmentOf(B, strideB, element),
+             alignSecond = alignmentOf(A, strideA, element),
+             alignC = alignmentOf(C, strideC, element);
+    if (api.prefSet(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &alignFirst,
+                    sizeof alignFirst) ||
+        api.prefSet(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &alignSecond,
+                    sizeof alignSecond) ||
+        api.prefSet(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alignC, sizeof alignC) ||
+        api.prefSet(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alignC, sizeof alignC))
       break;
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;

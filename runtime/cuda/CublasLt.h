@@ -27,7 +27,15 @@ public:
   /// false (nothing enqueued) when cuBLASLt has no algorithm for it.
   bool sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const float *A,
              int64_t strideA, const float *B, int64_t strideB, float *C, int64_t strideC,
-             int64_t batch, void *workspace, uint64_t workspaceBytes, cudaStream_t stream);
+             int64_t batch, void *workspace, uint64_t workspaceBytes, cudaStream_t stream) {
+    return gemm(false, transA, transB, M, N, K, A, strideA, B, strideB, C, strideC, batch,
+                workspace, workspaceBytes, stream);
+  }
+  /// The same with A, B and C all bf16 (bf16 == true) or all f32: FP32
+  /// compute and accumulation either way, C rounded once to bf16.
+  bool gemm(bool bf16, bool transA, bool transB, int64_t M, int64_t N, int64_t K, const void *A,
+            int64_t strideA, const void *B, int64_t strideB, void *C, int64_t strideC,
+            int64_t batch, void *workspace, uint64_t workspaceBytes, cudaStream_t stream);
 
 private:
   CublasLt();

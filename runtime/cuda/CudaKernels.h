@@ -47,14 +47,16 @@ enum class UnaryKind : int { Neg, Exp, Sqrt, Rsqrt, Silu, Sigmoid };
 enum class BinaryKind : int { Add, Sub, Mul, Div };
 enum class ReduceKind : int { Sum, Mean, Max };
 
-// Elementwise.cu
-void launchUnary(UnaryKind op, const float *x, float *y, int64_t n, cudaStream_t s);
+// Elementwise.cu: every operand f32, or (bf16 == true) every operand bf16,
+// computed in f32 and rounded once to nearest even.
+void launchUnary(UnaryKind op, bool bf16, const void *x, void *y, int64_t n, cudaStream_t s);
 /// y[i] = lhs[map_l(i)] op rhs[map_r(i)] over the output's shape.
-void launchBinary(BinaryKind op, const float *lhs, const IndexMap &lmap, const float *rhs,
-                  const IndexMap &rmap, float *y, int64_t n, cudaStream_t s);
-void launchSwiglu(const float *gate, const float *up, float *y, int64_t n, cudaStream_t s);
-void launchSwigluGrad(const float *gate, const float *up, const float *dy, float *dgate,
-                      float *dup, int64_t n, cudaStream_t s);
+void launchBinary(BinaryKind op, bool bf16, const void *lhs, const IndexMap &lmap,
+                  const void *rhs, const IndexMap &rmap, void *y, int64_t n, cudaStream_t s);
+void launchSwiglu(bool bf16, const void *gate, const void *up, void *y, int64_t n,
+                  cudaStream_t s);
+void launchSwigluGrad(bool bf16, const void *gate, const void *up, const void *dy, void *dgate,
+                      void *dup, int64_t n, cudaStream_t s);
 /// from/to: 0 f32, 1 bf16, 2 i32, 3 i64 (the supported pairs of the CPU table).
 void launchCast(int from, int to, const void *x, void *y, int64_t n, cudaStream_t s);
 
@@ -90,31 +92,36 @@ void launchSoftmax(const float *x, float *y, int64_t outer, int64_t size, int64_
                    cudaStream_t s);
 void launchSoftmaxGrad(const float *y, const float *dy, float *dx, int64_t outer,
                        int64_t size, int64_t inner, cudaStream_t s);
-/// *norm = sqrt(sum of squares of every tensor), in a fixed order.
-void launchGlobalNorm(const float *const *tensors, const int64_t *counts, int n, float *norm,
-                      cudaStream_t s);
+/// *norm = sqrt(sum of squares of every tensor), in a fixed order; tensor k
+/// is f32, or bf16 where bf16[k] (adding what its f32 cast would).
+void launchGlobalNorm(const void *const *tensors, const bool *bf16, const int64_t *counts, int n,
+                      float *norm, cudaStream_t s);
 /// partial[b] = sum of squares of x's block b of kNormElements, bit for bit
-/// as the CPU's normPartial (f32 x).
-void launchNormPartial(const float *x, int64_t n, double *partial, cudaStream_t s);
+/// as the CPU's normPartial (x f32, or bf16 read as its f32 cast).
+void launchNormPartial(const void *x, bool bf16, int64_t n, double *partial, cudaStream_t s);
 /// *norm = sqrt of the sum of every element of every partial, in order (the
 /// CPU's normCombine, bit for bit).
 void launchNormCombine(const double *const *partials, const int64_t *counts, int n, float *norm,
                        cudaStream_t s);
 
 // RmsNorm.cu, Rope.cu
-void launchRmsNorm(const float *x, const float *w, float *y, int64_t rows, int64_t C,
-                   double eps, cudaStream_t s);
+/// x and y f32 or (xBf16) bf16; w f32 or (wBf16) bf16.
+void launchRmsNorm(const void *x, bool xBf16, const void *w, bool wBf16, void *y, int64_t rows,
+                   int64_t C, double eps, cudaStream_t s);
 void launchRmsNormGrad(const float *x, const float *w, const float *dy, float *dx, float *dw,
                        int64_t rows, int64_t C, double eps, cudaStream_t s);
-void launchRope(const float *x, const float *cos, const float *sin, float *y, int64_t rows,
-                int64_t T, int64_t D, bool backward, cudaStream_t s);
+/// x and y f32 or (xBf16) bf16; cos and sin f32 or (tableBf16) bf16.
+void launchRope(const void *x, bool xBf16, const void *cos, const void *sin, bool tableBf16,
+                void *y, int64_t rows, int64_t T, int64_t D, bool backward, cudaStream_t s);
 
 // Embedding.cu, CrossEntropy.cu
-void launchCrossEntropy(const float *logits, const void *targets, bool idx64, int64_t N,
-                        int64_t V, float *loss, int64_t *errors, cudaStream_t s);
-void launchCrossEntropyGrad(const float *logits, const void *targets, bool idx64,
-                            const float *dloss, float *dlogits, int64_t N, int64_t V,
-                            int64_t *errors, cudaStream_t s);
+/// logits (and dlogits) f32, or bf16 where the flag says so; loss and
+/// dloss f32.
+void launchCrossEntropy(const void *logits, bool bf16, const void *targets, bool idx64,
+                        int64_t N, int64_t V, float *loss, int64_t *errors, cudaStream_t s);
+void launchCrossEntropyGrad(const void *logits, bool logitsBf16, const void *targets,
+                            bool idx64, const float *dloss, void *dlogits, bool dlogitsBf16,
+                            int64_t N, int64_t V, int64_t *errors, cudaStream_t s);
 
 // Attention.cu: q [B, Hq, T, D], k [B, Hkv, S, D], v [B, Hkv, S, Dv].
 struct AttentionShape {
@@ -122,13 +129,14 @@ struct AttentionShape {
   bool causal;
   float scale;
 };
-void launchAttention(const float *q, const float *k, const float *v, float *o,
+/// q, k, v, o all f32 or (bf16) all bf16.
+void launchAttention(bool bf16, const void *q, const void *k, const void *v, void *o,
                      const AttentionShape &a, cudaStream_t s);
 void launchAttentionGrad(const float *q, const float *k, const float *v, const float *dout,
                          float *dq, float *dk, float *dv, const AttentionShape &a,
                          cudaStream_t s);
 // AttentionTiled.cu: the shared-memory tiled kernels launchAttention(Grad)
-// run for head dimensions up to 128 (contract as above). attentionPath says
+// run for f32 with head dimensions up to 128 (contract as above). attentionPath says
 // which kernels a shape gets: "tiled" or "rowwise"; OFF_CUDA_ATTENTION=
 // rowwise forces the row-wise ones, =tiled refuses a shape they cannot take,
 // any other value than auto is an error (std::invalid_argument).
@@ -149,8 +157,12 @@ struct AdamWScalars {
   float beta2, oneMinusBeta2, bias2Sqrt, eps, negStepSize;
   float maxNorm;
 };
-void launchAdamW(float *param, float *expAvg, float *expAvgSq, const float *grad,
-                 const float *norm, const AdamWScalars &s, int64_t n, cudaStream_t stream);
+/// `grad` is f32, or bf16 where gradBf16 (read as its f32 cast); `copy`
+/// (nullptr: none) receives the updated param, as bf16 (rounded to nearest
+/// even) where copyBf16, else f32: runtime/optim's compute copy.
+void launchAdamW(float *param, float *expAvg, float *expAvgSq, const void *grad, bool gradBf16,
+                 const float *norm, void *copy, bool copyBf16, const AdamWScalars &s, int64_t n,
+                 cudaStream_t stream);
 
 // Gemm.cu: our own fp32 GEMM (deterministic, no library): C[b] = op(A[b]) op(B[b])
 // for row-major A (M x K, or K x M transposed), B (K x N, or N x K), batch

@@ -81,6 +81,22 @@ inline AxisSplit axisSplit(std::span<const int64_t> shape, int64_t axis) {
   return s;
 }
 
+/// Whether any operand is bf16.
+bool anyBf16(const KernelCall &c);
+/// Whether every operand is f32, or every one bf16 (then *bf16 = true).
+bool oneFloatDtype(const KernelCall &c, bool *bf16);
+/// Runs `run`, an f32 kernel adapter, on the call; bf16 operands through
+/// f32 copies on the device (CudaWiden.cpp): each bf16 result is the f32
+/// kernel's on the widened inputs, rounded once.
+void runWidened(const KernelCall &c, void (*run)(const KernelCall &));
+template <void (*Run)(const KernelCall &)> void widened(const KernelCall &c) {
+  runWidened(c, Run);
+}
+
+/// The CPU table's validation of the call, then the dtypes the CUDA kernels
+/// take (CudaDtypes.cpp): every CUDA entry's validate.
+void validateOnCuda(const KernelCall &c);
+
 void registerGenericOps(KernelTable &table, const KernelTable &cpu);
 void registerFusedOps(KernelTable &table, const KernelTable &cpu);
 

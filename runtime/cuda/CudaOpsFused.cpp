@@ -10,10 +10,14 @@
 namespace off::cuda::detail {
 namespace {
 
+// Native when the result has the input's dtype (the usual mixes); else on
+// widened copies.
 void runRmsNorm(const KernelCall &c) {
-  const TensorArg &x = c.inputs[0];
+  const TensorArg &x = c.inputs[0], &w = c.inputs[1], &y = c.outputs[0];
+  if (y.dtype != x.dtype)
+    return runWidened(c, runRmsNorm);
   int64_t C = x.dim(-1);
-  launchRmsNorm(x.as<float>(), c.inputs[1].as<float>(), c.outputs[0].as<float>(),
+  launchRmsNorm(x.data, x.dtype == DType::BF16, w.data, w.dtype == DType::BF16, y.data,
                 C ? x.numel() / C : 0, C, c.attrs.getFloat("eps"), streamOf(c));
 }
 
@@ -25,11 +29,14 @@ void runRmsNormGrad(const KernelCall &c) {
                     C, c.attrs.getFloat("eps"), streamOf(c));
 }
 
+// Native when the result has the input's dtype and cos, sin share one;
+// else on widened copies.
 template <bool Backward> void runRope(const KernelCall &c) {
-  const TensorArg &x = c.inputs[0];
-  launchRope(x.as<float>(), c.inputs[1].as<float>(), c.inputs[2].as<float>(),
-             c.outputs[0].as<float>(), x.dim(0) * x.dim(1) * x.dim(2), x.dim(2), x.dim(3),
-             Backward, streamOf(c));
+  const TensorArg &x = c.inputs[0], &cos = c.inputs[1], &sin = c.inputs[2], &y = c.outputs[0];
+  if (y.dtype != x.dtype || cos.dtype != sin.dtype)
+    return runWidened(c, runRope<Backward>);
+  launchRope(x.data, x.dtype == DType::BF16, cos.data, sin.data, cos.dtype == DType::BF16,
+             y.data, x.dim(0) * x.dim(1) * x.dim(2), x.dim(2), x.dim(3), Backward, streamOf(c));
 }
 
 AttentionShape attentionShape(const KernelCall &c) {
@@ -42,9 +49,13 @@ AttentionShape attentionShape(const KernelCall &c) {
   return a;
 }
 
+// All operands f32 or all bf16: one kernel; mixed: on widened copies.
 void runAttention(const KernelCall &c) {
-  launchAttention(c.inputs[0].as<float>(), c.inputs[1].as<float>(), c.inputs[2].as<float>(),
-                  c.outputs[0].as<float>(), attentionShape(c), streamOf(c));
+  bool bf16 = false;
+  if (!oneFloatDtype(c, &bf16))
+    return runWidened(c, runAttention);
+  launchAttention(bf16, c.inputs[0].data, c.inputs[1].data, c.inputs[2].data, c.outputs[0].data,
+                  attentionShape(c), streamOf(c));
 }
 
 void runAttentionGrad(const KernelCall &c) {
@@ -54,22 +65,33 @@ void runAttentionGrad(const KernelCall &c) {
                       streamOf(c));
 }
 
+// All operands f32 or all bf16: one kernel; mixed: on widened copies.
 void runSwiglu(const KernelCall &c) {
-  launchSwiglu(c.inputs[0].as<float>(), c.inputs[1].as<float>(), c.outputs[0].as<float>(),
-               c.inputs[0].numel(), streamOf(c));
+  bool bf16 = false;
+  if (!oneFloatDtype(c, &bf16))
+    return runWidened(c, runSwiglu);
+  launchSwiglu(bf16, c.inputs[0].data, c.inputs[1].data, c.outputs[0].data, c.inputs[0].numel(),
+               streamOf(c));
 }
 
 void runSwigluGrad(const KernelCall &c) {
-  launchSwigluGrad(c.inputs[0].as<float>(), c.inputs[1].as<float>(), c.inputs[2].as<float>(),
-                   c.outputs[0].as<float>(), c.outputs[1].as<float>(), c.inputs[0].numel(),
-                   streamOf(c));
+  bool bf16 = false;
+  if (!oneFloatDtype(c, &bf16))
+    return runWidened(c, runSwigluGrad);
+  launchSwigluGrad(bf16, c.inputs[0].data, c.inputs[1].data, c.inputs[2].data,
+                   c.outputs[0].data, c.outputs[1].data, c.inputs[0].numel(), streamOf(c));
 }
 
+// A row copy when the table and the result share a dtype (no f32 copy of
+// a bf16 table; the one difference from widening: a NaN keeps its payload
+// instead of becoming 0x7FC0); else on widened copies.
 void runEmbedding(const KernelCall &c) {
   const TensorArg &table = c.inputs[0], &ids = c.inputs[1];
+  if (table.dtype != c.outputs[0].dtype)
+    return runWidened(c, runEmbedding);
   launchGather(table.data, 1, table.dim(0), table.dim(1), ids.data, ids.dtype == DType::I64,
-               ids.numel(), c.outputs[0].data, 4, deviceErrors(), DeviceError::EmbeddingId,
-               streamOf(c));
+               ids.numel(), c.outputs[0].data, int(dtypeSize(table.dtype)), deviceErrors(),
+               DeviceError::EmbeddingId, streamOf(c));
 }
 
 void runEmbeddingGrad(const KernelCall &c) {
@@ -81,17 +103,23 @@ void runEmbeddingGrad(const KernelCall &c) {
 
 void runCrossEntropy(const KernelCall &c) {
   const TensorArg &logits = c.inputs[0], &t = c.inputs[1];
+  if (c.outputs[0].dtype != DType::F32)
+    return runWidened(c, runCrossEntropy); // a bf16 loss
   int64_t V = logits.dim(-1);
-  launchCrossEntropy(logits.as<float>(), t.data, t.dtype == DType::I64, logits.numel() / V, V,
-                     c.outputs[0].as<float>(), deviceErrors(), streamOf(c));
+  launchCrossEntropy(logits.data, logits.dtype == DType::BF16, t.data, t.dtype == DType::I64,
+                     logits.numel() / V, V, c.outputs[0].as<float>(), deviceErrors(),
+                     streamOf(c));
 }
 
 void runCrossEntropyGrad(const KernelCall &c) {
   const TensorArg &logits = c.inputs[0], &t = c.inputs[1];
   int64_t V = logits.dim(-1);
-  launchCrossEntropyGrad(logits.as<float>(), t.data, t.dtype == DType::I64,
-                         c.inputs[2].as<float>(), c.outputs[0].as<float>(), logits.numel() / V,
-                         V, deviceErrors(), streamOf(c));
+  if (c.inputs[2].dtype != DType::F32)
+    return runWidened(c, runCrossEntropyGrad); // a bf16 grad_loss
+  launchCrossEntropyGrad(logits.data, logits.dtype == DType::BF16, t.data, t.dtype == DType::I64,
+                         c.inputs[2].as<float>(), c.outputs[0].data,
+                         c.outputs[0].dtype == DType::BF16, logits.numel() / V, V,
+                         deviceErrors(), streamOf(c));
 }
 
 // adam_step on device memory: outputs updated in place (copied from their
@@ -128,29 +156,32 @@ void runAdamStep(const KernelCall &c) {
     norm = c.inputs[4].as<float>();
     k.maxNorm = float(c.attrs.getFloat("max_grad_norm"));
   }
-  launchAdamW(param, m, v, c.inputs[1].as<float>(), norm, k, c.inputs[0].numel(), stream);
+  void *copy = c.outputs.size() == 4 ? c.outputs[3].data : nullptr;
+  bool copyBf16 = copy && c.outputs[3].dtype == DType::BF16;
+  launchAdamW(param, m, v, c.inputs[1].data, c.inputs[1].dtype == DType::BF16, norm, copy,
+              copyBf16, k, c.inputs[0].numel(), stream);
 }
 
 } // namespace
 
 void registerFusedOps(KernelTable &t, const KernelTable &cpu) {
   auto add = [&](const char *op, void (*run)(const KernelCall &)) {
-    t.add(op, {cpu.get(op).validate, run, nullptr});
+    cpu.get(op);
+    t.add(op, {validateOnCuda, run, nullptr});
   };
   add("rms_norm", runRmsNorm);
-  add("rms_norm_grad", runRmsNormGrad);
+  add("rms_norm_grad", widened<runRmsNormGrad>);
   add("rope", runRope<false>);
   add("rope_grad", runRope<true>);
   add("attention", runAttention);
-  add("attention_grad", runAttentionGrad);
+  add("attention_grad", widened<runAttentionGrad>);
   add("swiglu", runSwiglu);
   add("swiglu_grad", runSwigluGrad);
   add("embedding", runEmbedding);
-  add("embedding_grad", runEmbeddingGrad);
+  add("embedding_grad", widened<runEmbeddingGrad>);
   add("cross_entropy", runCrossEntropy);
   add("cross_entropy_grad", runCrossEntropyGrad);
-  t.add("adam_step", {optim::hostOptimizerKernels().get("adam_step").validate, runAdamStep,
-                      nullptr});
+  t.add("adam_step", {validateOnCuda, runAdamStep, nullptr});
 }
 
 } // namespace off::cuda::detail

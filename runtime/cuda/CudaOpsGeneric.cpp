@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 namespace off::cuda::detail {
 namespace {
@@ -23,31 +24,90 @@ bool ownGemmForced() {
   return forced;
 }
 
+bool cublasLtUsed() { return !ownGemmForced() && CublasLt::instance().available(); }
+
+/// C = op(A) op(B) through cuBLASLt; false when it found no algorithm for
+/// some batch (then our GEMM redoes them all). A, B, C of `elem` bytes
+/// (4: f32, 2: bf16).
+bool cublasLtGemm(bool bf16, bool tl, bool tr, int64_t M, int64_t N, int64_t K, const void *A,
+                  int64_t sA, const void *B, int64_t sB, void *C, int64_t sC, int64_t batch,
+                  std::span<std::byte> workspace, cudaStream_t s) {
+  CublasLt &lt = CublasLt::instance();
+  size_t elem = bf16 ? 2 : 4;
+  auto at = [&](const void *p, int64_t offset) {
+    return static_cast<const std::byte *>(p) + offset * int64_t(elem);
+  };
+  // An operand shared by every batch (stride 0): one call per batch.
+  if (batch > 1 && (sA == 0 || sB == 0)) {
+    for (int64_t b = 0; b < batch; ++b)
+      if (!lt.gemm(bf16, tl, tr, M, N, K, at(A, b * sA), 0, at(B, b * sB), 0,
+                   const_cast<std::byte *>(at(C, b * sC)), 0, 1, workspace.data(),
+                   workspace.size(), s))
+        return false;
+    return true;
+  }
+  return lt.gemm(bf16, tl, tr, M, N, K, A, sA, B, sB, C, sC, batch, workspace.data(),
+                 workspace.size(), s);
+}
+
 void gemm(bool tl, bool tr, int64_t M, int64_t N, int64_t K, const float *A, int64_t sA,
           const float *B, int64_t sB, float *C, int64_t sC, int64_t batch,
           std::span<std::byte> workspace, cudaStream_t s) {
   if (M == 0 || N == 0 || batch == 0)
     return;
-  CublasLt &lt = CublasLt::instance();
-  if (K > 0 && !ownGemmForced() && lt.available()) {
-    // An operand shared by every batch (stride 0): one call per batch.
-    if (batch > 1 && (sA == 0 || sB == 0)) {
-      bool done = true;
-      for (int64_t b = 0; b < batch && done; ++b)
-        done = lt.sgemm(tl, tr, M, N, K, A + b * sA, 0, B + b * sB, 0, C + b * sC, 0, 1,
-                        workspace.data(), workspace.size(), s);
-      if (done)
-        return;
-      // The first call found no algorithm (then none ran): our GEMM does it all.
-    } else if (lt.sgemm(tl, tr, M, N, K, A, sA, B, sB, C, sC, batch, workspace.data(),
-                        workspace.size(), s)) {
-      return;
-    }
-  }
+  if (K > 0 && cublasLtUsed() &&
+      cublasLtGemm(false, tl, tr, M, N, K, A, sA, B, sB, C, sC, batch, workspace, s))
+    return;
   launchSgemm(tl, tr, M, N, K, A, sA, B, sB, C, sC, batch, s);
 }
 
+void runMatmulF32(const KernelCall &c);
+
+// bf16 x bf16 -> bf16 with f32 accumulation: cuBLASLt (one rounding of the
+// f32 sum), else our f32 GEMM on widened copies (the same: one rounding).
 void runMatmul(const KernelCall &c) {
+  const TensorArg &lhs = c.inputs[0], &rhs = c.inputs[1], &out = c.outputs[0];
+  if (lhs.dtype != DType::BF16)
+    return runMatmulF32(c);
+  if (!cublasLtUsed())
+    return runWidened(c, runMatmulF32);
+  bool tl = c.attrs.getBool("transpose_lhs"), tr = c.attrs.getBool("transpose_rhs");
+  int64_t M = out.dim(-2), N = out.dim(-1), K = lhs.dim(tl ? -2 : -1);
+  int64_t batch = out.numel() / (M * N > 0 ? M * N : 1);
+  if (out.numel() == 0)
+    return;
+  if (K == 0)
+    return runWidened(c, runMatmulF32); // zeros, as the f32 path writes them
+  std::span<const int64_t> outBatch(out.shape.data(), out.shape.size() - 2);
+  IndexMap lm = broadcastMap(std::span<const int64_t>(lhs.shape.data(), lhs.shape.size() - 2),
+                             outBatch, "matmul");
+  IndexMap rm = broadcastMap(std::span<const int64_t>(rhs.shape.data(), rhs.shape.size() - 2),
+                             outBatch, "matmul");
+  int64_t lSize = M * K, rSize = K * N, oSize = M * N;
+  int64_t sA = batch > 1 ? mapIndexHost(lm, 1) * lSize : 0;
+  int64_t sB = batch > 1 ? mapIndexHost(rm, 1) * rSize : 0;
+  bool even = true;
+  for (int64_t b = 0; b < batch && even; ++b)
+    even = mapIndexHost(lm, b) * lSize == b * sA && mapIndexHost(rm, b) * rSize == b * sB;
+  cudaStream_t s = streamOf(c);
+  bool done;
+  if (even && (sA != 0 || sB != 0 || batch == 1)) {
+    done = cublasLtGemm(true, tl, tr, M, N, K, lhs.data, sA, rhs.data, sB, out.data, oSize, batch,
+                        c.workspace, s);
+  } else {
+    done = true;
+    const auto *A = static_cast<const uint16_t *>(lhs.data);
+    const auto *B = static_cast<const uint16_t *>(rhs.data);
+    auto *C = static_cast<uint16_t *>(out.data);
+    for (int64_t b = 0; b < batch && done; ++b)
+      done = cublasLtGemm(true, tl, tr, M, N, K, A + mapIndexHost(lm, b) * lSize, 0,
+                          B + mapIndexHost(rm, b) * rSize, 0, C + b * oSize, 0, 1, c.workspace, s);
+  }
+  if (!done) // cuBLASLt had no algorithm for some batch: our GEMM redoes them all
+    runWidened(c, runMatmulF32);
+}
+
+void runMatmulF32(const KernelCall &c) {
   const TensorArg &lhs = c.inputs[0], &rhs = c.inputs[1], &out = c.outputs[0];
   bool tl = c.attrs.getBool("transpose_lhs"), tr = c.attrs.getBool("transpose_rhs");
   int64_t M = out.dim(-2), N = out.dim(-1), K = lhs.dim(tl ? -2 : -1);
@@ -77,15 +137,21 @@ void runMatmul(const KernelCall &c) {
 // Element-wise
 //===----------------------------------------------------------------------===//
 
+// All operands f32 or all bf16: one kernel; mixed: on widened copies.
 template <BinaryKind Op> void runBinary(const KernelCall &c) {
+  bool bf16 = false;
+  if (!oneFloatDtype(c, &bf16))
+    return runWidened(c, runBinary<Op>);
   const TensorArg &l = c.inputs[0], &r = c.inputs[1], &y = c.outputs[0];
-  launchBinary(Op, l.as<float>(), broadcastMap(l.shape, y.shape, c.op), r.as<float>(),
-               broadcastMap(r.shape, y.shape, c.op), y.as<float>(), y.numel(), streamOf(c));
+  launchBinary(Op, bf16, l.data, broadcastMap(l.shape, y.shape, c.op), r.data,
+               broadcastMap(r.shape, y.shape, c.op), y.data, y.numel(), streamOf(c));
 }
 
 template <UnaryKind Op> void runUnary(const KernelCall &c) {
-  launchUnary(Op, c.inputs[0].as<float>(), c.outputs[0].as<float>(), c.inputs[0].numel(),
-              streamOf(c));
+  bool bf16 = false;
+  if (!oneFloatDtype(c, &bf16))
+    return runWidened(c, runUnary<Op>);
+  launchUnary(Op, bf16, c.inputs[0].data, c.outputs[0].data, c.inputs[0].numel(), streamOf(c));
 }
 
 void runBroadcastTo(const KernelCall &c) {
@@ -134,22 +200,21 @@ void runSoftmaxGrad(const KernelCall &c) {
 }
 
 void runGlobalNorm(const KernelCall &c) {
-  std::vector<const float *> tensors;
+  std::vector<const void *> tensors;
   std::vector<int64_t> counts;
-  for (const TensorArg &t : c.inputs) {
-    tensors.push_back(t.as<float>());
-    counts.push_back(t.numel());
+  std::unique_ptr<bool[]> bf16(new bool[c.inputs.size()]);
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    tensors.push_back(c.inputs[i].data);
+    counts.push_back(c.inputs[i].numel());
+    bf16[i] = c.inputs[i].dtype == DType::BF16;
   }
-  launchGlobalNorm(tensors.data(), counts.data(), int(tensors.size()), c.outputs[0].as<float>(),
-                   streamOf(c));
+  launchGlobalNorm(tensors.data(), bf16.get(), counts.data(), int(tensors.size()),
+                   c.outputs[0].as<float>(), streamOf(c));
 }
 
 void runNormPartial(const KernelCall &c) {
-  if (c.inputs[0].dtype != DType::F32)
-    throw std::invalid_argument("norm_partial: the CUDA kernel takes f32 gradients, got " +
-                                std::string(dtypeName(c.inputs[0].dtype)));
-  launchNormPartial(c.inputs[0].as<float>(), c.inputs[0].numel(), c.outputs[0].as<double>(),
-                    streamOf(c));
+  launchNormPartial(c.inputs[0].data, c.inputs[0].dtype == DType::BF16, c.inputs[0].numel(),
+                    c.outputs[0].as<double>(), streamOf(c));
 }
 
 void runNormCombine(const KernelCall &c) {
@@ -254,7 +319,8 @@ void runCast(const KernelCall &c) {
 
 void registerGenericOps(KernelTable &t, const KernelTable &cpu) {
   auto add = [&](const char *op, void (*run)(const KernelCall &)) {
-    t.add(op, {cpu.get(op).validate, run, nullptr});
+    cpu.get(op);
+    t.add(op, {validateOnCuda, run, nullptr});
   };
   add("matmul", runMatmul);
   add("add", runBinary<BinaryKind::Add>);
@@ -268,11 +334,11 @@ void registerGenericOps(KernelTable &t, const KernelTable &cpu) {
   add("silu", runUnary<UnaryKind::Silu>);
   add("sigmoid", runUnary<UnaryKind::Sigmoid>);
   add("broadcast_to", runBroadcastTo);
-  add("reduce_sum", runReduce<ReduceKind::Sum>);
-  add("reduce_mean", runReduce<ReduceKind::Mean>);
-  add("reduce_max", runReduce<ReduceKind::Max>);
-  add("softmax", runSoftmax);
-  add("softmax_grad", runSoftmaxGrad);
+  add("reduce_sum", widened<runReduce<ReduceKind::Sum>>);
+  add("reduce_mean", widened<runReduce<ReduceKind::Mean>>);
+  add("reduce_max", widened<runReduce<ReduceKind::Max>>);
+  add("softmax", widened<runSoftmax>);
+  add("softmax_grad", widened<runSoftmaxGrad>);
   add("global_norm", runGlobalNorm);
   add("norm_partial", runNormPartial);
   add("norm_combine", runNormCombine);
@@ -282,7 +348,7 @@ void registerGenericOps(KernelTable &t, const KernelTable &cpu) {
   add("slice_grad", runSliceGrad);
   add("concat", runConcat);
   add("gather", runGather);
-  add("gather_grad", runGatherGrad);
+  add("gather_grad", widened<runGatherGrad>);
   add("cast", runCast);
 }
 

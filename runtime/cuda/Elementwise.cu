@@ -2,6 +2,11 @@
 // forward and backward, casts. One thread per element (grid-stride); the
 // arithmetic is the CPU backend's, operation for operation (the library is
 // built with --fmad=false, so no mul+add becomes an fma the CPU lacks).
+// The arithmetic ops are templates on the storage type T of all their
+// operands (float, or uint16_t holding bf16): bf16 is loaded as its exact
+// f32 value and each result rounded once on store, so a bf16 result has the
+// bits of the f32 kernel's on the widened inputs, rounded (CudaWiden.cpp's
+// rule, without the copies).
 #include "runtime/cuda/KernelsCommon.cuh"
 
 #include <cuda_bf16.h>
@@ -24,17 +29,21 @@ __device__ inline float unaryOp(UnaryKind op, float x) {
   return x;
 }
 
-__global__ void unaryKernel(UnaryKind op, const float *x, float *y, int64_t n) {
+using detail::loadF;
+using detail::storeF;
+
+template <typename T> __global__ void unaryKernel(UnaryKind op, const T *x, T *y, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = unaryOp(op, x[i]);
+    storeF(y, i, unaryOp(op, loadF(x, i)));
 }
 
-__global__ void binaryKernel(BinaryKind op, const float *a, IndexMap am, const float *b,
-                             IndexMap bm, float *y, int64_t n) {
+template <typename T>
+__global__ void binaryKernel(BinaryKind op, const T *a, IndexMap am, const T *b, IndexMap bm,
+                             T *y, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
-    float l = a[detail::mapIndex(am, i)], r = b[detail::mapIndex(bm, i)];
+    float l = loadF(a, detail::mapIndex(am, i)), r = loadF(b, detail::mapIndex(bm, i));
     float v;
     switch (op) {
     case BinaryKind::Add: v = l + r; break;
@@ -42,39 +51,44 @@ __global__ void binaryKernel(BinaryKind op, const float *a, IndexMap am, const f
     case BinaryKind::Mul: v = l * r; break;
     default: v = l / r; break;
     }
-    y[i] = v;
+    storeF(y, i, v);
   }
 }
 
-__global__ void swigluKernel(const float *gate, const float *up, float *y, int64_t n) {
+template <typename T> __global__ void swigluKernel(const T *gate, const T *up, T *y, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
-    float e = expf(-gate[i]);
-    y[i] = (gate[i] / (1.0f + e)) * up[i];
+    float g = loadF(gate, i), u = loadF(up, i);
+    float e = expf(-g);
+    storeF(y, i, (g / (1.0f + e)) * u);
   }
 }
 
-__global__ void swigluGradKernel(const float *gate, const float *up, const float *dy,
-                                 float *dgate, float *dup, int64_t n) {
+template <typename T>
+__global__ void swigluGradKernel(const T *gate, const T *up, const T *dy, T *dgate, T *dup,
+                                 int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
-    float g = gate[i], u = up[i], d = dy[i];
+    float g = loadF(gate, i), u = loadF(up, i), d = loadF(dy, i);
     float e = expf(-g);
     float silu = g / (1.0f + e);
     float s = 1.0f / (1.0f + e);
-    dup[i] = d * silu;
-    dgate[i] = ((d * u) * s) * (1.0f + g * (1.0f - s));
+    // Both read before either is written: dgate or dup may be an input.
+    float du = d * silu, dg = ((d * u) * s) * (1.0f + g * (1.0f - s));
+    storeF(dup, i, du);
+    storeF(dgate, i, dg);
   }
 }
 
-// Round to nearest even; any NaN becomes 0x7FC0 (runtime/common/Float16.h).
-__device__ inline uint16_t toBf16(float value) {
-  uint32_t bits = __float_as_uint(value);
-  if ((bits & 0x7fffffffu) > 0x7f800000u)
-    return 0x7fc0;
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return uint16_t(bits >> 16);
+/// Runs f with the storage type: uint16_t (bf16 bits) or float.
+template <typename F> void byType(bool bf16, F &&f) {
+  if (bf16)
+    f(uint16_t{});
+  else
+    f(float{});
 }
+
+using detail::toBf16;
 
 template <typename From, typename To> __device__ inline To convert(From x) { return To(x); }
 
@@ -84,8 +98,7 @@ template <int F, int T> __global__ void castKernel(const void *xv, void *yv, int
     if constexpr (F == 0 && T == 1)
       static_cast<uint16_t *>(yv)[i] = toBf16(static_cast<const float *>(xv)[i]);
     else if constexpr (F == 1 && T == 0)
-      static_cast<float *>(yv)[i] =
-          __uint_as_float(uint32_t(static_cast<const uint16_t *>(xv)[i]) << 16);
+      static_cast<float *>(yv)[i] = detail::fromBf16(static_cast<const uint16_t *>(xv)[i]);
     else if constexpr (F == 2 && T == 3)
       static_cast<int64_t *>(yv)[i] = static_cast<const int32_t *>(xv)[i];
     else if constexpr (F == 3 && T == 2)
@@ -99,33 +112,53 @@ template <int F, int T> __global__ void castKernel(const void *xv, void *yv, int
 
 } // namespace
 
-void launchUnary(UnaryKind op, const float *x, float *y, int64_t n, cudaStream_t s) {
+void launchUnary(UnaryKind op, bool bf16, const void *x, void *y, int64_t n, cudaStream_t s) {
   if (n == 0)
     return;
-  unaryKernel<<<blocksFor(n), kThreads, 0, s>>>(op, x, y, n);
+  byType(bf16, [&](auto t) {
+    using T = decltype(t);
+    unaryKernel<<<blocksFor(n), kThreads, 0, s>>>(op, static_cast<const T *>(x),
+                                                  static_cast<T *>(y), n);
+  });
   detail::checkLaunch("unary");
 }
 
-void launchBinary(BinaryKind op, const float *lhs, const IndexMap &lmap, const float *rhs,
-                  const IndexMap &rmap, float *y, int64_t n, cudaStream_t s) {
+void launchBinary(BinaryKind op, bool bf16, const void *lhs, const IndexMap &lmap,
+                  const void *rhs, const IndexMap &rmap, void *y, int64_t n, cudaStream_t s) {
   if (n == 0)
     return;
-  binaryKernel<<<blocksFor(n), kThreads, 0, s>>>(op, lhs, lmap, rhs, rmap, y, n);
+  byType(bf16, [&](auto t) {
+    using T = decltype(t);
+    binaryKernel<<<blocksFor(n), kThreads, 0, s>>>(op, static_cast<const T *>(lhs), lmap,
+                                                   static_cast<const T *>(rhs), rmap,
+                                                   static_cast<T *>(y), n);
+  });
   detail::checkLaunch("binary");
 }
 
-void launchSwiglu(const float *gate, const float *up, float *y, int64_t n, cudaStream_t s) {
+void launchSwiglu(bool bf16, const void *gate, const void *up, void *y, int64_t n,
+                  cudaStream_t s) {
   if (n == 0)
     return;
-  swigluKernel<<<blocksFor(n), kThreads, 0, s>>>(gate, up, y, n);
+  byType(bf16, [&](auto t) {
+    using T = decltype(t);
+    swigluKernel<<<blocksFor(n), kThreads, 0, s>>>(static_cast<const T *>(gate),
+                                                   static_cast<const T *>(up),
+                                                   static_cast<T *>(y), n);
+  });
   detail::checkLaunch("swiglu");
 }
 
-void launchSwigluGrad(const float *gate, const float *up, const float *dy, float *dgate,
-                      float *dup, int64_t n, cudaStream_t s) {
+void launchSwigluGrad(bool bf16, const void *gate, const void *up, const void *dy, void *dgate,
+                      void *dup, int64_t n, cudaStream_t s) {
   if (n == 0)
     return;
-  swigluGradKernel<<<blocksFor(n), kThreads, 0, s>>>(gate, up, dy, dgate, dup, n);
+  byType(bf16, [&](auto t) {
+    using T = decltype(t);
+    swigluGradKernel<<<blocksFor(n), kThreads, 0, s>>>(
+        static_cast<const T *>(gate), static_cast<const T *>(up), static_cast<const T *>(dy),
+        static_cast<T *>(dgate), static_cast<T *>(dup), n);
+  });
   detail::checkLaunch("swiglu_grad");
 }
 

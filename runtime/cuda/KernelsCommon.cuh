@@ -27,6 +27,26 @@ inline void checkLaunch(const char *what) {
                              cudaGetErrorString(err));
 }
 
+/// bf16 (raw bits) to f32: exact.
+__device__ inline float fromBf16(uint16_t bits) { return __uint_as_float(uint32_t(bits) << 16); }
+
+/// f32 to bf16 bits: round to nearest even; any NaN becomes 0x7FC0
+/// (runtime/common/Float16.h's floatToBf16, bit for bit).
+__device__ inline uint16_t toBf16(float value) {
+  uint32_t bits = __float_as_uint(value);
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    return 0x7fc0;
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return uint16_t(bits >> 16);
+}
+
+/// Element i as f32, from f32 or bf16 storage (uint16_t: bf16 bits).
+__device__ inline float loadF(const float *p, int64_t i) { return p[i]; }
+__device__ inline float loadF(const uint16_t *p, int64_t i) { return fromBf16(p[i]); }
+/// Stores an f32 result into f32 or bf16 storage (rounded once).
+__device__ inline void storeF(float *p, int64_t i, float v) { p[i] = v; }
+__device__ inline void storeF(uint16_t *p, int64_t i, float v) { p[i] = toBf16(v); }
+
 __device__ inline int64_t mapIndex(const IndexMap &m, int64_t i) {
   int64_t offset = 0;
   for (int d = m.rank - 1; d >= 0; --d) {

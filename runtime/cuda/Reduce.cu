@@ -78,17 +78,20 @@ __global__ void softmaxGradKernel(const float *y, const float *dy, float *dx, in
 
 struct NormTensors {
   int n;
-  const float *data[kMaxNormTensors];
+  const void *data[kMaxNormTensors];
   int64_t count[kMaxNormTensors];
+  bool bf16[kMaxNormTensors];
 };
 
 // One block of 1024 threads: every tensor in order, each thread its stride.
+// A bf16 tensor adds exactly what its f32 cast would (the value widened).
 __global__ void globalNormKernel(const NormTensors t, float *norm) {
   __shared__ double shared[32];
   double sum = 0.0;
   for (int k = 0; k < t.n; ++k)
     for (int64_t i = threadIdx.x; i < t.count[k]; i += blockDim.x) {
-      double v = t.data[k][i];
+      double v = t.bf16[k] ? detail::loadF(static_cast<const uint16_t *>(t.data[k]), i)
+                           : detail::loadF(static_cast<const float *>(t.data[k]), i);
       sum += v * v;
     }
   sum = blockSum(sum, shared);
@@ -104,7 +107,8 @@ __global__ void globalNormKernel(const NormTensors t, float *norm) {
 constexpr int kNormLanes = 8;
 constexpr int kNormBlocksPerCuda = 32;
 
-__global__ void normPartialKernel(const float *x, int64_t n, double *partial, int64_t blocks) {
+template <typename T>
+__global__ void normPartialKernel(const T *x, int64_t n, double *partial, int64_t blocks) {
   __shared__ double lanes[kNormLanes * kNormBlocksPerCuda];
   int lane = threadIdx.x % kNormLanes, local = threadIdx.x / kNormLanes;
   int64_t b = int64_t(blockIdx.x) * kNormBlocksPerCuda + local;
@@ -112,7 +116,7 @@ __global__ void normPartialKernel(const float *x, int64_t n, double *partial, in
   if (b < blocks) {
     int64_t start = b * kNormElements, end = min(n, start + kNormElements);
     for (int64_t i = start + lane; i < end; i += kNormLanes) {
-      double v = x[i];
+      double v = detail::loadF(x, i);
       sum = __dadd_rn(sum, __dmul_rn(v, v));
     }
   }
@@ -173,8 +177,8 @@ void launchSoftmaxGrad(const float *y, const float *dy, float *dx, int64_t outer
   detail::checkLaunch("softmax_grad");
 }
 
-void launchGlobalNorm(const float *const *tensors, const int64_t *counts, int n, float *norm,
-                      cudaStream_t s) {
+void launchGlobalNorm(const void *const *tensors, const bool *bf16, const int64_t *counts, int n,
+                      float *norm, cudaStream_t s) {
   if (n > kMaxNormTensors)
     throw std::invalid_argument("global_norm: the CUDA kernel takes at most " +
                                 std::to_string(kMaxNormTensors) + " tensors, got " +
@@ -184,18 +188,24 @@ void launchGlobalNorm(const float *const *tensors, const int64_t *counts, int n,
   for (int k = 0; k < n; ++k) {
     t.data[k] = tensors[k];
     t.count[k] = counts[k];
+    t.bf16[k] = bf16[k];
   }
   globalNormKernel<<<1, 1024, 0, s>>>(t, norm);
   detail::checkLaunch("global_norm");
 }
 
-void launchNormPartial(const float *x, int64_t n, double *partial, cudaStream_t s) {
+void launchNormPartial(const void *x, bool bf16, int64_t n, double *partial, cudaStream_t s) {
   int64_t blocks = (n + kNormElements - 1) / kNormElements;
   if (blocks == 0)
     return;
   int64_t grid = (blocks + kNormBlocksPerCuda - 1) / kNormBlocksPerCuda;
-  normPartialKernel<<<unsigned(grid), kNormLanes * kNormBlocksPerCuda, 0, s>>>(x, n, partial,
-                                                                               blocks);
+  constexpr int threads = kNormLanes * kNormBlocksPerCuda;
+  if (bf16)
+    normPartialKernel<<<unsigned(grid), threads, 0, s>>>(static_cast<const uint16_t *>(x), n,
+                                                         partial, blocks);
+  else
+    normPartialKernel<<<unsigned(grid), threads, 0, s>>>(static_cast<const float *>(x), n,
+                                                         partial, blocks);
   detail::checkLaunch("norm_partial");
 }
 

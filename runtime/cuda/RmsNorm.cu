@@ -5,6 +5,8 @@
 // which the last kernel then overwrites with the row's gradient.
 #include "runtime/cuda/KernelsCommon.cuh"
 
+#include <type_traits>
+
 namespace off::cuda {
 namespace {
 
@@ -13,23 +15,29 @@ constexpr int kRowThreads = 256;
 
 unsigned rowGrid(int64_t rows) { return unsigned(rows < 65535 ? rows : 65535); }
 
-__device__ inline float rowRstd(const float *x, int64_t C, double eps, double *shared) {
+template <typename T>
+__device__ inline float rowRstd(const T *x, int64_t C, double eps, double *shared) {
   double sum = 0.0;
-  for (int64_t c = threadIdx.x; c < C; c += blockDim.x)
-    sum += double(x[c]) * double(x[c]);
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+    double v = detail::loadF(x, c);
+    sum += v * v;
+  }
   sum = blockSum(sum, shared);
   return float(1.0 / sqrt(sum / double(C) + eps));
 }
 
-__global__ void rmsNormKernel(const float *x, const float *w, float *y, int64_t rows,
-                              int64_t C, double eps) {
+// T: x and y (f32 or bf16 bits), W: the weight; f32 arithmetic, y rounded
+// once (the f32 kernel's bits on widened inputs, rounded).
+template <typename T, typename W>
+__global__ void rmsNormKernel(const T *x, const W *w, T *y, int64_t rows, int64_t C,
+                              double eps) {
   __shared__ double shared[32];
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
-    const float *in = x + row * C;
+    const T *in = x + row * C;
     float r = rowRstd(in, C, eps, shared);
-    float *out = y + row * C;
+    T *out = y + row * C;
     for (int64_t c = threadIdx.x; c < C; c += blockDim.x)
-      out[c] = w[c] * (in[c] * r);
+      detail::storeF(out, c, detail::loadF(w, c) * (detail::loadF(in, c) * r));
   }
 }
 
@@ -79,11 +87,25 @@ __global__ void inputGradKernel(const float *x, const float *w, const float *dy,
 
 } // namespace
 
-void launchRmsNorm(const float *x, const float *w, float *y, int64_t rows, int64_t C,
-                   double eps, cudaStream_t s) {
+void launchRmsNorm(const void *x, bool xBf16, const void *w, bool wBf16, void *y, int64_t rows,
+                   int64_t C, double eps, cudaStream_t s) {
   if (rows == 0 || C == 0)
     return;
-  rmsNormKernel<<<rowGrid(rows), kRowThreads, 0, s>>>(x, w, y, rows, C, eps);
+  auto launch = [&](auto *xt, auto *wt) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(xt)>>;
+    rmsNormKernel<<<rowGrid(rows), kRowThreads, 0, s>>>(xt, wt, static_cast<T *>(y), rows, C,
+                                                        eps);
+  };
+  auto withWeight = [&](auto *xt) {
+    if (wBf16)
+      launch(xt, static_cast<const uint16_t *>(w));
+    else
+      launch(xt, static_cast<const float *>(w));
+  };
+  if (xBf16)
+    withWeight(static_cast<const uint16_t *>(x));
+  else
+    withWeight(static_cast<const float *>(x));
   detail::checkLaunch("rms_norm");
 }
 

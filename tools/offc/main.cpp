@@ -1,6 +1,7 @@
 // offc: compiles a model (ONNX or the built-in Llama) into plan.bin.
 
 #include "dialects/off/IR/OffDialect.h"
+#include "runtime/calibrate/Calibrate.h"
 #include "runtime/common/Cli.h"
 #include "tools/offc/Commands.h"
 
@@ -20,8 +21,12 @@ int main(int argc, char **argv) {
           {"simulate", "simulate PLAN.bin [--profile P] [--trace FILE]",
            "replays a plan on a device profile (step time, peaks, links)",
            off::offc::runSimulate, ""},
-          {"calibrate", "calibrate -o PROFILE.json",
-           "measures this machine into a device profile", {}, "[D]"},
+          {"calibrate", "calibrate -o PROFILE.json [--nvme DIR] [--backend cpu|cuda] [--quick]",
+           "measures this machine into a device profile",
+           [](const std::vector<std::string> &args) {
+             return off::calibrate::runCalibrateCommand("offc", args);
+           },
+           ""},
       }};
   return off::runTool(tool, argc, argv);
 }

@@ -2,6 +2,7 @@
 // benchmarks). It links no MLIR/LLVM so it can be carried alone to a GPU box.
 
 #include "bench/BenchRegistry.h"
+#include "runtime/calibrate/Calibrate.h"
 #include "runtime/common/Cli.h"
 #include "runtime/cpu/CpuInfo.h"
 #include "runtime/model/Tokenizer.h"
@@ -33,6 +34,12 @@ int main(int argc, char **argv) {
           {"inspect", "inspect PLAN [--tensors]",
            "shows what a plan.bin holds (validated as train reads it)",
            off::offrt::runInspect, ""},
+          {"calibrate", "calibrate -o PROFILE.json [--nvme DIR] [--backend cpu|cuda] [--quick]",
+           "measures this machine into a device profile",
+           [](const std::vector<std::string> &args) {
+             return off::calibrate::runCalibrateCommand("offrt", args);
+           },
+           ""},
           {"bench", "bench (train|adam|io) [options]",
            "benchmarks against a reference measured in the same run",
            off::bench::runBench, ""},

@@ -183,4 +183,40 @@ TEST(DeviceProfile, ModelsDirOverridesAName) {
   EXPECT_EQ(p->flops.at("f32"), 3000);
 }
 
+TEST(DeviceProfile, RelativeHostPathIsReadFromTheGpuProfilesDirectory) {
+  // offrt calibrate --backend cuda writes PROFILE.json naming
+  // PROFILE.host.json beside it; the pair must load from any working
+  // directory. The host file here has a rate no built-in has.
+  std::string dir = ::testing::TempDir() + "off_profile_pair";
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  std::string error;
+  std::optional<DeviceProfile> cpuHost = loadDeviceProfile("cpu-host", error);
+  ASSERT_TRUE(cpuHost) << error;
+  {
+    std::ofstream out(dir + "/pair.host.json");
+    out << R"({"name": "pair-host", "kind": "cpu", "description": "d",
+  "host": {"memory_bytes": {"value": 1e9, "source": "s"},
+           "memory_bandwidth_bytes_per_s": {"value": 1e10, "source": "s"},
+           "cores": {"value": 3, "source": "s"},
+           "flops_per_s_per_core": {"f32": {"value": 1e9, "source": "s"}},
+           "adam_params_per_s_per_core": {"value": 12345, "source": "s"}},
+  "nvme": {"read_bytes_per_s": {"value": 1e9, "source": "s"},
+           "write_bytes_per_s": {"value": 1e9, "source": "s"}}})";
+  }
+  {
+    std::ofstream out(dir + "/pair.json");
+    out << gpuText("\"host_profile\": \"cpu-host\"", "\"host_profile\": \"pair.host.json\"");
+  }
+  std::optional<DeviceProfile> p = loadDeviceProfile(dir + "/pair.json", error);
+  ASSERT_TRUE(p) << error;
+  EXPECT_EQ(p->host.adamParamsPerCore, 12345);
+  EXPECT_EQ(p->host.cores, 3);
+  EXPECT_NE(cpuHost->host.adamParamsPerCore, 12345);
+  // Missing beside it: the error names the path it looked at.
+  std::remove((dir + "/pair.host.json").c_str());
+  p = loadDeviceProfile(dir + "/pair.json", error);
+  ASSERT_FALSE(p);
+  EXPECT_NE(error.find(dir + "/pair.host.json: cannot read"), std::string::npos) << error;
+}
+
 } // namespace

@@ -11,13 +11,15 @@
 namespace off::test {
 namespace {
 
-TEST(CudaKernelTable, HasEveryOpOfTheCpuTableWithItsValidation) {
+// Validation is the CPU table's plus the dtypes the CUDA kernels take
+// (CudaBf16ValidationTest.cpp).
+TEST(CudaKernelTable, HasEveryOpOfTheCpuTable) {
   const backend::KernelTable &cuda = cuda::cudaKernels(), &cpu = cpu::cpuKernels();
   EXPECT_EQ(cuda.ops(), cpu.ops());
   for (const std::string &op : cpu.ops()) {
     const backend::KernelEntry *entry = cuda.find(op);
     ASSERT_NE(entry, nullptr) << op;
-    EXPECT_EQ(entry->validate, cpu.get(op).validate) << op << ": validated differently";
+    EXPECT_NE(entry->validate, nullptr) << op;
     EXPECT_NE(entry->run, cpu.get(op).run) << op << ": runs the CPU kernel";
   }
 }

@@ -226,6 +226,91 @@ std::vector<Case> cases() {
   clipped.set("max_grad_norm", 1.0);
   c.push_back({"adam_step_clipped", "adam_step", adamInputs(true),
                {{{3, 41}}, {{3, 41}}, {{3, 41}}}, clipped, 0});
+  // bf16 operands (offc compile --precision bf16-mixed). Bit for bit where
+  // both backends do the same IEEE operations (AdamW, movement, norm
+  // blocks); else the f32 tolerance plus one bf16 rounding of either side.
+  auto bf = [](Shape s) { return [s](std::mt19937 &r) { return std::vector{bf16Tensor(s, r)}; }; };
+  const DType B = DType::BF16;
+  c.push_back({"bf16_matmul", "matmul",
+               [](std::mt19937 &r) { return std::vector{bf16Tensor({3, 33, 70}, r), bf16Tensor({70, 65}, r)}; },
+               {{{3, 33, 65}, B}}, {}, kSums});
+  c.push_back({"bf16_matmul_transposed_batched", "matmul",
+               [](std::mt19937 &r) { return std::vector{bf16Tensor({2, 40, 9}, r), bf16Tensor({2, 17, 40}, r)}; },
+               {{{2, 9, 17}, B}}, {{"transpose_lhs", true}, {"transpose_rhs", true}}, kSums});
+  c.push_back({"bf16_add_mixed", "add",
+               [](std::mt19937 &r) { return std::vector{randomF32({4, 6}, r), bf16Tensor({6}, r)}; },
+               {{{4, 6}}}, {}, kF32});
+  c.push_back({"bf16_softmax", "softmax", bf({3, 37}), {{{3, 37}, B}}, {{"axis", int64_t(1)}}, kF32});
+  c.push_back({"bf16_reduce_sum", "reduce_sum", bf({3, 5, 4}), {{{3, 4}, B}},
+               {{"axes", std::vector<int64_t>{1}}}, kF32});
+  c.push_back({"bf16_silu", "silu", bf({3, 7, 5}), {{{3, 7, 5}, B}}, {}, kF32});
+  c.push_back({"bf16_mul_broadcast", "mul",
+               [](std::mt19937 &r) { return std::vector{bf16Tensor({4, 1, 6}, r), bf16Tensor({5, 1}, r)}; },
+               {{{4, 5, 6}, B}}, {}, kF32});
+  c.push_back({"bf16_rms_norm_f32_weight", "rms_norm",
+               [](std::mt19937 &r) { return std::vector{bf16Tensor({3, 5, 40}, r), randomF32({40}, r)}; },
+               {{{3, 5, 40}, B}}, {{"eps", 1e-5}}, kF32});
+  c.push_back({"bf16_attention_causal_gqa", "attention",
+               [](std::mt19937 &r) {
+                 return std::vector{bf16Tensor({2, 4, 7, 16}, r), bf16Tensor({2, 2, 7, 16}, r),
+                                    bf16Tensor({2, 2, 7, 16}, r)};
+               },
+               {{{2, 4, 7, 16}, B}}, {{"causal", true}}, kSums});
+  c.push_back({"bf16_attention_grad", "attention_grad",
+               [](std::mt19937 &r) {
+                 return std::vector{bf16Tensor({1, 2, 5, 40}, r), bf16Tensor({1, 1, 9, 40}, r),
+                                    bf16Tensor({1, 1, 9, 24}, r), bf16Tensor({1, 2, 5, 24}, r)};
+               },
+               {{{1, 2, 5, 40}, B}, {{1, 1, 9, 40}, B}, {{1, 1, 9, 24}, B}}, {{"causal", true}},
+               kSums});
+  c.push_back({"bf16_rms_norm_grad", "rms_norm_grad",
+               [](std::mt19937 &r) {
+                 return std::vector{bf16Tensor({3, 5, 40}, r), bf16Tensor({40}, r),
+                                    bf16Tensor({3, 5, 40}, r)};
+               },
+               {{{3, 5, 40}, B}, {{40}}}, {{"eps", 1e-5}}, kSums});
+  c.push_back({"bf16_rope_grad", "rope_grad",
+               [](std::mt19937 &r) {
+                 return std::vector{bf16Tensor({2, 3, 5, 8}, r), randomF32({5, 8}, r), randomF32({5, 8}, r)};
+               },
+               {{{2, 3, 5, 8}, B}}, {}, kF32});
+  c.push_back({"bf16_embedding", "embedding",
+               [](std::mt19937 &r) {
+                 return std::vector{bf16Tensor({11, 6}, r), randomIds({2, 5}, 11, r, DType::I32)};
+               },
+               {{{2, 5, 6}, B}}, {}, 0});
+  c.push_back({"bf16_embedding_grad", "embedding_grad",
+               [](std::mt19937 &r) {
+                 return std::vector{indexTensor({2, 3}, {3, 1, 3, 0, 3, 1}, DType::I64),
+                                    bf16Tensor({2, 3, 6}, r)};
+               },
+               {{{11, 6}, B}}, {{"vocab_size", int64_t(11)}}, 0});
+  c.push_back({"bf16_cross_entropy", "cross_entropy",
+               [](std::mt19937 &r) {
+                 return std::vector{bf16Tensor({2, 5, 37}, r), randomIds({2, 5}, 37, r)};
+               },
+               {{{}}}, {}, kF32});
+  c.push_back({"bf16_cross_entropy_grad", "cross_entropy_grad",
+               [](std::mt19937 &r) {
+                 return std::vector{bf16Tensor({2, 5, 37}, r), randomIds({2, 5}, 37, r),
+                                    f32Tensor({}, {0.7})};
+               },
+               {{{2, 5, 37}, B}}, {}, kF32});
+  c.push_back({"bf16_global_norm_mixed", "global_norm",
+               [](std::mt19937 &r) {
+                 return std::vector{randomF32({3, 5}, r), bf16Tensor({70000}, r), bf16Tensor({1}, r)};
+               },
+               {{{}}}, {}, kF32});
+  c.push_back({"bf16_norm_partial", "norm_partial", bf({140000}), {{{3}, DType::F64}}, {}, 0});
+  c.push_back({"bf16_adam_step_grad_and_copy", "adam_step",
+               [](std::mt19937 &r) {
+                 return std::vector{randomF32({3, 41}, r), bf16Tensor({3, 41}, r),
+                                    randomF32({3, 41}, r, -0.1, 0.1), positive({3, 41}, r),
+                                    f32Tensor({}, {3.5})};
+               },
+               {{{3, 41}}, {{3, 41}}, {{3, 41}}, {{3, 41}, B}}, clipped, 0});
+  c.push_back({"adam_step_f32_copy", "adam_step", adamInputs(false),
+               {{{3, 41}}, {{3, 41}}, {{3, 41}}, {{3, 41}}}, adam, 0});
   return c;
 }
 
@@ -240,11 +325,12 @@ TEST_P(CudaVsCpu, MatchesTheCpuBackend) {
   std::vector<HostTensor> got = runOp(cuda, k.op, inputs, k.outputs, k.attrs);
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
-    if (k.tolerance == 0 || got[i].dtype != DType::F32) {
+    bool rounded = got[i].dtype == DType::BF16; // each side rounds its own f32 result once
+    if (k.tolerance == 0 || (got[i].dtype != DType::F32 && !rounded)) {
       EXPECT_TRUE(sameBits(got[i], want[i])) << k.name << ": output " << i << " differs";
     } else {
       double err = relativeError(got[i], want[i].toDouble());
-      EXPECT_LE(err, k.tolerance) << k.name << ": output " << i;
+      EXPECT_LE(err, k.tolerance + (rounded ? 1.0 / 128 : 0.0)) << k.name << ": output " << i;
     }
   }
   // Deterministic: a second run gives the same bits.

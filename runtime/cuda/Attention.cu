@@ -16,7 +16,7 @@
 // widened inputs, rounded. The backward takes f32 (bf16 through widened
 // copies, CudaWiden.cpp).
 //
-// Not tiled: each warp streams K and V through L2. Correct at any size; f32
+// Not tiled: each warp streams K and V through L2. Correct at any size;
 // shapes with head dimensions up to 128 go to AttentionTiled.cu unless
 // OFF_CUDA_ATTENTION=rowwise (the dispatch in the launchers below).
 #include "runtime/cuda/KernelsCommon.cuh"
@@ -245,9 +245,7 @@ void launchAttention(bool bf16, const void *q, const void *k, const void *v, voi
   int64_t rows = a.B * a.Hq * a.T;
   if (rows == 0 || a.Dv == 0)
     return;
-  if (!bf16 &&
-      tryLaunchAttentionTiled(static_cast<const float *>(q), static_cast<const float *>(k),
-                              static_cast<const float *>(v), static_cast<float *>(o), a, s))
+  if (tryLaunchAttentionTiled(bf16, q, k, v, o, a, s))
     return;
   if (bf16)
     forwardKernel<<<warpBlocks(rows), 32 * kWarpsPerBlock, 0, s>>>(

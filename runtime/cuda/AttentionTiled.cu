@@ -95,11 +95,11 @@ bool prepare(const void *kernel, int floats, int most, int64_t blocks) {
   return true;
 }
 
-template <class C, bool Stats>
-bool launchForward(const float *q, const float *k, const float *v, const float *dout, float *out,
+template <class C, bool Stats, typename T = float>
+bool launchForward(const T *q, const T *k, const T *v, const float *dout, T *out,
                    const AttentionShape &a, cudaStream_t s) {
   int64_t tiles = tilesOf(a.T, C::FQ), blocks = a.B * a.Hq * tiles;
-  auto kernel = forwardTiled<C::FQ, C::FK, C::DM, Stats>;
+  auto kernel = forwardTiled<C::FQ, C::FK, C::DM, Stats, T>;
   int floats = ForwardLayout(C::FQ, C::FK, int(a.D), int(a.Dv)).total;
   int most = ForwardLayout(C::FQ, C::FK, C::DM, C::DM).total;
   if (!prepare(reinterpret_cast<const void *>(kernel), floats, most, blocks))
@@ -159,13 +159,22 @@ const char *attentionPath(const AttentionShape &a) {
   return "tiled";
 }
 
-bool tryLaunchAttentionTiled(const float *q, const float *k, const float *v, float *o,
+template <typename T>
+bool launchForwardTiled(const void *q, const void *k, const void *v, void *o,
+                        const AttentionShape &a, cudaStream_t s) {
+  auto *qt = static_cast<const T *>(q), *kt = static_cast<const T *>(k),
+       *vt = static_cast<const T *>(v);
+  return std::max(a.D, a.Dv) <= Small::DM
+             ? launchForward<Small, false, T>(qt, kt, vt, nullptr, static_cast<T *>(o), a, s)
+             : launchForward<Large, false, T>(qt, kt, vt, nullptr, static_cast<T *>(o), a, s);
+}
+
+bool tryLaunchAttentionTiled(bool bf16, const void *q, const void *k, const void *v, void *o,
                              const AttentionShape &a, cudaStream_t s) {
   if (std::strcmp(attentionPath(a), "tiled") != 0)
     return false;
-  bool launched = std::max(a.D, a.Dv) <= Small::DM
-                      ? launchForward<Small, false>(q, k, v, nullptr, o, a, s)
-                      : launchForward<Large, false>(q, k, v, nullptr, o, a, s);
+  bool launched = bf16 ? launchForwardTiled<uint16_t>(q, k, v, o, a, s)
+                       : launchForwardTiled<float>(q, k, v, o, a, s);
   if (launched)
     detail::checkLaunch("attention");
   return launched;

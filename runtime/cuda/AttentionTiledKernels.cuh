@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 namespace off::cuda::tiled {
 
@@ -64,24 +65,49 @@ struct GradLayout { // dk/dv and dq kernels: Q, dO, K, V, P, dS, L, Delta
   }
 };
 
+// Storage of the forward's q, k, v and o: f32, or bf16 bits (uint16_t) read
+// as their exact f32 value and written rounded once to nearest even (any NaN
+// as 0x7FC0: runtime/common/Float16.h's floatToBf16, bit for bit).
+__host__ __device__ inline float loadValue(const float *p, int64_t i) { return p[i]; }
+__host__ __device__ inline float loadValue(const uint16_t *p, int64_t i) {
+  uint32_t bits = uint32_t(p[i]) << 16;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+__host__ __device__ inline void storeValue(float *p, int64_t i, float v) { p[i] = v; }
+__host__ __device__ inline void storeValue(uint16_t *p, int64_t i, float v) {
+  uint32_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) {
+    p[i] = 0x7fc0;
+    return;
+  }
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  p[i] = uint16_t(bits >> 16);
+}
+
 // rows [0, rows) of a [*, cols] matrix at src (row stride cols) into dst
-// (row stride ld); rows [rows, tileRows) as zeros, so that masked keys and
-// padded queries multiply as 0 and never as garbage.
-__device__ inline void loadTile(float *dst, int ld, const float *src, int64_t cols,
-                                int rows, int tileRows) {
+// (row stride ld) as f32; rows [rows, tileRows) as zeros, so that masked
+// keys and padded queries multiply as 0 and never as garbage.
+template <typename T>
+__device__ inline void loadTile(float *dst, int ld, const T *src, int64_t cols, int rows,
+                                int tileRows) {
   int n = tileRows * int(cols);
   for (int i = threadIdx.x; i < n; i += kTiledThreads) {
     int r = i / int(cols), c = i % int(cols);
-    dst[r * ld + c] = r < rows ? src[int64_t(r) * cols + c] : 0.0f;
+    dst[r * ld + c] = r < rows ? loadValue(src, int64_t(r) * cols + c) : 0.0f;
   }
 }
 
-// Forward (Stats = false: out = O [B, Hq, T, Dv]) or the statistics of the
-// backward (Stats = true: out = dq, whose rows get L and Delta = dO . O).
-template <int BQ, int BK, int DM, bool Stats>
+// Forward (Stats = false: out = O [B, Hq, T, Dv], q, k, v and out stored as
+// T) or the statistics of the backward (Stats = true, T = float: out = dq,
+// whose rows get L and Delta = dO . O).
+template <int BQ, int BK, int DM, bool Stats, typename T = float>
 __global__ void __launch_bounds__(kTiledThreads)
-    forwardTiled(const float *q, const float *k, const float *v, const float *dout, float *out,
+    forwardTiled(const T *q, const T *k, const T *v, const float *dout, T *out,
                  AttentionShape a, int64_t tiles) {
+  static_assert(!Stats || sizeof(T) == sizeof(float), "the statistics are f32");
   constexpr int RQ = BQ / kGrid, RK = BK / kGrid, RC = DM / kGrid;
   constexpr int TPR = kTiledThreads / BQ; // softmax: threads per query row
   static_assert(BQ % kGrid == 0 && BK % kGrid == 0 && DM % kGrid == 0, "tile sizes");
@@ -98,7 +124,7 @@ __global__ void __launch_bounds__(kTiledThreads)
   const int64_t t0 = tile * BQ, b = bh / a.Hq, h = bh % a.Hq;
   const int rows = int(min64(BQ, a.T - t0));
   const int64_t kvHead = b * a.Hkv + h / (a.Hq / a.Hkv);
-  const float *kh = k + kvHead * a.S * a.D, *vh = v + kvHead * a.S * a.Dv;
+  const T *kh = k + kvHead * a.S * a.D, *vh = v + kvHead * a.S * a.Dv;
   const int64_t kEnd = visible(a, t0 + rows - 1); // no row of the tile sees past it
 
   loadTile(Qs, lay.ldq, q + (bh * a.T + t0) * a.D, a.D, rows, BQ);
@@ -229,7 +255,7 @@ __global__ void __launch_bounds__(kTiledThreads)
         for (int j = 0; j < RC; ++j) {
           int c = tx + kGrid * j;
           if (c < Dv)
-            out[row * a.Dv + c] = acc[i][j] * inv;
+            storeValue(out, row * a.Dv + c, acc[i][j] * inv);
         }
       }
     } else {

@@ -136,13 +136,14 @@ void launchAttentionGrad(const float *q, const float *k, const float *v, const f
                          float *dq, float *dk, float *dv, const AttentionShape &a,
                          cudaStream_t s);
 // AttentionTiled.cu: the shared-memory tiled kernels launchAttention(Grad)
-// run for f32 with head dimensions up to 128 (contract as above). attentionPath says
+// run for head dimensions up to 128 (contract as above; the forward in f32
+// or bf16, the backward in f32). attentionPath says
 // which kernels a shape gets: "tiled" or "rowwise"; OFF_CUDA_ATTENTION=
 // rowwise forces the row-wise ones, =tiled refuses a shape they cannot take,
 // any other value than auto is an error (std::invalid_argument).
 const char *attentionPath(const AttentionShape &a);
 /// False (nothing launched) where the row-wise kernels are to run.
-bool tryLaunchAttentionTiled(const float *q, const float *k, const float *v, float *o,
+bool tryLaunchAttentionTiled(bool bf16, const void *q, const void *k, const void *v, void *o,
                              const AttentionShape &a, cudaStream_t s);
 bool tryLaunchAttentionGradTiled(const float *q, const float *k, const float *v,
                                  const float *dout, float *dq, float *dk, float *dv,

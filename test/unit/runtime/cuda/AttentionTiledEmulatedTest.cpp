@@ -214,6 +214,40 @@ void checkShape(const Dims &d) {
   check(gdq, wantB[0], "grad_query");
   check(gdk, wantB[1], "grad_key");
   check(gdv, wantB[2], "grad_value");
+
+  // The forward on bf16 storage against the CPU's bf16 attention (f32
+  // arithmetic on the exact inputs, rounded once): the two f32 results
+  // differ in the last bits, so a few elements may round one bf16 step apart.
+  HostTensor qb = randomBf16(qs, rng, -2, 2), kb = randomBf16(ks, rng, -2, 2),
+             vb = randomBf16(vs, rng);
+  HostTensor want = runOp(cpu::cpuBackend(), "attention", {qb, kb, vb}, {{os, DType::BF16}},
+                          attrs)[0];
+  std::vector<uint16_t> got(size_t(want.numel()), 0xffff);
+  int64_t tiles = (d.T + tiled::Small::FQ - 1) / tiled::Small::FQ;
+  auto bits = [](const HostTensor &t) { return t.as<uint16_t>(); };
+  if (small)
+    launch(tiled::forwardTiled<tiled::Small::FQ, tiled::Small::FK, tiled::Small::DM, false,
+                               uint16_t>,
+           d.B * d.Hq * tiles,
+           tiled::ForwardLayout(tiled::Small::FQ, tiled::Small::FK, int(d.D), int(d.Dv)).total,
+           bits(qb), bits(kb), bits(vb), static_cast<const float *>(nullptr), got.data(), a,
+           tiles);
+  else
+    launch(tiled::forwardTiled<tiled::Large::FQ, tiled::Large::FK, tiled::Large::DM, false,
+                               uint16_t>,
+           d.B * d.Hq * tiles,
+           tiled::ForwardLayout(tiled::Large::FQ, tiled::Large::FK, int(d.D), int(d.Dv)).total,
+           bits(qb), bits(kb), bits(vb), static_cast<const float *>(nullptr), got.data(), a,
+           tiles);
+  HostTensor gotT(want.shape, DType::BF16);
+  std::memcpy(gotT.as<uint16_t>(), got.data(), got.size() * sizeof(uint16_t));
+  std::vector<double> g64 = asDouble(gotT), w64 = asDouble(want);
+  EXPECT_LE(relativeError(g64, w64, kFloor), 1.0 / 128) << "bf16 output";
+  int64_t apart = 0;
+  for (size_t i = 0; i < g64.size(); ++i)
+    apart += g64[i] != w64[i];
+  EXPECT_LE(apart, std::max<int64_t>(1, int64_t(g64.size()) / 100)) << "bf16 output elements "
+                                                                       "rounded apart";
 }
 
 // T = 1, 7, 33, 65, 130; S != T (causal: query t sees keys up to t + S - T);

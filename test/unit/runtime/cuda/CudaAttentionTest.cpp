@@ -2,7 +2,7 @@
 // and the row-wise Attention.cu), against the CPU backend over odd shapes:
 // T = 1, 7, 33, 65, 130; S != T with the causal offset; Hq / Hkv = 1, 4;
 // D = 2, 17, 64, 128 and Dv != D. Relative 1e-4 (the f32 bound for long
-// sums), twice bit-identical. The no-GPU part checks the OFF_CUDA_ATTENTION
+// sums; the bf16 forward within a bf16 step), twice bit-identical. The no-GPU part checks the OFF_CUDA_ATTENTION
 // knob; the timing case prints milliseconds and never asserts on time.
 #include "runtime/cpu/CpuBackend.h"
 #include "runtime/cuda/CudaBackend.h"
@@ -147,9 +147,40 @@ void compareBothPaths(const Dims &d, const char *path) {
   }
 }
 
-TEST_P(CudaAttention, TiledMatchesTheCpuBackend) { compareBothPaths(GetParam(), "tiled"); }
+// The forward on bf16 storage: the CPU rounds its f32 result once, so do
+// both kernel families; the f32 results differ in the last bits, so a few
+// elements may round one bf16 step apart.
+void compareBf16Forward(const Dims &d, const char *path) {
+  ScopedEnv env("OFF_CUDA_ATTENTION", path);
+  std::mt19937 rng(92);
+  Shape qs{d.B, d.Hq, d.T, d.D}, ks{d.B, d.Hkv, d.S, d.D}, vs{d.B, d.Hkv, d.S, d.Dv},
+      os{d.B, d.Hq, d.T, d.Dv};
+  std::vector<HostTensor> in{randomBf16(qs, rng, -2, 2), randomBf16(ks, rng, -2, 2),
+                             randomBf16(vs, rng)};
+  backend::KernelAttrs attrs{{"causal", d.causal}};
+  backend::Backend &gpu = *cuda::cudaBackendIfUsable();
+  HostTensor want = runOp(cpu::cpuBackend(), "attention", in, {{os, DType::BF16}}, attrs)[0];
+  HostTensor got = runOp(gpu, "attention", in, {{os, DType::BF16}}, attrs)[0];
+  HostTensor again = runOp(gpu, "attention", in, {{os, DType::BF16}}, attrs)[0];
+  std::vector<double> g = asDouble(got), w = asDouble(want);
+  EXPECT_LE(relativeError(g, w, kFloor), 1.0 / 128) << path << " bf16 attention";
+  int64_t apart = 0;
+  for (size_t i = 0; i < g.size(); ++i)
+    apart += g[i] != w[i];
+  EXPECT_LE(apart, std::max<int64_t>(1, int64_t(g.size()) / 100))
+      << path << " bf16 attention: elements rounded apart";
+  EXPECT_TRUE(sameBits(got, again)) << path << " bf16 attention not deterministic";
+}
 
-TEST_P(CudaAttention, RowwiseMatchesTheCpuBackend) { compareBothPaths(GetParam(), "rowwise"); }
+TEST_P(CudaAttention, TiledMatchesTheCpuBackend) {
+  compareBothPaths(GetParam(), "tiled");
+  compareBf16Forward(GetParam(), "tiled");
+}
+
+TEST_P(CudaAttention, RowwiseMatchesTheCpuBackend) {
+  compareBothPaths(GetParam(), "rowwise");
+  compareBf16Forward(GetParam(), "rowwise");
+}
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, CudaAttention,

@@ -108,6 +108,10 @@ public:
 
   /// "cpu", "cuda".
   virtual const std::string &name() const = 0;
+  /// Whether the compute stream's kernels run on this machine's CPU cores
+  /// (the CPU backend), so that host work beside them (a host optimizer's
+  /// AdamW) competes with them for cores; false for a GPU backend.
+  virtual bool computesOnHost() const { return true; }
 
   /// The kernels a stream of `kind` runs (a GPU backend: its device kernels
   /// on the compute stream, runtime/optim's host kernels on the host

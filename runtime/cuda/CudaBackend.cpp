@@ -67,6 +67,7 @@ public:
   }
 
   const std::string &name() const override { return name_; }
+  bool computesOnHost() const override { return false; }
 
   const backend::KernelTable &kernels(StreamKind kind) const override {
     return kind == StreamKind::HostOptimizer ? optim::hostOptimizerKernels() : cudaKernels();

@@ -127,8 +127,8 @@ int runTrain(const std::vector<std::string> &args) {
   cmd.threads("--threads", options.threads,
               "compute threads, at most the CPUs this process\nmay run on (default: all of them)");
   cmd.threads("--optimizer-threads", options.optimizerThreads,
-              "AdamW threads for a plan with a host-optimizer\nstream (`offc compile "
-              "--optimizer-stream`;\ndefault 1)");
+              "AdamW threads for a plan with a host-optimizer\nstream (default: 1 on the "
+              "CPU backend, beside\nthe compute threads; on a GPU backend as many as\n--threads)");
   cmd.flag("--check-residency", options.checkResidency,
            "check every kernel's inputs are resident and\ncomplete");
   addNvmeOption(cmd, options.nvmeDirectories);

@@ -254,6 +254,18 @@ run() {
   d=$(loss_diff "$t/m43_cuda.jsonl" "$t/m43_cpu.jsonl")
   if awk -v d="$d" 'BEGIN { exit !(d <= 1e-3) }'; then result PASS m43-cuda-vs-cpu "max relative loss difference $d over $msteps steps"
   else result FAIL m43-cuda-vs-cpu "max relative loss difference $d over $msteps steps (> 1e-3)"; fi
+  # The tiled attention kernels (OFF_CUDA_ATTENTION=auto; not yet the
+  # default): the same models against the CPU backend.
+  if [ "$gpu" = cuda ]; then
+    for m in tiny m43; do
+      local n=$steps
+      [ $m = m43 ] && n=$msteps
+      step "train-$m-cuda-tiled" 120 env OFF_CUDA_ATTENTION=auto "${train[@]}" "$plans/$m.bin" --steps $n --backend cuda --log "$t/${m}_cuda_tiled.jsonl"
+      d=$(loss_diff "$t/${m}_cuda_tiled.jsonl" "$t/${m}_cpu.jsonl")
+      if awk -v d="$d" 'BEGIN { exit !(d <= 1e-3) }'; then result PASS "$m-cuda-tiled-vs-cpu" "max relative loss difference $d over $n steps"
+      else result FAIL "$m-cuda-tiled-vs-cpu" "max relative loss difference $d over $n steps (> 1e-3)"; fi
+    done
+  fi
   for f in "$t"/*.jsonl; do note "-- $(basename "$f")"; cat "$f" >>"$log"; done
 
   # Benchmark 1: PCIe from the pinned arena vs cudaMemcpy peak.

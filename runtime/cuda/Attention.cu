@@ -17,8 +17,8 @@
 // copies, CudaWiden.cpp).
 //
 // Not tiled: each warp streams K and V through L2. Correct at any size;
-// shapes with head dimensions up to 128 go to AttentionTiled.cu unless
-// OFF_CUDA_ATTENTION=rowwise (the dispatch in the launchers below).
+// shapes with head dimensions up to 128 go to AttentionTiled.cu with
+// OFF_CUDA_ATTENTION=auto or tiled (the dispatch in the launchers below).
 #include "runtime/cuda/KernelsCommon.cuh"
 
 namespace off::cuda {

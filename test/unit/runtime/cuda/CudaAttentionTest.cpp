@@ -59,15 +59,16 @@ AttentionShape shape(int64_t D, int64_t Dv) {
 // No GPU needed: which kernels a shape gets, and the knob's errors.
 TEST(CudaKernelTable, AttentionPathFollowsHeadDimsAndTheKnob) {
   {
-    ScopedEnv env("OFF_CUDA_ATTENTION", nullptr);
-    EXPECT_STREQ(cuda::attentionPath(shape(64, 64)), "tiled");
-    EXPECT_STREQ(cuda::attentionPath(shape(2, 128)), "tiled");
-    EXPECT_STREQ(cuda::attentionPath(shape(129, 64)), "rowwise");
-    EXPECT_STREQ(cuda::attentionPath(shape(64, 160)), "rowwise");
+    ScopedEnv env("OFF_CUDA_ATTENTION", nullptr); // until the tiled kernels pass on a GPU
+    EXPECT_STREQ(cuda::attentionPath(shape(64, 64)), "rowwise");
   }
   {
     ScopedEnv env("OFF_CUDA_ATTENTION", "auto");
     EXPECT_STREQ(cuda::attentionPath(shape(17, 17)), "tiled");
+    EXPECT_STREQ(cuda::attentionPath(shape(64, 64)), "tiled");
+    EXPECT_STREQ(cuda::attentionPath(shape(2, 128)), "tiled");
+    EXPECT_STREQ(cuda::attentionPath(shape(129, 64)), "rowwise");
+    EXPECT_STREQ(cuda::attentionPath(shape(64, 160)), "rowwise");
   }
   {
     ScopedEnv env("OFF_CUDA_ATTENTION", "rowwise");

@@ -60,7 +60,8 @@ struct CompileArgs {
   MemoryOptions memory;
   std::string report; // --report FILE.json
   std::string profile; // --profile: a device profile for predicted_step_s
-  std::string strategy = "greedy"; // greedy | auto (needs --profile)
+  // greedy | auto (needs --profile) | one of kEmulatedStrategies
+  std::string strategy = "greedy";
   // AdamW and the step; defaults are torch.optim.AdamW's and clip 1.0.
   int64_t gradAccum = 1;
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
@@ -137,10 +138,13 @@ void addCompileOptions(cli::Command &cmd, CompileArgs &out) {
              "put a class (params, grads, optimizer,\nactivations) or the params and "
              "optimizer\nstates matching a glob on a tier (device,\nhost, nvme); "
              "repeatable, later ones win");
-  cmd.choice("--strategy", out.strategy, {"greedy", "auto"},
+  cmd.choice("--strategy", out.strategy,
+             {"greedy", "auto", "none", "recompute-all", "zero-offload", "zero-infinity",
+              "accelerate-offload"},
              "greedy (default): the first decision set of\nthe ladder that fits; auto: every set "
-             "that\nfits, each replayed on --profile, the fastest\n(the planner of issue 13 will "
-             "widen the\nchoice)");
+             "of the\nladder and every emulated strategy that fits,\neach replayed on --profile, "
+             "the fastest; or one\nemulated strategy, its fixed layout: none,\nrecompute-all, "
+             "zero-offload, zero-infinity,\naccelerate-offload (docs/planner.md)");
   cmd.option("--remat", out.memory.remat, "R",
              "recompute activations: none, all (every\nlayer) or a glob over layer names\n"
              "(model.layers.1*)");
@@ -274,6 +278,14 @@ int runCompile(const std::vector<std::string> &argv) {
     llvm::errs() << kCommand << ": error: " << problem << "\n";
     return 1;
   }
+  bool emulated = args.strategy != "greedy" && args.strategy != "auto";
+  if (emulated && (args.memory.forced() || args.optimizerStream))
+    return usageError("--strategy " + args.strategy +
+                      " is a fixed layout: drop --place / --remat / --optimizer-stream, or "
+                      "use --strategy greedy");
+  if (emulated && args.forward)
+    return usageError("--strategy " + args.strategy +
+                      " lays out a training step: --forward has no optimizer or gradients");
   if (args.strategy == "auto" && args.profile.empty())
     return usageError("--strategy auto needs --profile: the machine the plan is to be fast on");
   std::optional<sim::DeviceProfile> profile;
@@ -349,7 +361,16 @@ int runCompile(const std::vector<std::string> &argv) {
     memory.place.insert(memory.place.begin(), "optimizer=host");
 
   // The decision sets, in order, until one fits the budgets.
-  std::vector<Decisions> ladder = decisionLadder(memory);
+  // --strategy auto also tries every emulated strategy (unless a forcing
+  // option decides), so it is never slower than any of them.
+  std::vector<Decisions> ladder;
+  if (emulated)
+    ladder.push_back(strategyDecisions(args.strategy, memory));
+  else
+    ladder = decisionLadder(memory);
+  if (args.strategy == "auto" && !memory.forced() && !args.forward)
+    for (const char *name : kEmulatedStrategies)
+      ladder.push_back(strategyDecisions(name, memory));
   mlir::OwningOpRef<mlir::ModuleOp> compiled;
   mlir::func::FuncOp step;
   std::optional<plan::Plan> chosen;
@@ -371,7 +392,7 @@ int runCompile(const std::vector<std::string> &argv) {
                     ((type.getElementTypeBitWidth() + 7) / 8);
   });
   // --strategy auto: every fitting set's predicted step (NaN: does not fit).
-  std::vector<std::pair<std::string, double>> candidates;
+  std::vector<std::pair<size_t, double>> candidates; // ladder index, seconds
   double fastest = 0;
   for (bool skipOverFloor : {true, false}) {
     bool skipped = false;
@@ -380,6 +401,8 @@ int runCompile(const std::vector<std::string> &argv) {
     for (size_t i = 0; i < ladder.size(); ++i) {
       if (skipOverFloor && memory.vram && deviceFloor(ladder[i], paramBytes) > memory.vram) {
         skipped = true;
+        if (args.strategy == "auto")
+          candidates.emplace_back(i, std::nan(""));
         continue;
       }
       mlir::OwningOpRef<mlir::ModuleOp> trial = (**module).clone();
@@ -396,6 +419,7 @@ int runCompile(const std::vector<std::string> &argv) {
       pipeline.gradDtype = args.gradDtype.empty() ? "bf16" : args.gradDtype;
       pipeline.place = ladder[i].place;
       pipeline.remat = ladder[i].remat;
+      pipeline.prefetch = ladder[i].prefetch;
       mlir::PassManager passes(&context);
       mlir::off::buildOffCompilePipeline(passes, pipeline);
       if (mlir::failed(passes.run(*trial)))
@@ -414,7 +438,7 @@ int runCompile(const std::vector<std::string> &argv) {
         std::optional<sim::Simulation> simulated = sim::simulate(*lowered, *profile, error);
         if (!simulated)
           return fail("--profile " + profile->name + ": " + error);
-        candidates.emplace_back(ladder[i].label, simulated->stepSeconds);
+        candidates.emplace_back(i, simulated->stepSeconds);
         if (!chosen || simulated->stepSeconds < fastest) {
           fastest = simulated->stepSeconds;
           chosen = std::move(*lowered);
@@ -432,7 +456,7 @@ int runCompile(const std::vector<std::string> &argv) {
         break;
       }
       if (args.strategy == "auto")
-        candidates.emplace_back(ladder[i].label, std::nan(""));
+        candidates.emplace_back(i, std::nan(""));
       tried.push_back({i, used, memoryBreakdown(*lowered)});
     }
     if (chosen || !skipped)
@@ -512,10 +536,12 @@ int runCompile(const std::vector<std::string> &argv) {
     }
     if (args.strategy == "auto") {
       report["strategy"] = args.strategy;
+      report["chosen"] = decisions.strategy;
       llvm::json::Array list;
-      for (const auto &[label, seconds] : candidates)
+      for (const auto &[index, seconds] : candidates)
         list.push_back(llvm::json::Object{
-            {"decisions", label},
+            {"strategy", ladder[index].strategy},
+            {"decisions", ladder[index].label},
             {"predicted_step_s",
              std::isnan(seconds) ? llvm::json::Value(nullptr) : llvm::json::Value(seconds)}});
       report["candidates"] = std::move(list);
@@ -597,10 +623,10 @@ int runCompile(const std::vector<std::string> &argv) {
                                   bound.seconds > 0 ? *predicted / bound.seconds : 0.0,
                                   args.strategy == "auto"
                                       ? llvm::formatv("; --strategy auto: the fastest of {0} "
-                                                      "fitting decision sets",
+                                                      "fitting decision sets ({1})",
                                                       llvm::count_if(candidates, [](auto &c) {
                                                         return !std::isnan(c.second);
-                                                      }))
+                                                      }), decisions.strategy)
                                             .str()
                                       : std::string());
   return 0;

@@ -365,12 +365,12 @@ int runCompile(const std::vector<std::string> &argv) {
   // option decides), so it is never slower than any of them.
   std::vector<Decisions> ladder;
   if (emulated)
-    ladder.push_back(strategyDecisions(args.strategy, memory));
+    ladder.push_back(strategyDecisions(args.strategy, memory, mixed));
   else
     ladder = decisionLadder(memory);
   if (args.strategy == "auto" && !memory.forced() && !args.forward)
     for (const char *name : kEmulatedStrategies)
-      ladder.push_back(strategyDecisions(name, memory));
+      ladder.push_back(strategyDecisions(name, memory, mixed));
   mlir::OwningOpRef<mlir::ModuleOp> compiled;
   mlir::func::FuncOp step;
   std::optional<plan::Plan> chosen;

@@ -64,7 +64,8 @@ std::vector<Decisions> decisionLadder(const MemoryOptions &options) {
   return ladder;
 }
 
-Decisions strategyDecisions(const std::string &name, const MemoryOptions &options) {
+Decisions strategyDecisions(const std::string &name, const MemoryOptions &options,
+                            bool mixed) {
   Decisions d;
   d.strategy = name;
   if (name == "none") {
@@ -75,10 +76,18 @@ Decisions strategyDecisions(const std::string &name, const MemoryOptions &option
   } else if (name == "zero-offload") {
     // ZeRO-2 + offload_optimizer: fp32 states and the update on the CPU,
     // gradients sent there as they are reduced, params stay on the GPU,
-    // with the per-layer activation checkpointing it is run with.
-    d.label = "zero-offload: optimizer states and AdamW on the host, gradients "
-              "streamed to the host, params on the device, per-layer recompute";
+    // with the per-layer activation checkpointing it is run with. In fp32
+    // the device param is the master (AdamW reads it over d2h); in
+    // bf16-mixed the fp32 masters live on the host, the bf16 copies
+    // (off-mix-precision's "<name>.bf16" params) on the device.
+    d.label = mixed ? "zero-offload: fp32 masters, optimizer states and AdamW on the host, "
+                      "gradients streamed to the host, bf16 params on the device, "
+                      "per-layer recompute"
+                    : "zero-offload: optimizer states and AdamW on the host, gradients "
+                      "streamed to the host, params on the device, per-layer recompute";
     d.place = {"optimizer=host", "grads=host"};
+    if (mixed)
+      d.place = {"optimizer=host", "grads=host", "params=host", "*.bf16=device"};
     d.remat = "all";
   } else if (name == "zero-infinity") {
     // ZeRO-3 + offload_param/offload_optimizer (device nvme with --nvme):

@@ -41,8 +41,10 @@ inline const char *const kEmulatedStrategies[] = {
 
 /// The decisions of emulated strategy `name` (one of kEmulatedStrategies);
 /// zero-infinity puts params and optimizer states on NVMe when --nvme is
-/// given, else on the host.
-Decisions strategyDecisions(const std::string &name, const MemoryOptions &options);
+/// given, else on the host. `mixed` (bf16-mixed): zero-offload keeps only
+/// the bf16 compute copies on the device, the fp32 masters on the host.
+Decisions strategyDecisions(const std::string &name, const MemoryOptions &options,
+                            bool mixed);
 
 /// What to try, in order: the forcing options alone when any is given;
 /// else, without a budget, everything on the device; else the greedy

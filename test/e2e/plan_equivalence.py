@@ -235,16 +235,18 @@ def run_case(name, workdir):
     check(report["tiers"]["nvme"]["peak_bytes"] > 0,
           f"{name} --strategy zero-infinity --nvme: params and optimizer states on NVMe")
     case.same(reference, plan, "--strategy zero-infinity --nvme", nvme=strategy_nvme)
-    for budget in (budgets[0], budgets[len(budgets) // 2], budgets[-1]):
+    for budget, profile in ((budgets[0], "cpu-host"), (budgets[len(budgets) // 2], "cpu-host"),
+                            (budgets[-1], "cpu-host"), (budgets[-2], "h100-80g")):
         plan, report, _ = case.compile(["--vram", str(budget), "--strategy", "auto",
-                                        "--profile", "cpu-host"])
+                                        "--profile", profile])
         times = [c["predicted_step_s"] for c in report["candidates"]
                  if c["predicted_step_s"] is not None]
         check(report["tiers"]["device"]["peak_bytes"] <= budget
               and report["predicted_step_s"] == min(times),
-              f"{name} --vram {human(budget)} --strategy auto: fits, the fastest of "
-              f"{len(times)} ({report['chosen']})")
-        case.same(reference, plan, f"--vram {human(budget)} --strategy auto")
+              f"{name} --vram {human(budget)} --strategy auto --profile {profile}: fits, "
+              f"the fastest of {len(times)} ({report['chosen']}: "
+              f"{report['decisions']['summary']})")
+        case.same(reference, plan, f"--vram {human(budget)} --strategy auto --profile {profile}")
 
     # NVMe. The least host memory the policy reaches with NVMe (params and
     # optimizer states there) is below what the host-only decision sets

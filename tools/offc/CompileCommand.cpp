@@ -27,6 +27,7 @@
 #include "tools/offc/MemoryPolicy.h"
 #include "runtime/common/BuildInfo.h"
 #include "runtime/common/HumanSize.h"
+#include "runtime/common/LayerName.h"
 #include "runtime/plan/Plan.h"
 #include "tools/offc/CliSupport.h"
 #include "tools/offc/Commands.h"
@@ -394,11 +395,75 @@ int runCompile(const std::vector<std::string> &argv) {
   // --strategy auto: every fitting set's predicted step (NaN: does not fit).
   std::vector<std::pair<size_t, double>> candidates; // ladder index, seconds
   double fastest = 0;
+  // auto's own refinement of the fastest set when it recomputes every
+  // layer: the same placement recomputing only the first 3/4, 1/2, 1/4 or
+  // none of the layers saves forward time where the device can hold the
+  // activations (layers named as off-remat groups them, picked by a brace
+  // glob).
+  std::vector<std::string> layerNames;
+  (**module).walk([&](mlir::off::ParamOp param) {
+    std::string_view name(param.getName().data(), param.getName().size());
+    std::string layer(layerOfName(name));
+    if (!layer.empty() && !llvm::is_contained(layerNames, layer))
+      layerNames.push_back(layer);
+  });
+  auto partialRemat = [&](const Decisions &from) {
+    std::vector<Decisions> variants;
+    size_t count = layerNames.size();
+    std::vector<size_t> counts;
+    for (size_t k : {count * 3 / 4, count / 2, count / 4, size_t(0)})
+      if (k < count && !llvm::is_contained(counts, k))
+        counts.push_back(k);
+    std::string base = from.label;
+    if (size_t colon = base.find(": "); colon != std::string::npos)
+      base = base.substr(colon + 2); // "zero-infinity: ..." -> "..."
+    if (size_t cut = base.find(", per-layer recompute"); cut != std::string::npos)
+      base.erase(cut, std::string(", per-layer recompute").size());
+    for (size_t k : counts) {
+      Decisions d = from;
+      d.strategy = "auto";
+      d.remat = "none";
+      if (k == 1) {
+        d.remat = layerNames[0]; // a brace glob needs two alternatives
+      } else if (k) {
+        d.remat = "{";
+        for (size_t j = 0; j < k; ++j)
+          d.remat += (j ? "," : "") + layerNames[j];
+        d.remat += "}";
+      }
+      d.label = base + (k ? ", recompute the first " + std::to_string(k) + " of " +
+                                std::to_string(count) + " layers"
+                          : ", nothing recomputed");
+      variants.push_back(d);
+    }
+    return variants;
+  };
+  size_t ladderSize = ladder.size();
   for (bool skipOverFloor : {true, false}) {
-    bool skipped = false;
+    bool skipped = false, refined = false;
     tried.clear();
     candidates.clear();
-    for (size_t i = 0; i < ladder.size(); ++i) {
+    ladder.resize(ladderSize);
+    // After the last set, auto queues the refinement of the fastest set
+    // that recomputes every layer.
+    auto refine = [&](size_t i) {
+      if (i + 1 != ladder.size() || refined || args.strategy != "auto" || memory.forced() ||
+          layerNames.size() < 2)
+        return;
+      refined = true;
+      std::optional<size_t> best; // a ladder index
+      double bestSeconds = 0;
+      for (auto [index, seconds] : candidates)
+        if (!std::isnan(seconds) && ladder[index].remat == "all" &&
+            (!best || seconds < bestSeconds)) {
+          best = index;
+          bestSeconds = seconds;
+        }
+      if (best)
+        for (Decisions &variant : partialRemat(Decisions(ladder[*best])))
+          ladder.push_back(std::move(variant));
+    };
+    for (size_t i = 0; i < ladder.size(); refine(i), ++i) {
       if (skipOverFloor && memory.vram && deviceFloor(ladder[i], paramBytes) > memory.vram) {
         skipped = true;
         if (args.strategy == "auto")

@@ -215,7 +215,7 @@ llvm::json::Object memoryReport(const MemoryOptions &options, const Decisions &d
   }
   std::optional<llvm::GlobPattern> remat;
   if (decisions.remat != "none" && decisions.remat != "all")
-    if (auto glob = llvm::GlobPattern::create(decisions.remat))
+    if (auto glob = llvm::GlobPattern::create(decisions.remat, /*MaxSubPatterns=*/1024))
       remat = std::move(*glob);
   llvm::json::Object perLayer;
   for (auto &[layer, entries] : layers) {

@@ -424,7 +424,8 @@ def RematPass : Pass<"off-remat", "::mlir::func::FuncOp"> {
     reads the region's results, so the forward values die after the forward.
 
     `remat` is `none`, `all` (every layer) or a glob pattern over layer names
-    (`model.layers.1`, `model.layers.*`). The recomputed values are bit for
+    (`model.layers.1`, `model.layers.*`, `{model.layers.0,model.layers.2}`:
+    braces list alternatives). The recomputed values are bit for
     bit the saved ones (same kernels, same inputs).
     Pre: a training step (off-autodiff ran); no transfers yet.
     Post: backward ops read no forward value of a selected layer other than

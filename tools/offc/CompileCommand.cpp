@@ -448,7 +448,7 @@ int runCompile(const std::vector<std::string> &argv) {
     // that recomputes every layer.
     auto refine = [&](size_t i) {
       if (i + 1 != ladder.size() || refined || args.strategy != "auto" || memory.forced() ||
-          layerNames.size() < 2)
+          args.forward || layerNames.size() < 2)
         return;
       refined = true;
       std::optional<size_t> best; // a ladder index

@@ -15,6 +15,9 @@ micro-batches and clipping:
 * each forcing option alone (--place CLASS=host for the four classes,
   --place on a pattern, --remat all, --remat on one layer,
   --optimizer-stream), and all of them at once;
+* each emulated strategy (--strategy none, recompute-all, zero-offload,
+  zero-infinity, also with --nvme, accelerate-offload) and --strategy auto
+  at three of the budgets (issue 13, done-when 3);
 
 each run for 5 steps under --check-residency (the budget ladder also
 without it). Checked with cmp: the final model.safetensors and
@@ -67,6 +70,8 @@ FORCING = [
     ["--place", "optimizer=host", "--place", "params=host", "--place", "grads=host",
      "--place", "activations=host", "--remat", "all"],
 ]
+# offc compile --strategy NAME: the emulated fixed layouts (issue 13).
+STRATEGIES = ["none", "recompute-all", "zero-offload", "zero-infinity", "accelerate-offload"]
 # The greedy policy's decision sets (tools/offc/MemoryPolicy.cpp), to find
 # the least device memory any of them needs.
 LADDER = [
@@ -215,6 +220,33 @@ def run_case(name, workdir):
     for options in FORCING:
         plan, report, _ = case.compile(options)
         case.same(reference, plan, " ".join(options))
+
+    # The emulated strategies (issue 13, done-when 3), each as it is and
+    # zero-infinity also on NVMe; then --strategy auto (the ladder and every
+    # strategy, the fastest on the CPU profile) at three budgets.
+    strategy_nvme = os.path.join(case.dir, "strategy-nvme")
+    os.makedirs(strategy_nvme)
+    for strategy in STRATEGIES:
+        plan, report, _ = case.compile(["--strategy", strategy])
+        check(report["decisions"]["strategy"] == strategy,
+              f"{name} --strategy {strategy}: the report names it")
+        case.same(reference, plan, f"--strategy {strategy}")
+    plan, report, _ = case.compile(["--strategy", "zero-infinity", "--nvme", strategy_nvme])
+    check(report["tiers"]["nvme"]["peak_bytes"] > 0,
+          f"{name} --strategy zero-infinity --nvme: params and optimizer states on NVMe")
+    case.same(reference, plan, "--strategy zero-infinity --nvme", nvme=strategy_nvme)
+    for budget, profile in ((budgets[0], "cpu-host"), (budgets[len(budgets) // 2], "cpu-host"),
+                            (budgets[-1], "cpu-host"), (budgets[-2], "h100-80g")):
+        plan, report, _ = case.compile(["--vram", str(budget), "--strategy", "auto",
+                                        "--profile", profile])
+        times = [c["predicted_step_s"] for c in report["candidates"]
+                 if c["predicted_step_s"] is not None]
+        check(report["tiers"]["device"]["peak_bytes"] <= budget
+              and report["predicted_step_s"] == min(times),
+              f"{name} --vram {human(budget)} --strategy auto --profile {profile}: fits, "
+              f"the fastest of {len(times)} ({report['chosen']}: "
+              f"{report['decisions']['summary']})")
+        case.same(reference, plan, f"--vram {human(budget)} --strategy auto --profile {profile}")
 
     # NVMe. The least host memory the policy reaches with NVMe (params and
     # optimizer states there) is below what the host-only decision sets

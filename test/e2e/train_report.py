@@ -7,7 +7,9 @@ compiled with `offc compile --report` (the compiler's prediction) and
 trained 2 steps with `offrt train --report` (the runtime's measurement: the
 backend's arena peak per tier). Checked per tier: the measured peak equals
 the predicted one exactly, both reports state the same budget, and the peak
-is at most the budget.
+is at most the budget. The same for each emulated strategy (offc compile
+--strategy NAME; zero-infinity also on NVMe) and --strategy auto at two
+budgets (issue 13, done-when 3).
 
 Plans with an NVMe tier (params and optimizer states forced there) train
 under --nvme: the measured NVMe peak is what the arena's files take.
@@ -41,6 +43,7 @@ NVME = ["--place", "optimizer=nvme", "--place", "params=nvme", "--place", "grads
 FORCING = [["--optimizer-stream"], ["--remat", "all"], ["--place", "params=host"],
            ["--place", "activations=host"], LEAST, NVME]
 TIERS = ("device", "host", "nvme")
+STRATEGIES = ["none", "recompute-all", "zero-offload", "zero-infinity", "accelerate-offload"]
 
 
 def write_tokens(path, vocab, count):
@@ -87,7 +90,7 @@ def main():
             run(["offc", "compile", *model, *options, "--report", stem + ".c.json",
                  "-o", stem + ".plan"])
             nvme = []
-            if "optimizer=nvme" in options:
+            if "optimizer=nvme" in options or "--nvme" in options:
                 nvme = ["--nvme", os.path.join(workdir, "nvme")]
                 os.makedirs(nvme[1], exist_ok=True)
             run(["offrt", "train", stem + ".plan", "--data", data, "--steps", STEPS,
@@ -117,6 +120,15 @@ def main():
             compile_and_train(["--vram", str(budgets[-1]), "--host-ram", str(host + extra)])
         for options in FORCING:
             compile_and_train(options)
+        # The emulated strategies and --strategy auto (issue 13, done-when 3).
+        nvme_dir = os.path.join(workdir, "nvme")
+        os.makedirs(nvme_dir, exist_ok=True)
+        for strategy in STRATEGIES:
+            compile_and_train(["--strategy", strategy])
+        compile_and_train(["--strategy", "zero-infinity", "--nvme", nvme_dir])
+        for budget in (budgets[0], budgets[-1]):
+            compile_and_train(["--vram", str(budget), "--strategy", "auto",
+                               "--profile", "cpu-host"])
         total += count[0]
     print(f"{total} plans compiled and trained")
     return finish()

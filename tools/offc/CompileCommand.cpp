@@ -27,6 +27,7 @@
 #include "tools/offc/MemoryPolicy.h"
 #include "runtime/common/BuildInfo.h"
 #include "runtime/common/HumanSize.h"
+#include "runtime/common/LayerName.h"
 #include "runtime/plan/Plan.h"
 #include "tools/offc/CliSupport.h"
 #include "tools/offc/Commands.h"
@@ -60,7 +61,8 @@ struct CompileArgs {
   MemoryOptions memory;
   std::string report; // --report FILE.json
   std::string profile; // --profile: a device profile for predicted_step_s
-  std::string strategy = "greedy"; // greedy | auto (needs --profile)
+  // greedy | auto (needs --profile) | one of kEmulatedStrategies
+  std::string strategy = "greedy";
   // AdamW and the step; defaults are torch.optim.AdamW's and clip 1.0.
   int64_t gradAccum = 1;
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
@@ -137,10 +139,13 @@ void addCompileOptions(cli::Command &cmd, CompileArgs &out) {
              "put a class (params, grads, optimizer,\nactivations) or the params and "
              "optimizer\nstates matching a glob on a tier (device,\nhost, nvme); "
              "repeatable, later ones win");
-  cmd.choice("--strategy", out.strategy, {"greedy", "auto"},
+  cmd.choice("--strategy", out.strategy,
+             {"greedy", "auto", "none", "recompute-all", "zero-offload", "zero-infinity",
+              "accelerate-offload"},
              "greedy (default): the first decision set of\nthe ladder that fits; auto: every set "
-             "that\nfits, each replayed on --profile, the fastest\n(the planner of issue 13 will "
-             "widen the\nchoice)");
+             "of the\nladder and every emulated strategy that fits,\neach replayed on --profile, "
+             "the fastest; or one\nemulated strategy, its fixed layout: none,\nrecompute-all, "
+             "zero-offload, zero-infinity,\naccelerate-offload (docs/planner.md)");
   cmd.option("--remat", out.memory.remat, "R",
              "recompute activations: none, all (every\nlayer) or a glob over layer names\n"
              "(model.layers.1*)");
@@ -274,6 +279,14 @@ int runCompile(const std::vector<std::string> &argv) {
     llvm::errs() << kCommand << ": error: " << problem << "\n";
     return 1;
   }
+  bool emulated = args.strategy != "greedy" && args.strategy != "auto";
+  if (emulated && (args.memory.forced() || args.optimizerStream))
+    return usageError("--strategy " + args.strategy +
+                      " is a fixed layout: drop --place / --remat / --optimizer-stream, or "
+                      "use --strategy greedy");
+  if (emulated && args.forward)
+    return usageError("--strategy " + args.strategy +
+                      " lays out a training step: --forward has no optimizer or gradients");
   if (args.strategy == "auto" && args.profile.empty())
     return usageError("--strategy auto needs --profile: the machine the plan is to be fast on");
   std::optional<sim::DeviceProfile> profile;
@@ -349,7 +362,16 @@ int runCompile(const std::vector<std::string> &argv) {
     memory.place.insert(memory.place.begin(), "optimizer=host");
 
   // The decision sets, in order, until one fits the budgets.
-  std::vector<Decisions> ladder = decisionLadder(memory);
+  // --strategy auto also tries every emulated strategy (unless a forcing
+  // option decides), so it is never slower than any of them.
+  std::vector<Decisions> ladder;
+  if (emulated)
+    ladder.push_back(strategyDecisions(args.strategy, memory, mixed));
+  else
+    ladder = decisionLadder(memory);
+  if (args.strategy == "auto" && !memory.forced() && !args.forward)
+    for (const char *name : kEmulatedStrategies)
+      ladder.push_back(strategyDecisions(name, memory, mixed));
   mlir::OwningOpRef<mlir::ModuleOp> compiled;
   mlir::func::FuncOp step;
   std::optional<plan::Plan> chosen;
@@ -371,15 +393,81 @@ int runCompile(const std::vector<std::string> &argv) {
                     ((type.getElementTypeBitWidth() + 7) / 8);
   });
   // --strategy auto: every fitting set's predicted step (NaN: does not fit).
-  std::vector<std::pair<std::string, double>> candidates;
+  std::vector<std::pair<size_t, double>> candidates; // ladder index, seconds
   double fastest = 0;
+  // auto's own refinement of the fastest set when it recomputes every
+  // layer: the same placement recomputing only the first 3/4, 1/2, 1/4 or
+  // none of the layers saves forward time where the device can hold the
+  // activations (layers named as off-remat groups them, picked by a brace
+  // glob).
+  std::vector<std::string> layerNames;
+  (**module).walk([&](mlir::off::ParamOp param) {
+    std::string_view name(param.getName().data(), param.getName().size());
+    std::string layer(layerOfName(name));
+    if (!layer.empty() && !llvm::is_contained(layerNames, layer))
+      layerNames.push_back(layer);
+  });
+  auto partialRemat = [&](const Decisions &from) {
+    std::vector<Decisions> variants;
+    size_t count = layerNames.size();
+    std::vector<size_t> counts;
+    for (size_t k : {count * 3 / 4, count / 2, count / 4, size_t(0)})
+      if (k < count && !llvm::is_contained(counts, k))
+        counts.push_back(k);
+    std::string base = from.label;
+    if (size_t colon = base.find(": "); colon != std::string::npos)
+      base = base.substr(colon + 2); // "zero-infinity: ..." -> "..."
+    if (size_t cut = base.find(", per-layer recompute"); cut != std::string::npos)
+      base.erase(cut, std::string(", per-layer recompute").size());
+    for (size_t k : counts) {
+      Decisions d = from;
+      d.strategy = "auto";
+      d.remat = "none";
+      if (k == 1) {
+        d.remat = layerNames[0]; // a brace glob needs two alternatives
+      } else if (k) {
+        d.remat = "{";
+        for (size_t j = 0; j < k; ++j)
+          d.remat += (j ? "," : "") + layerNames[j];
+        d.remat += "}";
+      }
+      d.label = base + (k ? ", recompute the first " + std::to_string(k) + " of " +
+                                std::to_string(count) + " layers"
+                          : ", nothing recomputed");
+      variants.push_back(d);
+    }
+    return variants;
+  };
+  size_t ladderSize = ladder.size();
   for (bool skipOverFloor : {true, false}) {
-    bool skipped = false;
+    bool skipped = false, refined = false;
     tried.clear();
     candidates.clear();
-    for (size_t i = 0; i < ladder.size(); ++i) {
+    ladder.resize(ladderSize);
+    // After the last set, auto queues the refinement of the fastest set
+    // that recomputes every layer.
+    auto refine = [&](size_t i) {
+      if (i + 1 != ladder.size() || refined || args.strategy != "auto" || memory.forced() ||
+          args.forward || layerNames.size() < 2)
+        return;
+      refined = true;
+      std::optional<size_t> best; // a ladder index
+      double bestSeconds = 0;
+      for (auto [index, seconds] : candidates)
+        if (!std::isnan(seconds) && ladder[index].remat == "all" &&
+            (!best || seconds < bestSeconds)) {
+          best = index;
+          bestSeconds = seconds;
+        }
+      if (best)
+        for (Decisions &variant : partialRemat(Decisions(ladder[*best])))
+          ladder.push_back(std::move(variant));
+    };
+    for (size_t i = 0; i < ladder.size(); refine(i), ++i) {
       if (skipOverFloor && memory.vram && deviceFloor(ladder[i], paramBytes) > memory.vram) {
         skipped = true;
+        if (args.strategy == "auto")
+          candidates.emplace_back(i, std::nan(""));
         continue;
       }
       mlir::OwningOpRef<mlir::ModuleOp> trial = (**module).clone();
@@ -396,6 +484,7 @@ int runCompile(const std::vector<std::string> &argv) {
       pipeline.gradDtype = args.gradDtype.empty() ? "bf16" : args.gradDtype;
       pipeline.place = ladder[i].place;
       pipeline.remat = ladder[i].remat;
+      pipeline.prefetch = ladder[i].prefetch;
       mlir::PassManager passes(&context);
       mlir::off::buildOffCompilePipeline(passes, pipeline);
       if (mlir::failed(passes.run(*trial)))
@@ -414,7 +503,7 @@ int runCompile(const std::vector<std::string> &argv) {
         std::optional<sim::Simulation> simulated = sim::simulate(*lowered, *profile, error);
         if (!simulated)
           return fail("--profile " + profile->name + ": " + error);
-        candidates.emplace_back(ladder[i].label, simulated->stepSeconds);
+        candidates.emplace_back(i, simulated->stepSeconds);
         if (!chosen || simulated->stepSeconds < fastest) {
           fastest = simulated->stepSeconds;
           chosen = std::move(*lowered);
@@ -432,7 +521,7 @@ int runCompile(const std::vector<std::string> &argv) {
         break;
       }
       if (args.strategy == "auto")
-        candidates.emplace_back(ladder[i].label, std::nan(""));
+        candidates.emplace_back(i, std::nan(""));
       tried.push_back({i, used, memoryBreakdown(*lowered)});
     }
     if (chosen || !skipped)
@@ -512,10 +601,12 @@ int runCompile(const std::vector<std::string> &argv) {
     }
     if (args.strategy == "auto") {
       report["strategy"] = args.strategy;
+      report["chosen"] = decisions.strategy;
       llvm::json::Array list;
-      for (const auto &[label, seconds] : candidates)
+      for (const auto &[index, seconds] : candidates)
         list.push_back(llvm::json::Object{
-            {"decisions", label},
+            {"strategy", ladder[index].strategy},
+            {"decisions", ladder[index].label},
             {"predicted_step_s",
              std::isnan(seconds) ? llvm::json::Value(nullptr) : llvm::json::Value(seconds)}});
       report["candidates"] = std::move(list);
@@ -597,10 +688,10 @@ int runCompile(const std::vector<std::string> &argv) {
                                   bound.seconds > 0 ? *predicted / bound.seconds : 0.0,
                                   args.strategy == "auto"
                                       ? llvm::formatv("; --strategy auto: the fastest of {0} "
-                                                      "fitting decision sets",
+                                                      "fitting decision sets ({1})",
                                                       llvm::count_if(candidates, [](auto &c) {
                                                         return !std::isnan(c.second);
-                                                      }))
+                                                      }), decisions.strategy)
                                             .str()
                                       : std::string());
   return 0;

@@ -35,7 +35,7 @@ const char *tierName(const plan::Plan &plan, uint32_t arena) {
 std::vector<Decisions> decisionLadder(const MemoryOptions &options) {
   if (options.forced()) {
     Decisions forced{"the --place / --remat decisions", options.place,
-                     options.remat.empty() ? "none" : options.remat};
+                     options.remat.empty() ? "none" : options.remat, 1, "forced"};
     return {forced};
   }
   std::vector<Decisions> ladder = {{"everything on the device", {}, "none"}};
@@ -62,6 +62,56 @@ std::vector<Decisions> decisionLadder(const MemoryOptions &options) {
                       "all"});
   }
   return ladder;
+}
+
+Decisions strategyDecisions(const std::string &name, const MemoryOptions &options,
+                            bool mixed) {
+  Decisions d;
+  d.strategy = name;
+  if (name == "none") {
+    d.label = "none: everything on the device, nothing recomputed";
+  } else if (name == "recompute-all") {
+    d.label = "recompute-all: everything on the device, every layer recomputed";
+    d.remat = "all";
+  } else if (name == "zero-offload") {
+    // ZeRO-2 + offload_optimizer: fp32 states and the update on the CPU,
+    // gradients sent there as they are reduced, params stay on the GPU,
+    // with the per-layer activation checkpointing it is run with. In fp32
+    // the device param is the master (AdamW reads it over d2h); in
+    // bf16-mixed the fp32 masters live on the host, the bf16 copies
+    // (off-mix-precision's "<name>.bf16" params) on the device.
+    d.label = mixed ? "zero-offload: fp32 masters, optimizer states and AdamW on the host, "
+                      "gradients streamed to the host, bf16 params on the device, "
+                      "per-layer recompute"
+                    : "zero-offload: optimizer states and AdamW on the host, gradients "
+                      "streamed to the host, params on the device, per-layer recompute";
+    d.place = {"optimizer=host", "grads=host"};
+    if (mixed)
+      d.place = {"optimizer=host", "grads=host", "params=host", "*.bf16=device"};
+    d.remat = "all";
+  } else if (name == "zero-infinity") {
+    // ZeRO-3 + offload_param/offload_optimizer (device nvme with --nvme):
+    // params gathered one layer ahead of use (its prefetch), gradients
+    // partitioned off the GPU, full checkpointing.
+    bool nvme = !options.nvmeDir.empty();
+    d.label = nvme ? "zero-infinity: params and optimizer states on NVMe (AdamW on the "
+                     "host), gradients on the host, fetched one layer ahead, per-layer "
+                     "recompute"
+                   : "zero-infinity: params, gradients and optimizer states on the host "
+                     "(AdamW there), fetched one layer ahead, per-layer recompute";
+    d.place = {nvme ? "optimizer=nvme" : "optimizer=host", nvme ? "params=nvme" : "params=host",
+               "grads=host"};
+    d.remat = "all";
+  } else if (name == "accelerate-offload") {
+    // accelerate's cpu_offload: each module's weights copied to the GPU by
+    // a hook when it runs (no prefetch, the forward waits for the copy);
+    // the optimizer over CPU params; no checkpointing unless asked for.
+    d.label = "accelerate-offload: params on the host, copied to the device when each "
+              "layer runs (no prefetch), gradients, optimizer states and AdamW on the host";
+    d.place = {"optimizer=host", "params=host", "grads=host"};
+    d.prefetch = 0;
+  }
+  return d;
 }
 
 uint64_t deviceFloor(const Decisions &decisions, uint64_t paramBytes) {
@@ -105,6 +155,9 @@ std::string budgetProblem(const MemoryOptions &options, const Decisions &decisio
     return problem("--vram", options.vramText, options.vram, used.device, "device",
                    "try --vram " + human(used.device) +
                        (options.forced() ? " or other --place / --remat" : "") +
+                       (decisions.strategy != "greedy" && decisions.strategy != "forced"
+                            ? " or another --strategy (auto: the fastest that fits)"
+                            : "") +
                        " or a smaller --batch / --seq");
   if (looks(1) && options.hostRam && used.host > options.hostRam)
     return problem("--host-ram", options.hostRamText, options.hostRam, used.host, "host",
@@ -162,7 +215,7 @@ llvm::json::Object memoryReport(const MemoryOptions &options, const Decisions &d
   }
   std::optional<llvm::GlobPattern> remat;
   if (decisions.remat != "none" && decisions.remat != "all")
-    if (auto glob = llvm::GlobPattern::create(decisions.remat))
+    if (auto glob = llvm::GlobPattern::create(decisions.remat, /*MaxSubPatterns=*/1024))
       remat = std::move(*glob);
   llvm::json::Object perLayer;
   for (auto &[layer, entries] : layers) {
@@ -192,6 +245,8 @@ llvm::json::Object memoryReport(const MemoryOptions &options, const Decisions &d
                                             {"nvme_write", int64_t(traffic.nvmeWrite)}}},
       {"recompute_flops", int64_t(recomputeFlops)},
       {"decisions", llvm::json::Object{{"summary", decisions.label},
+                                       {"strategy", decisions.strategy},
+                                       {"prefetch_layers", decisions.prefetch},
                                        {"place", std::move(place)},
                                        {"remat", decisions.remat},
                                        {"classes", std::move(perClass)},

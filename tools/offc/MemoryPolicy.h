@@ -24,12 +24,27 @@ struct MemoryOptions {
   bool forced() const { return !place.empty() || !remat.empty(); }
 };
 
-/// One set of decisions for off-place and off-remat.
+/// One set of decisions for off-place, off-remat and off-insert-transfers.
 struct Decisions {
   std::string label; // what it does, for messages and the report
   std::vector<std::string> place;
   std::string remat = "none";
+  int prefetch = 1; // layers ahead a copy to the device is issued (0: at its use)
+  std::string strategy = "greedy"; // the --strategy it stands for
 };
+
+/// The fixed layouts people run today that `offc compile --strategy NAME`
+/// emulates with the same decisions (docs/planner.md, "Emulated
+/// strategies"), in the order auto tries them.
+inline const char *const kEmulatedStrategies[] = {
+    "none", "recompute-all", "zero-offload", "zero-infinity", "accelerate-offload"};
+
+/// The decisions of emulated strategy `name` (one of kEmulatedStrategies);
+/// zero-infinity puts params and optimizer states on NVMe when --nvme is
+/// given, else on the host. `mixed` (bf16-mixed): zero-offload keeps only
+/// the bf16 compute copies on the device, the fp32 masters on the host.
+Decisions strategyDecisions(const std::string &name, const MemoryOptions &options,
+                            bool mixed);
 
 /// What to try, in order: the forcing options alone when any is given;
 /// else, without a budget, everything on the device; else the greedy

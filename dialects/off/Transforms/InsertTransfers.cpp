@@ -57,9 +57,9 @@ SmallVector<OpOperand *> inPlaceOperands(AdamStepOp adam) {
 
 class Inserter {
 public:
-  Inserter(func::FuncOp step, int64_t &numTransfers)
+  Inserter(func::FuncOp step, int64_t &numTransfers, int64_t prefetchLayers)
       : step(step), block(step.getBody().front()), builder(step.getContext()),
-        numTransfers(numTransfers) {}
+        numTransfers(numTransfers), prefetchLayers(prefetchLayers) {}
 
   LogicalResult run(int64_t &numHoisted);
 
@@ -99,6 +99,7 @@ private:
   Block &block;
   OpBuilder builder;
   int64_t &numTransfers;
+  int64_t prefetchLayers; // 1: one layer ahead; 0: at the use (no overlap)
   llvm::DenseMap<AdamStepOp, Tier> adamTiers;
   /// Adam operands copied into AdamW's tier and written back after it:
   /// their copies are freed after the write-back, not after the update.
@@ -190,6 +191,8 @@ SmallVector<Cluster> Inserter::clusters(Value value, const StepStructure &s) {
 /// layer ahead (the start of the layer segment before, or of the one it
 /// follows), never after the use.
 Operation *Inserter::prefetchPoint(Operation *firstUse, const StepStructure &s) {
+  if (prefetchLayers == 0)
+    return firstUse;
   int index = s.layerIndex(firstUse) - (s.inLayerSegment(firstUse) ? 1 : 0);
   Operation *point = s.layerSegmentStart(index);
   if (!point) // before any layer: the first op that is not a source
@@ -419,12 +422,17 @@ void Inserter::writeBack(AdamStepOp adam, ArrayRef<Value> sources) {
 
 struct InsertTransfersPass
     : off::impl::InsertTransfersPassBase<InsertTransfersPass> {
+  using InsertTransfersPassBase::InsertTransfersPassBase;
   void runOnOperation() override {
     func::FuncOp step = getOperation();
     if (step.isExternal())
       return;
     int64_t transfers = 0, hoisted = 0;
-    Inserter inserter(step, transfers);
+    if (prefetch != 0 && prefetch != 1) {
+      step.emitError("off-insert-transfers: prefetch must be 0 or 1, got ") << int64_t(prefetch);
+      return signalPassFailure();
+    }
+    Inserter inserter(step, transfers, prefetch);
     if (failed(inserter.run(hoisted)))
       return signalPassFailure();
     numTransfers = transfers;

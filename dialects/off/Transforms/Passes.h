@@ -49,6 +49,11 @@ struct OffCompileOptions : public PassPipelineOptions<OffCompileOptions> {
   PassOptions::Option<std::string> remat{
       *this, "remat", llvm::cl::desc("off-remat: none, all or a layer pattern"),
       llvm::cl::init("none")};
+  PassOptions::Option<int64_t> prefetch{
+      *this, "prefetch",
+      llvm::cl::desc("off-insert-transfers: copies to a faster tier issued 1 layer "
+                     "ahead, or 0 (at the use: no overlap)"),
+      llvm::cl::init(1)};
   PassOptions::Option<uint64_t> vram{*this, "vram",
                                      llvm::cl::desc("Device budget in bytes (0: none)"),
                                      llvm::cl::init(0)};

@@ -424,7 +424,8 @@ def RematPass : Pass<"off-remat", "::mlir::func::FuncOp"> {
     reads the region's results, so the forward values die after the forward.
 
     `remat` is `none`, `all` (every layer) or a glob pattern over layer names
-    (`model.layers.1`, `model.layers.*`). The recomputed values are bit for
+    (`model.layers.1`, `model.layers.*`, `{model.layers.0,model.layers.2}`:
+    braces list alternatives). The recomputed values are bit for
     bit the saved ones (same kernels, same inputs).
     Pre: a training step (off-autodiff ran); no transfers yet.
     Post: backward ops read no forward value of a selected layer other than
@@ -493,8 +494,11 @@ def InsertTransfersPass : Pass<"off-insert-transfers", "::mlir::func::FuncOp"> {
     inserts the transfers from where the value lives (nvme -> host ->
     device, each hop an `off.prefetch`), issued one layer ahead of the first
     use, an `off.wait` on the last hop's token right before that use, and an
-    `off.free` of the copy after its last use. A value computed on the device
-    and placed elsewhere is offloaded right after it is computed; the device
+    `off.free` of the copy after its last use. With `prefetch=0` each such
+    copy is issued right before its first use instead, so the compute stream
+    waits for it (no overlap: what accelerate's per-module weight movement
+    does; `offc compile --strategy accelerate-offload`). A value computed on
+    the device and placed elsewhere is offloaded right after it is computed; the device
     copy serves the uses up to the next layer and is freed (after a wait on
     the offload) once they are over and the next layer has begun.
 
@@ -523,6 +527,11 @@ def InsertTransfersPass : Pass<"off-insert-transfers", "::mlir::func::FuncOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::off::OffDialect"];
+  let options = [
+    Option<"prefetch", "prefetch", "int64_t", /*default=*/"1",
+           "Layers ahead of its first use a copy toward a faster tier is issued: "
+           "1, or 0 (right before the use)">,
+  ];
   let statistics = [
     Statistic<"numTransfers", "num-transfers", "Transfers inserted">,
     Statistic<"numHoisted", "num-hoisted", "Host AdamW steps moved up">,

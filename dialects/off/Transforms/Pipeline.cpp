@@ -57,7 +57,9 @@ void mlir::off::buildOffCompilePipeline(OpPassManager &pm,
   remat.remat = options.remat;
   step.addPass(createRematPass(remat));
   step.addPass(createLowerRecomputePass());
-  step.addPass(createInsertTransfersPass());
+  InsertTransfersPassOptions transfers;
+  transfers.prefetch = options.prefetch;
+  step.addPass(createInsertTransfersPass(transfers));
   step.addPass(createSchedulePass());
   AssignBuffersPassOptions buffers;
   buffers.deviceBudget = options.vram;

@@ -36,7 +36,7 @@ struct RematPass : off::impl::RematPassBase<RematPass> {
       return;
     std::optional<llvm::GlobPattern> pattern;
     if (remat != "all") {
-      llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(remat);
+      llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(remat, /*MaxSubPatterns=*/1024); // {a,b} lists layers
       if (!glob) {
         step.emitError("off-remat: '") << remat << "': " << llvm::toString(glob.takeError());
         return signalPassFailure();

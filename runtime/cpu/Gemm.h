@@ -46,7 +46,7 @@ GemmBlocks gemmBlocks(int64_t M, int64_t N, int64_t K);
 /// "OpenBLAS 0.3.21 (static, Haswell kernels)": what the build links.
 const char *blasDescription();
 
-enum class F32GemmPath { OpenBlas, OneDnn };
+enum class F32GemmPath { OpenBlas, OneDnn, Own };
 /// The path gemm()'s blocks take in this process.
 F32GemmPath f32GemmPath();
 /// gemm() on a given path (benchmarks; OneDnn where it cannot run throws).

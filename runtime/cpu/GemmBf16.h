@@ -32,7 +32,7 @@
 
 namespace off::cpu {
 
-enum class Bf16GemmPath { OneDnn, Fallback };
+enum class Bf16GemmPath { OneDnn, Fallback, Own };
 
 /// C = op(A) op(B) (+ C when `accumulate`; C must then be f32) on the kernel
 /// pool. `cType` is BF16 or F32.
@@ -54,6 +54,8 @@ void gemmBf16On(Bf16GemmPath path, bool transA, bool transB, int64_t M, int64_t 
 /// The path this process uses (OFF_BF16_GEMM, else onednn when it has a
 /// native bf16 kernel here, else fallback).
 Bf16GemmPath bf16GemmPath();
+/// Whether this CPU runs our own kernel (AVX512_BF16).
+bool bf16GemmHaveOwn();
 /// Whether oneDNN is linked into this build at all.
 bool bf16GemmHaveOneDnn();
 /// The kernel oneDNN picks here, e.g. "brg:avx512_core_bf16" or

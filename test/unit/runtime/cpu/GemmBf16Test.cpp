@@ -1,8 +1,9 @@
 // gemmBf16 (GemmBf16.h) on one implementation path per ctest entry: the
 // binary is registered once per path (test/unit/runtime/cpu/CMakeLists.txt)
 // with OFF_TEST_BF16_EXPECT naming the path it must run (`fallback`, or the
-// oneDNN ISA: `avx512_core_bf16`, `avx512_core_amx`); the test sets the
-// environment that selects it (OFF_BF16_GEMM, ONEDNN_MAX_CPU_ISA). A path this machine
+// oneDNN ISA: `avx512_core_bf16`, `avx512_core_amx`, or `own`, our
+// AVX512_BF16 kernel); the test sets the environment that selects it
+// (OFF_BF16_GEMM, ONEDNN_MAX_CPU_ISA). A path this machine
 // lacks is skipped with "not run: ..." (ctest shows it as skipped, not
 // passed). Without OFF_TEST_BF16_EXPECT the tests run the default path.
 //
@@ -36,10 +37,11 @@ protected:
   /// the fallback, else oneDNN capped at that ISA (ONEDNN_MAX_CPU_ISA).
   /// Set here rather than by ctest, so one variable names the case.
   static void selectPath(std::string want) {
-    if (want == "fallback") {
-      setenv("OFF_BF16_GEMM", "fallback", 1);
+    if (want == "fallback" || want == "own") {
+      setenv("OFF_BF16_GEMM", want.c_str(), 1);
       return;
     }
+    setenv("OFF_BF16_GEMM", "onednn", 1);
     for (char &c : want)
       c = char(std::toupper(static_cast<unsigned char>(c)));
     setenv("ONEDNN_MAX_CPU_ISA", want.c_str(), 1);
@@ -47,20 +49,25 @@ protected:
 
   void SetUp() override {
     const char *expect = std::getenv("OFF_TEST_BF16_EXPECT");
-    if (expect) // before the first product: the path and oneDNN's ISA are read once
-      selectPath(expect);
-    std::string path = bf16GemmDescription();
     if (!expect)
       return;
     std::string want = expect;
+    if (want == "own" && !bf16GemmHaveOwn())
+      GTEST_SKIP() << "not run: this CPU has no AVX512_BF16 (our bf16 kernel)";
+    selectPath(want); // before the first product: the path and oneDNN's ISA are read once
+    std::string kernel = bf16GemmOneDnnKernel();
+    if (want != "own" && want != "fallback" && kernel.find(want) == std::string::npos)
+      GTEST_SKIP() << "not run: this machine has no oneDNN " << want
+                   << " bf16 matmul (oneDNN picks '" << kernel << "')";
+    std::string path = bf16GemmDescription();
+    if (want == "own") {
+      ASSERT_EQ(bf16GemmPath(), Bf16GemmPath::Own) << path;
+      return;
+    }
     if (want == "fallback") {
       ASSERT_EQ(bf16GemmPath(), Bf16GemmPath::Fallback) << path;
       return;
     }
-    std::string kernel = bf16GemmOneDnnKernel();
-    if (kernel.find(want) == std::string::npos)
-      GTEST_SKIP() << "not run: this machine has no oneDNN " << want
-                   << " bf16 matmul (oneDNN picks '" << kernel << "'; in use: " << path << ")";
     ASSERT_EQ(bf16GemmPath(), Bf16GemmPath::OneDnn) << path;
   }
 };

@@ -1,0 +1,260 @@
+#include "runtime/cpu/GemmOwn.h"
+
+#include "runtime/common/Float16.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace off::cpu::own {
+namespace {
+
+// Register block MR x NR (8 rows, two 16-lane vectors: 16 accumulators), B
+// panels of kSteps k-steps (f32: one k; bf16: a pair) by kNc columns packed
+// once per super-row of kMb rows, where A's rows are read in place (or, for
+// transposed A, packed per 8-row panel). The fp32 tile kMb x kNc carries the
+// sums across the k-step chunks, so each element stays one chain.
+constexpr int64_t kMr = 8, kNr = 32, kNc = 256, kSteps = 256, kMb = 256;
+constexpr size_t kBPack = size_t(kSteps * kNc), kAPack = size_t(kSteps * kMr),
+                 kTile = size_t(kMb * kNc);
+
+#define OFF_OWN_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+
+/// The calling thread's scratch: B panels, one A panel, the fp32 tile (32-bit
+/// words). Made on the thread's first call; fixed size, so never grown.
+uint32_t *threadScratch() {
+  struct Buffer {
+    uint32_t *words = nullptr;
+    ~Buffer() { std::free(words); }
+  };
+  thread_local Buffer buffer;
+  if (!buffer.words) {
+    buffer.words = static_cast<uint32_t *>(
+        std::aligned_alloc(64, (kBPack + kAPack + kTile) * sizeof(uint32_t)));
+    if (!buffer.words)
+      throw std::bad_alloc();
+  }
+  return buffer.words;
+}
+
+uint32_t floatBits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+/// One MR x NR block of the tile: steps k-steps from `a` (row r, step p at
+/// a + r * aRow + p * aStep bytes: an f32, or a bf16 pair) and the packed B
+/// panel `b` (step p: 32 words), into t (row stride ldt floats), starting
+/// from 0 when `first`, else from t.
+template <int Rows, bool Bf16>
+OFF_OWN_TARGET void micro(int64_t steps, const char *a, int64_t aRow, int64_t aStep,
+                          const uint32_t *b, float *t, int64_t ldt, bool first) {
+  __m512 acc[Rows][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < Rows; ++r) {
+    acc[r][0] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(t + r * ldt);
+    acc[r][1] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(t + r * ldt + 16);
+  }
+  for (int64_t p = 0; p < steps; ++p) {
+    const char *ap = a + p * aStep;
+    if constexpr (Bf16) {
+      __m512i b0 = _mm512_load_si512(b + p * kNr), b1 = _mm512_load_si512(b + p * kNr + 16);
+#pragma GCC unroll 8
+      for (int r = 0; r < Rows; ++r) {
+        int32_t pair;
+        std::memcpy(&pair, ap + r * aRow, sizeof pair);
+        __m512i av = _mm512_set1_epi32(pair);
+        acc[r][0] = _mm512_dpbf16_ps(acc[r][0], (__m512bh)av, (__m512bh)b0);
+        acc[r][1] = _mm512_dpbf16_ps(acc[r][1], (__m512bh)av, (__m512bh)b1);
+      }
+    } else {
+      __m512 b0 = _mm512_load_ps(reinterpret_cast<const float *>(b + p * kNr));
+      __m512 b1 = _mm512_load_ps(reinterpret_cast<const float *>(b + p * kNr + 16));
+#pragma GCC unroll 8
+      for (int r = 0; r < Rows; ++r) {
+        float value;
+        std::memcpy(&value, ap + r * aRow, sizeof value);
+        __m512 av = _mm512_set1_ps(value);
+        acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < Rows; ++r) {
+    _mm512_storeu_ps(t + r * ldt, acc[r][0]);
+    _mm512_storeu_ps(t + r * ldt + 16, acc[r][1]);
+  }
+}
+
+template <bool Bf16>
+void microRows(int rows, int64_t steps, const char *a, int64_t aRow, int64_t aStep,
+               const uint32_t *b, float *t, int64_t ldt, bool first) {
+  switch (rows) {
+  case 1: return micro<1, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 2: return micro<2, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 3: return micro<3, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 4: return micro<4, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 5: return micro<5, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 6: return micro<6, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 7: return micro<7, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  default: return micro<8, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  }
+}
+
+/// The operands as the kernels see them: element (row, k) of op(A) and
+/// (k, col) of op(B) as 32-bit words of one k-step (bf16: the pair k, k+1,
+/// zero past K).
+struct Operands {
+  bool bf16, transA, transB;
+  int64_t K;
+  const void *A, *B;
+  int64_t lda, ldb;
+
+  uint32_t aWord(int64_t row, int64_t step) const {
+    if (!bf16) {
+      auto a = static_cast<const float *>(A);
+      return floatBits(transA ? a[step * lda + row] : a[row * lda + step]);
+    }
+    auto a = static_cast<const uint16_t *>(A);
+    int64_t k = 2 * step;
+    uint32_t lo = transA ? a[k * lda + row] : a[row * lda + k];
+    uint32_t hi = k + 1 >= K ? 0 : transA ? a[(k + 1) * lda + row] : a[row * lda + k + 1];
+    return lo | hi << 16;
+  }
+  uint32_t bWord(int64_t step, int64_t col) const {
+    if (!bf16) {
+      auto b = static_cast<const float *>(B);
+      return floatBits(transB ? b[col * ldb + step] : b[step * ldb + col]);
+    }
+    auto b = static_cast<const uint16_t *>(B);
+    int64_t k = 2 * step;
+    uint32_t lo = transB ? b[col * ldb + k] : b[k * ldb + col];
+    uint32_t hi = k + 1 >= K ? 0 : transB ? b[col * ldb + k + 1] : b[(k + 1) * ldb + col];
+    return lo | hi << 16;
+  }
+};
+
+/// Packs steps [p0, p0 + steps) x columns [j0, j0 + cols) of op(B) into NR-wide
+/// panels (panel q: steps x 32 words), zero past the last column.
+void packB(const Operands &op, int64_t p0, int64_t steps, int64_t j0, int64_t cols,
+           uint32_t *out) {
+  for (int64_t q = 0; q * kNr < cols; ++q) {
+    uint32_t *panel = out + q * steps * kNr;
+    int64_t width = std::min(kNr, cols - q * kNr);
+    if (op.transB) { // a column of op(B) is a stored row: read it along k
+      for (int64_t j = 0; j < kNr; ++j)
+        for (int64_t p = 0; p < steps; ++p)
+          panel[p * kNr + j] = j < width ? op.bWord(p0 + p, j0 + q * kNr + j) : 0;
+    } else {
+      for (int64_t p = 0; p < steps; ++p)
+        for (int64_t j = 0; j < kNr; ++j)
+          panel[p * kNr + j] = j < width ? op.bWord(p0 + p, j0 + q * kNr + j) : 0;
+    }
+  }
+}
+
+/// Packs rows [i, i + rows) x steps [p0, p0 + steps) of op(A) as steps x 8
+/// words, zero past the last row.
+void packA(const Operands &op, int64_t i, int64_t rows, int64_t p0, int64_t steps,
+           uint32_t *out) {
+  for (int64_t p = 0; p < steps; ++p)
+    for (int64_t r = 0; r < kMr; ++r)
+      out[p * kMr + r] = r < rows ? op.aWord(i + r, p0 + p) : 0;
+}
+
+template <bool Bf16>
+void block(const Operands &op, int64_t M, int64_t N, void *C, DType cType, int64_t ldc,
+           bool accumulate) {
+  const int64_t K = op.K, totalSteps = Bf16 ? (K + 1) / 2 : K;
+  const size_t elem = Bf16 ? 2 : 4;
+  // A is read in place when it is stored by rows and (bf16) its pairs are
+  // whole; else each 8-row panel is packed.
+  const bool packedA = op.transA || (Bf16 && K % 2 != 0);
+  uint32_t *scratch = threadScratch();
+  uint32_t *bPack = scratch, *aPack = scratch + kBPack;
+  float *tile = reinterpret_cast<float *>(scratch + kBPack + kAPack);
+  for (int64_t i0 = 0; i0 < M; i0 += kMb) {
+    const int64_t rows = std::min(kMb, M - i0);
+    for (int64_t j0 = 0; j0 < N; j0 += kNc) {
+      const int64_t cols = std::min(kNc, N - j0);
+      if (totalSteps == 0)
+        for (int64_t r = 0; r < rows; ++r)
+          std::fill(tile + r * kNc, tile + r * kNc + cols, 0.0f);
+      for (int64_t p0 = 0; p0 < totalSteps; p0 += kSteps) {
+        const int64_t steps = std::min(kSteps, totalSteps - p0);
+        packB(op, p0, steps, j0, cols, bPack);
+        for (int64_t r0 = 0; r0 < rows; r0 += kMr) {
+          const int panelRows = int(std::min(kMr, rows - r0));
+          const char *a;
+          int64_t aRow, aStep;
+          if (packedA) {
+            packA(op, i0 + r0, panelRows, p0, steps, aPack);
+            a = reinterpret_cast<const char *>(aPack);
+            aRow = 4;
+            aStep = 4 * kMr;
+          } else {
+            a = static_cast<const char *>(op.A) +
+                ((i0 + r0) * op.lda + (Bf16 ? 2 * p0 : p0)) * int64_t(elem);
+            aRow = op.lda * int64_t(elem);
+            aStep = 4;
+          }
+          for (int64_t q = 0; q * kNr < cols; ++q)
+            microRows<Bf16>(packedA ? int(kMr) : panelRows, steps, a, aRow, aStep,
+                            bPack + q * steps * kNr, tile + r0 * kNc + q * kNr, kNc, p0 == 0);
+        }
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *t = tile + r * kNc;
+        if (cType == DType::F32) {
+          float *c = static_cast<float *>(C) + (i0 + r) * ldc + j0;
+          for (int64_t j = 0; j < cols; ++j)
+            c[j] = accumulate ? c[j] + t[j] : t[j];
+        } else {
+          uint16_t *c = static_cast<uint16_t *>(C) + (i0 + r) * ldc + j0;
+          for (int64_t j = 0; j < cols; ++j)
+            c[j] = floatToBf16(t[j]);
+        }
+      }
+    }
+  }
+}
+
+} // namespace
+
+bool haveF32() {
+  static const bool have = [] {
+    __builtin_cpu_init();
+    return bool(__builtin_cpu_supports("avx512f"));
+  }();
+  return have;
+}
+
+bool haveBf16() {
+  static const bool have = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512bf16");
+  }();
+  return have;
+}
+
+void f32Block(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const float *A,
+              int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+              bool accumulate) {
+  Operands op{false, transA, transB, K, A, B, lda, ldb};
+  block<false>(op, M, N, C, DType::F32, ldc, accumulate);
+}
+
+void bf16Block(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const uint16_t *A,
+               int64_t lda, const uint16_t *B, int64_t ldb, void *C, DType cType, int64_t ldc,
+               bool accumulate) {
+  Operands op{true, transA, transB, K, A, B, lda, ldb};
+  block<true>(op, M, N, C, cType, ldc, accumulate);
+}
+
+} // namespace off::cpu::own

@@ -156,6 +156,10 @@ F32GemmPath f32GemmPath() {
   return path;
 }
 
+bool f32GemmHaveOwn() { return own::haveF32(); }
+
+bool f32GemmOneDnnAvailable() { return !onednn::kernelName(DType::F32).empty(); }
+
 std::string f32GemmDescription() {
   if (f32GemmPath() == F32GemmPath::Own)
     return std::string("own avx512f (serial calls: ") + blasDescription() + ")";

@@ -53,6 +53,10 @@ F32GemmPath f32GemmPath();
 void gemmOn(F32GemmPath path, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
             float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
             float *C, int64_t ldc);
+/// Whether this CPU runs our own f32 kernel (AVX-512F).
+bool f32GemmHaveOwn();
+/// Whether oneDNN's f32 matmul can run here.
+bool f32GemmOneDnnAvailable();
 /// "onednn 2.6.3 brg:avx512_core; OpenBLAS ... (serial calls)" or the OpenBLAS line.
 std::string f32GemmDescription();
 

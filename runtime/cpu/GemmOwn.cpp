@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -139,21 +140,86 @@ struct Operands {
   }
 };
 
+/// 32 words of step p (pair k, k + 1 in bf16) of op(B) non-transposed, from
+/// row k (and k + 1) at `row`: the hot case of packB, vectorised.
+OFF_OWN_TARGET void packRowWords(bool bf16, const void *row, int64_t ldb, bool pairWhole,
+                                 uint32_t *out) {
+  if (!bf16) {
+    auto r = static_cast<const float *>(row);
+    _mm512_store_ps(reinterpret_cast<float *>(out), _mm512_loadu_ps(r));
+    _mm512_store_ps(reinterpret_cast<float *>(out + 16), _mm512_loadu_ps(r + 16));
+    return;
+  }
+  auto r0 = static_cast<const uint16_t *>(row);
+  for (int half = 0; half < 2; ++half) {
+    __m512i lo = _mm512_cvtepu16_epi32(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(r0 + 16 * half)));
+    __m512i hi = pairWhole ? _mm512_cvtepu16_epi32(_mm256_loadu_si256(
+                                 reinterpret_cast<const __m256i *>(r0 + ldb + 16 * half)))
+                           : _mm512_setzero_si512();
+    _mm512_store_si512(out + 16 * half, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+  }
+}
+
+/// 32 words of step p of op(B) transposed (stored [N, K]): word j from stored
+/// row j at `first` + j * rowBytes. Gathered: the hot case of a forward
+/// product (x W^T).
+OFF_OWN_TARGET void gatherColumnWords(const char *first, int64_t rowBytes, uint32_t *out) {
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i offsets = _mm512_mullo_epi32(lanes, _mm512_set1_epi32(int32_t(rowBytes)));
+  _mm512_store_si512(out, _mm512_i32gather_epi32(offsets, first, 1));
+  _mm512_store_si512(out + 16, _mm512_i32gather_epi32(offsets, first + 16 * rowBytes, 1));
+}
+
+/// 8 words of step p of op(A) transposed (stored [K, M]) from row k (and
+/// k + 1) at `row`: the hot case of packA, vectorised.
+OFF_OWN_TARGET void packColumnWords(bool bf16, const void *row, int64_t lda, bool pairWhole,
+                                    uint32_t *out) {
+  if (!bf16) {
+    _mm256_storeu_ps(reinterpret_cast<float *>(out),
+                     _mm256_loadu_ps(static_cast<const float *>(row)));
+    return;
+  }
+  auto r0 = static_cast<const uint16_t *>(row);
+  __m256i lo = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(r0)));
+  __m256i hi = pairWhole ? _mm256_cvtepu16_epi32(
+                               _mm_loadu_si128(reinterpret_cast<const __m128i *>(r0 + lda)))
+                         : _mm256_setzero_si256();
+  _mm256_storeu_si256(reinterpret_cast<__m256i *>(out),
+                      _mm256_or_si256(lo, _mm256_slli_epi32(hi, 16)));
+}
+
 /// Packs steps [p0, p0 + steps) x columns [j0, j0 + cols) of op(B) into NR-wide
 /// panels (panel q: steps x 32 words), zero past the last column.
 void packB(const Operands &op, int64_t p0, int64_t steps, int64_t j0, int64_t cols,
            uint32_t *out) {
+  const size_t elem = op.bf16 ? 2 : 4;
+  const int64_t perStep = op.bf16 ? 2 : 1;
   for (int64_t q = 0; q * kNr < cols; ++q) {
     uint32_t *panel = out + q * steps * kNr;
-    int64_t width = std::min(kNr, cols - q * kNr);
-    if (op.transB) { // a column of op(B) is a stored row: read it along k
-      for (int64_t j = 0; j < kNr; ++j)
-        for (int64_t p = 0; p < steps; ++p)
-          panel[p * kNr + j] = j < width ? op.bWord(p0 + p, j0 + q * kNr + j) : 0;
+    const int64_t width = std::min(kNr, cols - q * kNr), col0 = j0 + q * kNr;
+    if (op.transB) { // a column of op(B) is a stored row: gather along k
+      const int64_t rowBytes = op.ldb * int64_t(elem);
+      const bool gather = width == kNr && rowBytes * kNr <= INT32_MAX;
+      for (int64_t p = 0; p < steps; ++p) {
+        const int64_t k = (p0 + p) * perStep;
+        if (gather && (!op.bf16 || k + 1 < op.K))
+          gatherColumnWords(static_cast<const char *>(op.B) + (col0 * op.ldb + k) * elem,
+                            rowBytes, panel + p * kNr);
+        else
+          for (int64_t j = 0; j < kNr; ++j)
+            panel[p * kNr + j] = j < width ? op.bWord(p0 + p, col0 + j) : 0;
+      }
     } else {
-      for (int64_t p = 0; p < steps; ++p)
-        for (int64_t j = 0; j < kNr; ++j)
-          panel[p * kNr + j] = j < width ? op.bWord(p0 + p, j0 + q * kNr + j) : 0;
+      for (int64_t p = 0; p < steps; ++p) {
+        const int64_t k = (p0 + p) * perStep;
+        if (width == kNr)
+          packRowWords(op.bf16, static_cast<const char *>(op.B) + (k * op.ldb + col0) * elem,
+                       op.ldb, k + 1 < op.K, panel + p * kNr);
+        else
+          for (int64_t j = 0; j < kNr; ++j)
+            panel[p * kNr + j] = j < width ? op.bWord(p0 + p, col0 + j) : 0;
+      }
     }
   }
 }
@@ -162,9 +228,17 @@ void packB(const Operands &op, int64_t p0, int64_t steps, int64_t j0, int64_t co
 /// words, zero past the last row.
 void packA(const Operands &op, int64_t i, int64_t rows, int64_t p0, int64_t steps,
            uint32_t *out) {
-  for (int64_t p = 0; p < steps; ++p)
-    for (int64_t r = 0; r < kMr; ++r)
-      out[p * kMr + r] = r < rows ? op.aWord(i + r, p0 + p) : 0;
+  const size_t elem = op.bf16 ? 2 : 4;
+  const int64_t perStep = op.bf16 ? 2 : 1;
+  for (int64_t p = 0; p < steps; ++p) {
+    const int64_t k = (p0 + p) * perStep;
+    if (op.transA && rows == kMr)
+      packColumnWords(op.bf16, static_cast<const char *>(op.A) + (k * op.lda + i) * elem,
+                      op.lda, k + 1 < op.K, out + p * kMr);
+    else
+      for (int64_t r = 0; r < kMr; ++r)
+        out[p * kMr + r] = r < rows ? op.aWord(i + r, p0 + p) : 0;
+  }
 }
 
 template <bool Bf16>

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -241,9 +242,12 @@ void packA(const Operands &op, int64_t i, int64_t rows, int64_t p0, int64_t step
   }
 }
 
+std::atomic<uint64_t> blockCount{0};
+
 template <bool Bf16>
 void block(const Operands &op, int64_t M, int64_t N, void *C, DType cType, int64_t ldc,
            bool accumulate) {
+  blockCount.fetch_add(1, std::memory_order_relaxed);
   const int64_t K = op.K, totalSteps = Bf16 ? (K + 1) / 2 : K;
   const size_t elem = Bf16 ? 2 : 4;
   // A is read in place when it is stored by rows and (bf16) its pairs are
@@ -299,6 +303,8 @@ void block(const Operands &op, int64_t M, int64_t N, void *C, DType cType, int64
 }
 
 } // namespace
+
+uint64_t blocks() { return blockCount.load(std::memory_order_relaxed); }
 
 bool haveF32() {
   static const bool have = [] {

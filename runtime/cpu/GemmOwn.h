@@ -41,4 +41,8 @@ void bf16Block(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const 
                int64_t lda, const uint16_t *B, int64_t ldb, void *C, DType cType, int64_t ldc,
                bool accumulate);
 
+/// How many blocks (f32 and bf16) our kernels have computed in this process
+/// (tests: which path a training step really took).
+uint64_t blocks();
+
 } // namespace off::cpu::own

@@ -145,7 +145,7 @@ int runGemmBf16Bench(const std::vector<std::string> &args) {
 }
 
 off::bench::Registration registration{
-    {"gemm-bf16", "bf16 and f32 products at Llama Linear shapes: our kernels vs oneDNN's matmul (and the bf16 fallback)",
+    {"gemm-bf16", "bf16 products (and f32 ones) at Llama Linear shapes: ours vs oneDNN's matmul",
      runGemmBf16Bench}};
 
 } // namespace

@@ -172,6 +172,37 @@ OFF_OWN_TARGET void gatherColumnWords(const char *first, int64_t rowBytes, uint3
   _mm512_store_si512(out + 16, _mm512_i32gather_epi32(offsets, first + 16 * rowBytes, 1));
 }
 
+/// 16 steps x 16 columns of op(B) transposed: stored rows j = 0..15 at
+/// `first` + j * rowBytes, 16 words each (one cache line), transposed in
+/// registers into out[p * ldOut + j]. Where B's rows are 4 KiB apart a
+/// gather per step would refetch the same cache set 16 times.
+OFF_OWN_TARGET void transpose16(const char *first, int64_t rowBytes, uint32_t *out,
+                                int64_t ldOut) {
+  __m512i r[16], t[16], u[16];
+  for (int j = 0; j < 16; ++j)
+    r[j] = _mm512_loadu_si512(first + j * rowBytes);
+  for (int j = 0; j < 16; j += 2) { // per 128-bit lane: words 0-1, 2-3 of two rows
+    t[j] = _mm512_unpacklo_epi32(r[j], r[j + 1]);
+    t[j + 1] = _mm512_unpackhi_epi32(r[j], r[j + 1]);
+  }
+  for (int g = 0; g < 4; ++g) { // u[4g + e]: rows 4g..4g+3 at word e of each lane
+    u[4 * g + 0] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+    u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+  }
+  for (int e = 0; e < 4; ++e) { // lanes: step 4l + e gathers lane l of u[e], u[4+e], ...
+    __m512i x0 = _mm512_shuffle_i32x4(u[e], u[4 + e], 0x44);
+    __m512i x1 = _mm512_shuffle_i32x4(u[e], u[4 + e], 0xEE);
+    __m512i x2 = _mm512_shuffle_i32x4(u[8 + e], u[12 + e], 0x44);
+    __m512i x3 = _mm512_shuffle_i32x4(u[8 + e], u[12 + e], 0xEE);
+    _mm512_storeu_si512(out + (0 + e) * ldOut, _mm512_shuffle_i32x4(x0, x2, 0x88));
+    _mm512_storeu_si512(out + (4 + e) * ldOut, _mm512_shuffle_i32x4(x0, x2, 0xDD));
+    _mm512_storeu_si512(out + (8 + e) * ldOut, _mm512_shuffle_i32x4(x1, x3, 0x88));
+    _mm512_storeu_si512(out + (12 + e) * ldOut, _mm512_shuffle_i32x4(x1, x3, 0xDD));
+  }
+}
+
 /// 8 words of step p of op(A) transposed (stored [K, M]) from row k (and
 /// k + 1) at `row`: the hot case of packA, vectorised.
 OFF_OWN_TARGET void packColumnWords(bool bf16, const void *row, int64_t lda, bool pairWhole,
@@ -199,10 +230,17 @@ void packB(const Operands &op, int64_t p0, int64_t steps, int64_t j0, int64_t co
   for (int64_t q = 0; q * kNr < cols; ++q) {
     uint32_t *panel = out + q * steps * kNr;
     const int64_t width = std::min(kNr, cols - q * kNr), col0 = j0 + q * kNr;
-    if (op.transB) { // a column of op(B) is a stored row: gather along k
+    if (op.transB) { // a column of op(B) is a stored row: transpose 16 x 16
       const int64_t rowBytes = op.ldb * int64_t(elem);
       const bool gather = width == kNr && rowBytes * kNr <= INT32_MAX;
-      for (int64_t p = 0; p < steps; ++p) {
+      int64_t p = 0;
+      if (width == kNr)
+        for (; p + 16 <= steps && (p0 + p + 16) * perStep <= op.K; p += 16)
+          for (int64_t h = 0; h < 2; ++h)
+            transpose16(static_cast<const char *>(op.B) +
+                            ((col0 + 16 * h) * op.ldb + (p0 + p) * perStep) * elem,
+                        rowBytes, panel + p * kNr + 16 * h, kNr);
+      for (; p < steps; ++p) {
         const int64_t k = (p0 + p) * perStep;
         if (gather && (!op.bf16 || k + 1 < op.K))
           gatherColumnWords(static_cast<const char *>(op.B) + (col0 * op.ldb + k) * elem,

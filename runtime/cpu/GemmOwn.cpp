@@ -48,63 +48,71 @@ uint32_t floatBits(float value) {
   return bits;
 }
 
-/// One MR x NR block of the tile: steps k-steps from `a` (row r, step p at
-/// a + r * aRow + p * aStep bytes: an f32, or a bf16 pair) and the packed B
-/// panel `b` (step p: 32 words), into t (row stride ldt floats), starting
-/// from 0 when `first`, else from t.
-template <int Rows, bool Bf16>
+/// One MR x (16 * Vecs) block of the tile: steps k-steps from `a` (row r,
+/// step p at a + r * aRow + p * aStep bytes: an f32, or a bf16 pair) and the
+/// packed B panel `b` (step p: 32 words, of which the first 16 * Vecs are
+/// read), into t (row stride ldt floats), starting from 0 when `first`, else
+/// from t. Vecs 1 serves a last panel of at most 16 columns.
+template <int Rows, int Vecs, bool Bf16>
 OFF_OWN_TARGET void micro(int64_t steps, const char *a, int64_t aRow, int64_t aStep,
                           const uint32_t *b, float *t, int64_t ldt, bool first) {
-  __m512 acc[Rows][2];
+  __m512 acc[Rows][Vecs];
 #pragma GCC unroll 8
-  for (int r = 0; r < Rows; ++r) {
-    acc[r][0] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(t + r * ldt);
-    acc[r][1] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(t + r * ldt + 16);
-  }
+  for (int r = 0; r < Rows; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < Vecs; ++v)
+      acc[r][v] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(t + r * ldt + 16 * v);
   for (int64_t p = 0; p < steps; ++p) {
     const char *ap = a + p * aStep;
     if constexpr (Bf16) {
-      __m512i b0 = _mm512_load_si512(b + p * kNr), b1 = _mm512_load_si512(b + p * kNr + 16);
+      __m512i bv[Vecs];
+#pragma GCC unroll 2
+      for (int v = 0; v < Vecs; ++v)
+        bv[v] = _mm512_load_si512(b + p * kNr + 16 * v);
 #pragma GCC unroll 8
       for (int r = 0; r < Rows; ++r) {
         int32_t pair;
         std::memcpy(&pair, ap + r * aRow, sizeof pair);
         __m512i av = _mm512_set1_epi32(pair);
-        acc[r][0] = _mm512_dpbf16_ps(acc[r][0], (__m512bh)av, (__m512bh)b0);
-        acc[r][1] = _mm512_dpbf16_ps(acc[r][1], (__m512bh)av, (__m512bh)b1);
+#pragma GCC unroll 2
+        for (int v = 0; v < Vecs; ++v)
+          acc[r][v] = _mm512_dpbf16_ps(acc[r][v], (__m512bh)av, (__m512bh)bv[v]);
       }
     } else {
-      __m512 b0 = _mm512_load_ps(reinterpret_cast<const float *>(b + p * kNr));
-      __m512 b1 = _mm512_load_ps(reinterpret_cast<const float *>(b + p * kNr + 16));
+      __m512 bv[Vecs];
+#pragma GCC unroll 2
+      for (int v = 0; v < Vecs; ++v)
+        bv[v] = _mm512_load_ps(reinterpret_cast<const float *>(b + p * kNr + 16 * v));
 #pragma GCC unroll 8
       for (int r = 0; r < Rows; ++r) {
         float value;
         std::memcpy(&value, ap + r * aRow, sizeof value);
         __m512 av = _mm512_set1_ps(value);
-        acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+#pragma GCC unroll 2
+        for (int v = 0; v < Vecs; ++v)
+          acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
       }
     }
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < Rows; ++r) {
-    _mm512_storeu_ps(t + r * ldt, acc[r][0]);
-    _mm512_storeu_ps(t + r * ldt + 16, acc[r][1]);
-  }
+  for (int r = 0; r < Rows; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < Vecs; ++v)
+      _mm512_storeu_ps(t + r * ldt + 16 * v, acc[r][v]);
 }
 
-template <bool Bf16>
+template <int Vecs, bool Bf16>
 void microRows(int rows, int64_t steps, const char *a, int64_t aRow, int64_t aStep,
                const uint32_t *b, float *t, int64_t ldt, bool first) {
   switch (rows) {
-  case 1: return micro<1, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
-  case 2: return micro<2, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
-  case 3: return micro<3, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
-  case 4: return micro<4, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
-  case 5: return micro<5, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
-  case 6: return micro<6, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
-  case 7: return micro<7, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
-  default: return micro<8, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 1: return micro<1, Vecs, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 2: return micro<2, Vecs, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 3: return micro<3, Vecs, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 4: return micro<4, Vecs, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 5: return micro<5, Vecs, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 6: return micro<6, Vecs, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  case 7: return micro<7, Vecs, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
+  default: return micro<8, Vecs, Bf16>(steps, a, aRow, aStep, b, t, ldt, first);
   }
 }
 
@@ -319,9 +327,15 @@ void block(const Operands &op, int64_t M, int64_t N, void *C, DType cType, int64
             aRow = op.lda * int64_t(elem);
             aStep = 4;
           }
-          for (int64_t q = 0; q * kNr < cols; ++q)
-            microRows<Bf16>(packedA ? int(kMr) : panelRows, steps, a, aRow, aStep,
-                            bPack + q * steps * kNr, tile + r0 * kNc + q * kNr, kNc, p0 == 0);
+          const int microRowCount = packedA ? int(kMr) : panelRows;
+          for (int64_t q = 0; q * kNr < cols; ++q) {
+            const uint32_t *bPanel = bPack + q * steps * kNr;
+            float *t = tile + r0 * kNc + q * kNr;
+            if (cols - q * kNr > 16)
+              microRows<2, Bf16>(microRowCount, steps, a, aRow, aStep, bPanel, t, kNc, p0 == 0);
+            else
+              microRows<1, Bf16>(microRowCount, steps, a, aRow, aStep, bPanel, t, kNc, p0 == 0);
+          }
         }
       }
       for (int64_t r = 0; r < rows; ++r) {

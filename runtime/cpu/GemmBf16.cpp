@@ -44,8 +44,9 @@ void storeTile(const float *tile, int64_t rows, int64_t cols, void *C, DType cTy
   }
 }
 
-/// One block with the fallback: exact fp32 copies of A and B panels, sgemm
-/// per K chunk into an fp32 tile (chunks summed in order), then C.
+/// One block with the fallback: exact fp32 copies of A and B panels, an f32
+/// product (gemm()'s path: ours or OpenBLAS) per K chunk into an fp32 tile
+/// (chunks summed in order), then C.
 void fallbackBlock(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
                    const uint16_t *A, int64_t lda, const uint16_t *B, int64_t ldb, void *C,
                    DType cType, int64_t ldc, bool accumulate) {
@@ -72,10 +73,15 @@ void fallbackBlock(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
           widen(B + j0 * ldb + k0, ldb, cols, depth, b);
         else
           widen(B + k0 * ldb + j0, ldb, depth, cols, b);
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                    transB ? CblasTrans : CblasNoTrans, int(rows), int(cols), int(depth), 1.0f,
-                    a, int(transA ? rows : depth), b, int(transB ? depth : cols),
-                    k0 == 0 ? 0.0f : 1.0f, tile, int(cols));
+        // The f32 path of gemm(): ours on AVX-512F, else OpenBLAS.
+        if (f32GemmPath() == F32GemmPath::Own)
+          own::f32Block(transA, transB, rows, cols, depth, a, transA ? rows : depth, b,
+                        transB ? depth : cols, tile, cols, k0 != 0);
+        else
+          cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                      transB ? CblasTrans : CblasNoTrans, int(rows), int(cols), int(depth),
+                      1.0f, a, int(transA ? rows : depth), b, int(transB ? depth : cols),
+                      k0 == 0 ? 0.0f : 1.0f, tile, int(cols));
       }
       storeTile(tile, rows, cols, static_cast<char *>(C) + (i0 * ldc + j0) * cSize, cType, ldc,
                 accumulate);
@@ -156,13 +162,19 @@ std::string bf16GemmDescription() {
     return "own avx512_bf16 (vdpbf16ps)";
   if (bf16GemmPath() == Bf16GemmPath::OneDnn)
     return "onednn " + onednn::version() + " " + onednn::kernelName(DType::BF16);
-  std::string text = "fallback (bf16 -> f32, OpenBLAS sgemm)";
-  if (!onednn::available())
+  std::string text = f32GemmPath() == F32GemmPath::Own ? "fallback (bf16 -> f32, own avx512f)"
+                                                        : "fallback (bf16 -> f32, OpenBLAS sgemm)";
+  const std::string &kernel = onednn::kernelName(DType::BF16);
+  bool native = kernel.find("bf16") != std::string::npos ||
+                kernel.find("amx") != std::string::npos;
+  if (own::haveBf16() || native)
+    text += "; forced by OFF_BF16_GEMM";
+  else if (!onednn::available())
     text += "; oneDNN not linked";
-  else if (onednn::kernelName(DType::BF16).empty())
+  else if (kernel.empty())
     text += "; oneDNN has no bf16 matmul here";
   else
-    text += "; oneDNN's " + onednn::kernelName(DType::BF16) + " not native bf16";
+    text += "; oneDNN's " + kernel + " not native bf16";
   return text;
 }
 

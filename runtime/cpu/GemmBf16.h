@@ -15,8 +15,10 @@
 // * onednn: oneDNN's matmul primitive, the default on AMX machines (its AMX
 //   kernel); where oneDNN has no native bf16 kernel (its implementation name
 //   says neither "amx" nor "bf16") it is never chosen.
-// * fallback: panels of A and B converted to fp32 (exact) and multiplied by
-//   OpenBLAS's sgemm, in K chunks of kBf16Chunk summed in order.
+// * fallback: panels of A and B converted to fp32 (exact) and multiplied on
+//   gemm()'s f32 path (our AVX-512F kernel, or OpenBLAS's sgemm: CPUs with
+//   AVX-512F but no AVX512_BF16 get ours), in K chunks of kBf16Chunk summed
+//   in order.
 // OFF_BF16_GEMM=own|onednn|fallback forces one (one that cannot run here is
 // an error at first use); ONEDNN_MAX_CPU_ISA (oneDNN's own) caps its ISA.
 //
@@ -64,7 +66,8 @@ bool bf16GemmHaveOneDnn();
 /// "brg:avx512_core_amx"; "" without oneDNN or when it has no bf16 matmul.
 std::string bf16GemmOneDnnKernel();
 /// One line for --version and benches: "own avx512_bf16 (vdpbf16ps)",
-/// "onednn 2.6.3 brg:avx512_core_amx" or "fallback (bf16 -> f32, OpenBLAS sgemm)".
+/// "onednn 2.6.3 brg:avx512_core_amx", "fallback (bf16 -> f32, own avx512f)"
+/// or "fallback (bf16 -> f32, OpenBLAS sgemm)".
 std::string bf16GemmDescription();
 
 /// K is summed in chunks of this many in the fallback.

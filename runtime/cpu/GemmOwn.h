@@ -17,7 +17,7 @@
 //
 // Scratch: each calling thread packs panels of B (and of A where A is
 // transposed, or K is odd in bf16) into one buffer of fixed size (about
-// 0.8 MiB), made on the thread's first call and kept: later calls allocate
+// 0.5 MiB), made on the thread's first call and kept: later calls allocate
 // nothing.
 #pragma once
 

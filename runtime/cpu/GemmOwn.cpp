@@ -4,6 +4,13 @@
 
 #include <immintrin.h>
 
+// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own
+// "undefined" pass-through operands (GCC bug 105593); nothing of ours.
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -149,24 +156,27 @@ struct Operands {
   }
 };
 
-/// 32 words of step p (pair k, k + 1 in bf16) of op(B) non-transposed, from
-/// row k (and k + 1) at `row`: the hot case of packB, vectorised.
-OFF_OWN_TARGET void packRowWords(bool bf16, const void *row, int64_t ldb, bool pairWhole,
-                                 uint32_t *out) {
-  if (!bf16) {
-    auto r = static_cast<const float *>(row);
-    _mm512_store_ps(reinterpret_cast<float *>(out), _mm512_loadu_ps(r));
-    _mm512_store_ps(reinterpret_cast<float *>(out + 16), _mm512_loadu_ps(r + 16));
-    return;
-  }
-  auto r0 = static_cast<const uint16_t *>(row);
-  for (int half = 0; half < 2; ++half) {
-    __m512i lo = _mm512_cvtepu16_epi32(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(r0 + 16 * half)));
-    __m512i hi = pairWhole ? _mm512_cvtepu16_epi32(_mm256_loadu_si256(
-                                 reinterpret_cast<const __m256i *>(r0 + ldb + 16 * half)))
-                           : _mm512_setzero_si512();
-    _mm512_store_si512(out + 16 * half, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+/// Steps [0, steps) of a 32-column panel of op(B) non-transposed, every pair
+/// whole: step p's 32 words from the stored row at first + p * stepBytes (and,
+/// in bf16, the next row, rowBytes further) into out[p * 32 ...]. The hot
+/// case of packB, vectorised, one call per panel.
+OFF_OWN_TARGET void packRowPanel(bool bf16, const char *first, int64_t stepBytes,
+                                 int64_t rowBytes, int64_t steps, uint32_t *out) {
+  for (int64_t p = 0; p < steps; ++p, out += kNr) {
+    const char *row = first + p * stepBytes;
+    if (!bf16) {
+      auto r = reinterpret_cast<const float *>(row);
+      _mm512_store_ps(reinterpret_cast<float *>(out), _mm512_loadu_ps(r));
+      _mm512_store_ps(reinterpret_cast<float *>(out + 16), _mm512_loadu_ps(r + 16));
+      continue;
+    }
+    for (int half = 0; half < 2; ++half) {
+      __m512i lo = _mm512_cvtepu16_epi32(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(row + 32 * half)));
+      __m512i hi = _mm512_cvtepu16_epi32(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(row + rowBytes + 32 * half)));
+      _mm512_store_si512(out + 16 * half, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
   }
 }
 
@@ -211,22 +221,25 @@ OFF_OWN_TARGET void transpose16(const char *first, int64_t rowBytes, uint32_t *o
   }
 }
 
-/// 8 words of step p of op(A) transposed (stored [K, M]) from row k (and
-/// k + 1) at `row`: the hot case of packA, vectorised.
-OFF_OWN_TARGET void packColumnWords(bool bf16, const void *row, int64_t lda, bool pairWhole,
-                                    uint32_t *out) {
-  if (!bf16) {
-    _mm256_storeu_ps(reinterpret_cast<float *>(out),
-                     _mm256_loadu_ps(static_cast<const float *>(row)));
-    return;
+/// Steps [0, steps) of an 8-row panel of op(A) transposed (stored [K, M]),
+/// every pair whole: step p's 8 words from the stored row at first + p *
+/// stepBytes (and, in bf16, the next row, rowBytes further) into out[p * 8
+/// ...]. The hot case of packA, vectorised, one call per panel.
+OFF_OWN_TARGET void packColumnPanel(bool bf16, const char *first, int64_t stepBytes,
+                                    int64_t rowBytes, int64_t steps, uint32_t *out) {
+  for (int64_t p = 0; p < steps; ++p, out += kMr) {
+    const char *row = first + p * stepBytes;
+    if (!bf16) {
+      _mm256_storeu_ps(reinterpret_cast<float *>(out),
+                       _mm256_loadu_ps(reinterpret_cast<const float *>(row)));
+      continue;
+    }
+    __m256i lo = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(row)));
+    __m256i hi = _mm256_cvtepu16_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(row + rowBytes)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out),
+                        _mm256_or_si256(lo, _mm256_slli_epi32(hi, 16)));
   }
-  auto r0 = static_cast<const uint16_t *>(row);
-  __m256i lo = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(r0)));
-  __m256i hi = pairWhole ? _mm256_cvtepu16_epi32(
-                               _mm_loadu_si128(reinterpret_cast<const __m128i *>(r0 + lda)))
-                         : _mm256_setzero_si256();
-  _mm256_storeu_si256(reinterpret_cast<__m256i *>(out),
-                      _mm256_or_si256(lo, _mm256_slli_epi32(hi, 16)));
 }
 
 /// Packs steps [p0, p0 + steps) x columns [j0, j0 + cols) of op(B) into NR-wide
@@ -258,15 +271,16 @@ void packB(const Operands &op, int64_t p0, int64_t steps, int64_t j0, int64_t co
             panel[p * kNr + j] = j < width ? op.bWord(p0 + p, col0 + j) : 0;
       }
     } else {
-      for (int64_t p = 0; p < steps; ++p) {
-        const int64_t k = (p0 + p) * perStep;
-        if (width == kNr)
-          packRowWords(op.bf16, static_cast<const char *>(op.B) + (k * op.ldb + col0) * elem,
-                       op.ldb, k + 1 < op.K, panel + p * kNr);
-        else
-          for (int64_t j = 0; j < kNr; ++j)
-            panel[p * kNr + j] = j < width ? op.bWord(p0 + p, col0 + j) : 0;
+      int64_t p = 0;
+      if (width == kNr) { // every step whose pair is whole (bf16: all but an odd K's last)
+        p = op.bf16 ? std::min(steps, op.K / 2 - p0) : steps;
+        const int64_t rowBytes = op.ldb * int64_t(elem);
+        packRowPanel(op.bf16, static_cast<const char *>(op.B) + (p0 * perStep * op.ldb + col0) * elem,
+                     rowBytes * perStep, rowBytes, p, panel);
       }
+      for (; p < steps; ++p)
+        for (int64_t j = 0; j < kNr; ++j)
+          panel[p * kNr + j] = j < width ? op.bWord(p0 + p, col0 + j) : 0;
     }
   }
 }
@@ -277,15 +291,16 @@ void packA(const Operands &op, int64_t i, int64_t rows, int64_t p0, int64_t step
            uint32_t *out) {
   const size_t elem = op.bf16 ? 2 : 4;
   const int64_t perStep = op.bf16 ? 2 : 1;
-  for (int64_t p = 0; p < steps; ++p) {
-    const int64_t k = (p0 + p) * perStep;
-    if (op.transA && rows == kMr)
-      packColumnWords(op.bf16, static_cast<const char *>(op.A) + (k * op.lda + i) * elem,
-                      op.lda, k + 1 < op.K, out + p * kMr);
-    else
-      for (int64_t r = 0; r < kMr; ++r)
-        out[p * kMr + r] = r < rows ? op.aWord(i + r, p0 + p) : 0;
+  int64_t p = 0;
+  if (op.transA && rows == kMr) { // every step whose pair is whole
+    p = op.bf16 ? std::min(steps, op.K / 2 - p0) : steps;
+    const int64_t rowBytes = op.lda * int64_t(elem);
+    packColumnPanel(op.bf16, static_cast<const char *>(op.A) + (p0 * perStep * op.lda + i) * elem,
+                    rowBytes * perStep, rowBytes, p, out);
   }
+  for (; p < steps; ++p)
+    for (int64_t r = 0; r < kMr; ++r)
+      out[p * kMr + r] = r < rows ? op.aWord(i + r, p0 + p) : 0;
 }
 
 std::atomic<uint64_t> blockCount{0};

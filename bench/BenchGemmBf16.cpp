@@ -7,6 +7,7 @@
 //   fallback     gemmBf16 widening panels to fp32 for OpenBLAS's sgemm
 //   f32 own      gemm on our AVX-512F kernel
 //   onednn       gemm on oneDNN's f32 matmul
+//   openblas     gemm on OpenBLAS (single-threaded per block, our blocks)
 // GFLOP/s each (best of --rounds interleaved rounds; 0: not on this CPU) and
 // time(onednn) / time(own) for each precision, the figure the default path
 // is chosen by (docs/blas.md). All on our pool with --threads threads, bf16
@@ -86,14 +87,14 @@ int runGemmBf16Bench(const std::vector<std::string> &args) {
     std::printf("GFLOP/s (best of %d interleaved rounds); own/onednn = time(onednn) / time(own), "
                 "> 1: ours faster\n",
                 rounds);
-    std::printf("%-18s %-12s %9s %9s %9s %11s %9s %9s %11s\n", "M x in x out", "layout",
-                "bf16 own", "onednn", "fallback", "own/onednn", "f32 own", "onednn",
-                "own/onednn");
+    std::printf("%-18s %-12s %9s %9s %9s %11s %9s %9s %9s %11s %11s\n", "M x in x out",
+                "layout", "bf16 own", "onednn", "fallback", "own/onednn", "f32 own", "onednn",
+                "openblas", "own/onednn", "own/openbl");
     std::mt19937 rng(1);
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     // Sums of the best times over every row, per column: the whole set of
     // shapes as one step would run them.
-    double total[5] = {0, 0, 0, 0, 0};
+    double total[6] = {0, 0, 0, 0, 0, 0};
     for (const Shape &s : shapes)
       for (const Layout &l : layoutsOf(s)) {
         std::vector<float> A(size_t(l.m * l.k)), B(size_t(l.k * l.n)), C(size_t(l.m * l.n));
@@ -116,7 +117,8 @@ int runGemmBf16Bench(const std::vector<std::string> &args) {
                              B.data(), ldb, 0.0f, C.data(), l.n);
           }, minTime);
         };
-        double own = 0, onednn = 0, fallback = 1e30, f32Own = 0, f32OneDnn = 0;
+        double own = 0, onednn = 0, fallback = 1e30, f32Own = 0, f32OneDnn = 0,
+               f32OpenBlas = 1e30;
         auto best = [](double &slot, double seconds) {
           slot = slot == 0 ? seconds : std::min(slot, seconds);
         };
@@ -130,9 +132,10 @@ int runGemmBf16Bench(const std::vector<std::string> &args) {
             best(f32Own, f32(off::cpu::F32GemmPath::Own));
           if (haveF32OneDnn)
             best(f32OneDnn, f32(off::cpu::F32GemmPath::OneDnn));
+          f32OpenBlas = std::min(f32OpenBlas, f32(off::cpu::F32GemmPath::OpenBlas));
         }
-        const double times[5] = {own, onednn, fallback, f32Own, f32OneDnn};
-        for (int column = 0; column < 5; ++column)
+        const double times[6] = {own, onednn, fallback, f32Own, f32OneDnn, f32OpenBlas};
+        for (int column = 0; column < 6; ++column)
           total[column] += times[column];
         auto rate = [&](double seconds) { return seconds > 0 ? flops / seconds * 1e-9 : 0.0; };
         auto ratio = [](double ours, double theirs) {
@@ -141,16 +144,18 @@ int runGemmBf16Bench(const std::vector<std::string> &args) {
         char shape[64];
         std::snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)s.M, (long long)s.in,
                       (long long)s.out);
-        std::printf("%-18s %-12s %9.1f %9.1f %9.1f %10.2fx %9.1f %9.1f %10.2fx\n", shape,
-                    l.name, rate(own), rate(onednn), rate(fallback), ratio(own, onednn),
-                    rate(f32Own), rate(f32OneDnn), ratio(f32Own, f32OneDnn));
+        std::printf("%-18s %-12s %9.1f %9.1f %9.1f %10.2fx %9.1f %9.1f %9.1f %10.2fx %10.2fx\n",
+                    shape, l.name, rate(own), rate(onednn), rate(fallback), ratio(own, onednn),
+                    rate(f32Own), rate(f32OneDnn), rate(f32OpenBlas), ratio(f32Own, f32OneDnn),
+                    ratio(f32Own, f32OpenBlas));
         std::fflush(stdout);
       }
     auto ratio = [](double ours, double theirs) {
       return ours > 0 && theirs > 0 ? theirs / ours : 0.0;
     };
-    std::printf("all rows: bf16 own/onednn %.2fx, f32 own/onednn %.2fx (sums of the best times)\n",
-                ratio(total[0], total[1]), ratio(total[3], total[4]));
+    std::printf("all rows: bf16 own/onednn %.2fx, f32 own/onednn %.2fx, f32 own/openblas %.2fx "
+                "(sums of the best times)\n",
+                ratio(total[0], total[1]), ratio(total[3], total[4]), ratio(total[3], total[5]));
     return 0;
   });
 }

@@ -1,8 +1,9 @@
 // `offrt bench gemm`: single-precision GEMM at the shapes of a Llama's
 // Linear layers (forward y = x W^T, input gradient dY W, weight gradient
 // dY^T x), three ways in one run:
-//   ours        off::cpu::gemm: OpenBLAS single-threaded per block, blocks on
-//               our thread pool (what the CPU backend uses)
+//   ours        off::cpu::gemm on this process's f32 path (our AVX-512F kernel
+//               or OpenBLAS, single-threaded per block, blocks on our thread
+//               pool: what the CPU backend uses; the first line names it)
 //   openblas-mt one OpenBLAS call with OpenBLAS's own threads
 //   onednn      dnnl_sgemm of oneDNN (libdnnl.so.2 loaded with dlopen, so
 //               offrt never depends on it), its OpenMP threads set to ours
@@ -139,8 +140,8 @@ int runGemmBench(const std::vector<std::string> &args) {
   Options o;
   bool noOneDnn = false;
   off::cli::Command cmd("offrt bench gemm", "[options]",
-                        "sgemm at Llama Linear shapes (forward, dX, dW of each): ours (OpenBLAS on "
-                        "our\npool) vs OpenBLAS's own threads vs oneDNN.");
+                        "sgemm at Llama Linear shapes (forward, dX, dW of each): ours (the CPU\n"
+                        "backend's f32 path on our pool) vs OpenBLAS's own threads vs oneDNN.");
   addOptions(cmd, o, noOneDnn);
   return off::bench::runBenchmark(cmd, args, [&] {
     o.oneDnn = !noOneDnn;
@@ -253,7 +254,7 @@ int runGemmBench(const std::vector<std::string> &args) {
 }
 
 off::bench::Registration registration{
-    {"gemm", "sgemm at Llama Linear shapes: ours (OpenBLAS on our pool) vs OpenBLAS threads vs oneDNN",
+    {"gemm", "sgemm at Llama Linear shapes: ours (our f32 path on our pool) vs OpenBLAS threads vs oneDNN",
      runGemmBench}};
 
 } // namespace

@@ -1,11 +1,17 @@
-// `offrt bench gemm-bf16`: bf16 products (GemmBf16.h) at the shapes of a
-// Llama's Linear layers (forward y = x W^T, input gradient dY W, weight
-// gradient dY^T x), each way the CPU backend can compute them, in one run:
-//   onednn    gemmBf16 on oneDNN's matmul (where it has a native bf16 kernel)
-//   fallback  gemmBf16 widening panels to fp32 for OpenBLAS's sgemm
-//   f32       off::cpu::gemm on fp32 copies (what an fp32 plan runs)
-// GFLOP/s each (best of --rounds interleaved rounds) and onednn's speed-up
-// over f32. All on our pool with --threads threads, bf16 C.
+// `offrt bench gemm-bf16`: bf16 and f32 products (GemmBf16.h, Gemm.h) at the
+// shapes of a Llama's Linear layers (forward y = x W^T, input gradient dY W,
+// weight gradient dY^T x), each way the CPU backend can compute them, in one
+// run:
+//   bf16 own     gemmBf16 on our AVX512_BF16 kernel (GemmOwn.h)
+//   onednn       gemmBf16 on oneDNN's matmul (where it has a native bf16 kernel)
+//   fallback     gemmBf16 widening panels to fp32 for OpenBLAS's sgemm
+//   f32 own      gemm on our AVX-512F kernel
+//   onednn       gemm on oneDNN's f32 matmul
+//   openblas     gemm on OpenBLAS (single-threaded per block, our blocks)
+// GFLOP/s each (best of --rounds interleaved rounds; 0: not on this CPU) and
+// time(onednn) / time(own) for each precision, the figure the default path
+// is chosen by (docs/blas.md). All on our pool with --threads threads, bf16
+// or f32 C.
 #include "bench/BenchArgs.h"
 #include "bench/BenchRegistry.h"
 #include "bench/BenchTiming.h"
@@ -46,8 +52,8 @@ int runGemmBf16Bench(const std::vector<std::string> &args) {
   int rounds = 3;
   std::vector<Shape> shapes;
   off::cli::Command cmd("offrt bench gemm-bf16", "[options]",
-                        "bf16 products at Llama Linear shapes (forward, dX, dW of each): oneDNN "
-                        "vs the\nfallback vs fp32, on our pool.");
+                        "bf16 and f32 products at Llama Linear shapes (forward, dX, dW of each):\n"
+                        "our kernels vs oneDNN's matmul (and the bf16 fallback), on our pool.");
   cmd.threads("--threads", threads, "threads, at most the CPUs this process may run\non (default: all of them)");
   cmd.option("--min-time", minTime, "S", "seconds each measurement runs at least\n(default 0.3)",
              off::cli::nonNegative);
@@ -74,10 +80,21 @@ int runGemmBf16Bench(const std::vector<std::string> &args) {
     bool haveOneDnn = !off::cpu::bf16GemmOneDnnKernel().empty();
     std::printf("gemm-bf16: %u threads; default path: %s\n", off::defaultThreadCount(),
                 off::cpu::bf16GemmDescription().c_str());
-    std::printf("%-18s %-12s %10s %10s %10s %14s\n", "M x in x out", "layout", "onednn",
-                "fallback", "f32", "onednn / f32");
+    const bool haveOwnBf16 = off::cpu::bf16GemmHaveOwn();
+    const bool haveF32OneDnn = off::cpu::f32GemmOneDnnAvailable();
+    const bool haveOwnF32 = off::cpu::f32GemmHaveOwn();
+    std::printf("f32 default path: %s\n", off::cpu::f32GemmDescription().c_str());
+    std::printf("GFLOP/s (best of %d interleaved rounds); own/onednn = time(onednn) / time(own), "
+                "> 1: ours faster\n",
+                rounds);
+    std::printf("%-18s %-12s %9s %9s %9s %11s %9s %9s %9s %11s %11s\n", "M x in x out",
+                "layout", "bf16 own", "onednn", "fallback", "own/onednn", "f32 own", "onednn",
+                "openblas", "own/onednn", "own/openbl");
     std::mt19937 rng(1);
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    // Sums of the best times over every row, per column: the whole set of
+    // shapes as one step would run them.
+    double total[6] = {0, 0, 0, 0, 0, 0};
     for (const Shape &s : shapes)
       for (const Layout &l : layoutsOf(s)) {
         std::vector<float> A(size_t(l.m * l.k)), B(size_t(l.k * l.n)), C(size_t(l.m * l.n));
@@ -94,30 +111,57 @@ int runGemmBf16Bench(const std::vector<std::string> &args) {
                                  Bb.data(), ldb, Cb.data(), off::DType::BF16, l.n);
           }, minTime);
         };
-        double onednn = haveOneDnn ? 1e30 : 0.0, fallback = 1e30, f32 = 1e30;
+        auto f32 = [&](off::cpu::F32GemmPath path) {
+          return off::bench::secondsPerCall([&] {
+            off::cpu::gemmOn(path, l.transA, l.transB, l.m, l.n, l.k, 1.0f, A.data(), lda,
+                             B.data(), ldb, 0.0f, C.data(), l.n);
+          }, minTime);
+        };
+        double own = 0, onednn = 0, fallback = 1e30, f32Own = 0, f32OneDnn = 0,
+               f32OpenBlas = 1e30;
+        auto best = [](double &slot, double seconds) {
+          slot = slot == 0 ? seconds : std::min(slot, seconds);
+        };
         for (int round = 0; round < rounds; ++round) {
+          if (haveOwnBf16)
+            best(own, bf16(Bf16GemmPath::Own));
           if (haveOneDnn)
-            onednn = std::min(onednn, bf16(Bf16GemmPath::OneDnn));
+            best(onednn, bf16(Bf16GemmPath::OneDnn));
           fallback = std::min(fallback, bf16(Bf16GemmPath::Fallback));
-          f32 = std::min(f32, off::bench::secondsPerCall([&] {
-            off::cpu::gemm(l.transA, l.transB, l.m, l.n, l.k, 1.0f, A.data(), lda, B.data(),
-                           ldb, 0.0f, C.data(), l.n);
-          }, minTime));
+          if (haveOwnF32)
+            best(f32Own, f32(off::cpu::F32GemmPath::Own));
+          if (haveF32OneDnn)
+            best(f32OneDnn, f32(off::cpu::F32GemmPath::OneDnn));
+          f32OpenBlas = std::min(f32OpenBlas, f32(off::cpu::F32GemmPath::OpenBlas));
         }
+        const double times[6] = {own, onednn, fallback, f32Own, f32OneDnn, f32OpenBlas};
+        for (int column = 0; column < 6; ++column)
+          total[column] += times[column];
+        auto rate = [&](double seconds) { return seconds > 0 ? flops / seconds * 1e-9 : 0.0; };
+        auto ratio = [](double ours, double theirs) {
+          return ours > 0 && theirs > 0 ? theirs / ours : 0.0;
+        };
         char shape[64];
         std::snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)s.M, (long long)s.in,
                       (long long)s.out);
-        std::printf("%-18s %-12s %10.1f %10.1f %10.1f %13.2fx\n", shape, l.name,
-                    onednn > 0 ? flops / onednn * 1e-9 : 0.0, flops / fallback * 1e-9,
-                    flops / f32 * 1e-9, onednn > 0 ? f32 / onednn : 0.0);
+        std::printf("%-18s %-12s %9.1f %9.1f %9.1f %10.2fx %9.1f %9.1f %9.1f %10.2fx %10.2fx\n",
+                    shape, l.name, rate(own), rate(onednn), rate(fallback), ratio(own, onednn),
+                    rate(f32Own), rate(f32OneDnn), rate(f32OpenBlas), ratio(f32Own, f32OneDnn),
+                    ratio(f32Own, f32OpenBlas));
         std::fflush(stdout);
       }
+    auto ratio = [](double ours, double theirs) {
+      return ours > 0 && theirs > 0 ? theirs / ours : 0.0;
+    };
+    std::printf("all rows: bf16 own/onednn %.2fx, f32 own/onednn %.2fx, f32 own/openblas %.2fx "
+                "(sums of the best times)\n",
+                ratio(total[0], total[1]), ratio(total[3], total[4]), ratio(total[3], total[5]));
     return 0;
   });
 }
 
 off::bench::Registration registration{
-    {"gemm-bf16", "bf16 products at Llama Linear shapes: oneDNN vs fallback vs fp32",
+    {"gemm-bf16", "bf16 products (and f32 ones) at Llama Linear shapes: ours vs oneDNN's matmul",
      runGemmBf16Bench}};
 
 } // namespace

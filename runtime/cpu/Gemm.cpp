@@ -1,6 +1,7 @@
 #include "runtime/cpu/Gemm.h"
 
 #include "runtime/cpu/CpuParallel.h"
+#include "runtime/cpu/GemmOwn.h"
 #include "runtime/cpu/OneDnnMatmul.h"
 
 #include <cblas.h>
@@ -128,19 +129,24 @@ namespace {
 F32GemmPath choosePath() {
   const char *env = std::getenv("OFF_F32_GEMM");
   std::string forced = env ? env : "";
-  std::string kernel = onednn::kernelName(DType::F32);
   if (forced == "openblas")
     return F32GemmPath::OpenBlas;
+  if (forced == "own") {
+    if (!own::haveF32())
+      throw std::runtime_error("OFF_F32_GEMM=own, but this CPU has no AVX-512F");
+    return F32GemmPath::Own;
+  }
   if (forced == "onednn") {
-    if (kernel.empty())
+    if (onednn::kernelName(DType::F32).empty())
       throw std::runtime_error("OFF_F32_GEMM=onednn, but oneDNN has no f32 matmul here");
     return F32GemmPath::OneDnn;
   }
   if (!forced.empty())
-    throw std::runtime_error("OFF_F32_GEMM must be openblas or onednn, got '" + forced + "'");
-  bool wide = kernel.find("brg:avx512") != std::string::npos ||
-              kernel.find("amx") != std::string::npos;
-  return wide ? F32GemmPath::OneDnn : F32GemmPath::OpenBlas;
+    throw std::runtime_error("OFF_F32_GEMM must be own, openblas or onednn, got '" + forced +
+                             "'");
+  // Ours where the CPU has AVX-512 (oneDNN's f32 there allocates in every
+  // execute; docs/blas.md has the speeds), else OpenBLAS.
+  return own::haveF32() ? F32GemmPath::Own : F32GemmPath::OpenBlas;
 }
 
 } // namespace
@@ -150,7 +156,13 @@ F32GemmPath f32GemmPath() {
   return path;
 }
 
+bool f32GemmHaveOwn() { return own::haveF32(); }
+
+bool f32GemmOneDnnAvailable() { return !onednn::kernelName(DType::F32).empty(); }
+
 std::string f32GemmDescription() {
+  if (f32GemmPath() == F32GemmPath::Own)
+    return std::string("own avx512f (serial calls: ") + blasDescription() + ")";
   if (f32GemmPath() == F32GemmPath::OneDnn)
     return "onednn " + onednn::version() + " " + onednn::kernelName(DType::F32) +
            " (serial calls: " + blasDescription() + ")";
@@ -166,6 +178,9 @@ void blockCall(F32GemmPath path, bool transA, bool transB, int64_t M, int64_t N,
       M > 0 && N > 0 && K > 0)
     return onednn::matmulBlock(DType::F32, transA, transB, M, N, K, A, lda, B, ldb, C,
                                DType::F32, ldc, beta == 1.0f);
+  if (path == F32GemmPath::Own && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && M > 0 &&
+      N > 0 && K > 0)
+    return own::f32Block(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, beta == 1.0f);
   blasCall(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -183,6 +198,8 @@ void gemmOn(F32GemmPath path, bool transA, bool transB, int64_t M, int64_t N, in
   ensureSingleThreadedBlas();
   if (path == F32GemmPath::OneDnn && onednn::kernelName(DType::F32).empty())
     throw std::runtime_error("gemm: oneDNN has no f32 matmul here");
+  if (path == F32GemmPath::Own && !own::haveF32())
+    throw std::runtime_error("gemm: our f32 kernel needs AVX-512F, which this CPU lacks");
   if (M == 0 || N == 0)
     return;
   GemmBlocks blocks = gemmBlocks(M, N, K);

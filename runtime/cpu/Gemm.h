@@ -1,5 +1,5 @@
-// Single-precision matrix products, row-major: blocks through oneDNN's
-// matmul (AVX-512 brgemm kernels) where it has them, else OpenBLAS.
+// Single-precision matrix products, row-major: blocks on our AVX-512F
+// kernel (GemmOwn.h) where the CPU has it, else OpenBLAS.
 //
 // Legend: M rows of C, N columns of C, K the contracted dimension.
 //   A: [M, K] (transA: stored [K, M]), row stride lda
@@ -12,10 +12,11 @@
 // C is one dot product whose order is fixed by the block's shape: the same
 // inputs give the same bits for any thread count (tested in GemmTest).
 //
-// Which library computes a block of gemm() (the path) is chosen once per
-// process: oneDNN's matmul where oneDNN is linked and its f32 kernel here is
-// an AVX-512 (or AMX) brgemm one, else OpenBLAS; OFF_F32_GEMM=openblas|onednn
-// forces one. gemm() calls with alpha != 1 or beta other than 0 and 1, and
+// Which code computes a block of gemm() (the path) is chosen once per
+// process: our kernel where the CPU has AVX-512F (it allocates nothing;
+// oneDNN 2.6's execute allocates every call), else OpenBLAS;
+// OFF_F32_GEMM=own|openblas|onednn forces one (onednn: oneDNN's matmul
+// primitive). gemm() calls with alpha != 1 or beta other than 0 and 1, and
 // gemmSerial(), always use OpenBLAS. The paths differ in bits.
 #pragma once
 
@@ -46,14 +47,19 @@ GemmBlocks gemmBlocks(int64_t M, int64_t N, int64_t K);
 /// "OpenBLAS 0.3.21 (static, Haswell kernels)": what the build links.
 const char *blasDescription();
 
-enum class F32GemmPath { OpenBlas, OneDnn };
+enum class F32GemmPath { OpenBlas, OneDnn, Own };
 /// The path gemm()'s blocks take in this process.
 F32GemmPath f32GemmPath();
 /// gemm() on a given path (benchmarks; OneDnn where it cannot run throws).
 void gemmOn(F32GemmPath path, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
             float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
             float *C, int64_t ldc);
-/// "onednn 2.6.3 brg:avx512_core; OpenBLAS ... (serial calls)" or the OpenBLAS line.
+/// Whether this CPU runs our own f32 kernel (AVX-512F).
+bool f32GemmHaveOwn();
+/// Whether oneDNN's f32 matmul can run here.
+bool f32GemmOneDnnAvailable();
+/// "own avx512f (serial calls: OpenBLAS ...)", "onednn 2.6.3 brg:avx512_core
+/// (serial calls: ...)" or the OpenBLAS line.
 std::string f32GemmDescription();
 
 /// Lets BLAS use `threads` threads of its own inside one call (gemm() keeps

@@ -3,6 +3,7 @@
 #include "runtime/common/Float16.h"
 #include "runtime/cpu/CpuParallel.h"
 #include "runtime/cpu/Gemm.h"
+#include "runtime/cpu/GemmOwn.h"
 #include "runtime/cpu/OneDnnMatmul.h"
 
 #include <cblas.h>
@@ -43,8 +44,9 @@ void storeTile(const float *tile, int64_t rows, int64_t cols, void *C, DType cTy
   }
 }
 
-/// One block with the fallback: exact fp32 copies of A and B panels, sgemm
-/// per K chunk into an fp32 tile (chunks summed in order), then C.
+/// One block with the fallback: exact fp32 copies of A and B panels, an f32
+/// product (gemm()'s path: ours or OpenBLAS) per K chunk into an fp32 tile
+/// (chunks summed in order), then C.
 void fallbackBlock(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
                    const uint16_t *A, int64_t lda, const uint16_t *B, int64_t ldb, void *C,
                    DType cType, int64_t ldc, bool accumulate) {
@@ -71,10 +73,15 @@ void fallbackBlock(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
           widen(B + j0 * ldb + k0, ldb, cols, depth, b);
         else
           widen(B + k0 * ldb + j0, ldb, depth, cols, b);
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                    transB ? CblasTrans : CblasNoTrans, int(rows), int(cols), int(depth), 1.0f,
-                    a, int(transA ? rows : depth), b, int(transB ? depth : cols),
-                    k0 == 0 ? 0.0f : 1.0f, tile, int(cols));
+        // The f32 path of gemm(): ours on AVX-512F, else OpenBLAS.
+        if (f32GemmPath() == F32GemmPath::Own)
+          own::f32Block(transA, transB, rows, cols, depth, a, transA ? rows : depth, b,
+                        transB ? depth : cols, tile, cols, k0 != 0);
+        else
+          cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                      transB ? CblasTrans : CblasNoTrans, int(rows), int(cols), int(depth),
+                      1.0f, a, int(transA ? rows : depth), b, int(transB ? depth : cols),
+                      k0 == 0 ? 0.0f : 1.0f, tile, int(cols));
       }
       storeTile(tile, rows, cols, static_cast<char *>(C) + (i0 * ldc + j0) * cSize, cType, ldc,
                 accumulate);
@@ -96,7 +103,9 @@ void blockCall(Bf16GemmPath path, bool transA, bool transB, int64_t M, int64_t N
                DType cType, int64_t ldc, bool accumulate) {
   if (M == 0 || N == 0)
     return;
-  if (path == Bf16GemmPath::OneDnn && K > 0)
+  if (path == Bf16GemmPath::Own)
+    own::bf16Block(transA, transB, M, N, K, A, lda, B, ldb, C, cType, ldc, accumulate);
+  else if (path == Bf16GemmPath::OneDnn && K > 0)
     onednn::matmulBlock(DType::BF16, transA, transB, M, N, K, A, lda, B, ldb, C, cType, ldc, accumulate);
   else
     fallbackBlock(transA, transB, M, N, K, A, lda, B, ldb, C, cType, ldc, accumulate);
@@ -107,6 +116,11 @@ Bf16GemmPath choosePath() {
   std::string forced = env ? env : "";
   if (forced == "fallback")
     return Bf16GemmPath::Fallback;
+  if (forced == "own") {
+    if (!own::haveBf16())
+      throw std::runtime_error("OFF_BF16_GEMM=own, but this CPU has no AVX512_BF16");
+    return Bf16GemmPath::Own;
+  }
   if (forced == "onednn") {
     if (onednn::kernelName(DType::BF16).empty())
       throw std::runtime_error("OFF_BF16_GEMM=onednn, but oneDNN has no bf16 matmul here (" +
@@ -116,11 +130,18 @@ Bf16GemmPath choosePath() {
     return Bf16GemmPath::OneDnn;
   }
   if (!forced.empty())
-    throw std::runtime_error("OFF_BF16_GEMM must be onednn or fallback, got '" + forced + "'");
+    throw std::runtime_error("OFF_BF16_GEMM must be own, onednn or fallback, got '" + forced +
+                             "'");
+  // AMX machines keep oneDNN (its AMX kernel; not measured against ours);
+  // AVX512_BF16 machines take ours (oneDNN's execute allocates, docs/blas.md
+  // has the speeds); the rest the fallback.
   std::string kernel = onednn::kernelName(DType::BF16);
-  bool native = kernel.find("bf16") != std::string::npos ||
-                kernel.find("amx") != std::string::npos;
-  return native ? Bf16GemmPath::OneDnn : Bf16GemmPath::Fallback;
+  if (kernel.find("amx") != std::string::npos)
+    return Bf16GemmPath::OneDnn;
+  if (own::haveBf16())
+    return Bf16GemmPath::Own;
+  return kernel.find("bf16") != std::string::npos ? Bf16GemmPath::OneDnn
+                                                  : Bf16GemmPath::Fallback;
 }
 
 } // namespace
@@ -130,20 +151,30 @@ Bf16GemmPath bf16GemmPath() {
   return path;
 }
 
+bool bf16GemmHaveOwn() { return own::haveBf16(); }
+
 bool bf16GemmHaveOneDnn() { return onednn::available(); }
 
 std::string bf16GemmOneDnnKernel() { return onednn::kernelName(DType::BF16); }
 
 std::string bf16GemmDescription() {
+  if (bf16GemmPath() == Bf16GemmPath::Own)
+    return "own avx512_bf16 (vdpbf16ps)";
   if (bf16GemmPath() == Bf16GemmPath::OneDnn)
     return "onednn " + onednn::version() + " " + onednn::kernelName(DType::BF16);
-  std::string text = "fallback (bf16 -> f32, OpenBLAS sgemm)";
-  if (!onednn::available())
+  std::string text = f32GemmPath() == F32GemmPath::Own ? "fallback (bf16 -> f32, own avx512f)"
+                                                        : "fallback (bf16 -> f32, OpenBLAS sgemm)";
+  const std::string &kernel = onednn::kernelName(DType::BF16);
+  bool native = kernel.find("bf16") != std::string::npos ||
+                kernel.find("amx") != std::string::npos;
+  if (own::haveBf16() || native)
+    text += "; forced by OFF_BF16_GEMM";
+  else if (!onednn::available())
     text += "; oneDNN not linked";
-  else if (onednn::kernelName(DType::BF16).empty())
+  else if (kernel.empty())
     text += "; oneDNN has no bf16 matmul here";
   else
-    text += "; oneDNN's " + onednn::kernelName(DType::BF16) + " not native bf16";
+    text += "; oneDNN's " + kernel + " not native bf16";
   return text;
 }
 
@@ -166,6 +197,8 @@ void gemmBf16On(Bf16GemmPath path, bool transA, bool transB, int64_t M, int64_t 
   checkArgs(M, N, K, cType, accumulate);
   if (path == Bf16GemmPath::OneDnn && onednn::kernelName(DType::BF16).empty())
     throw std::runtime_error("gemmBf16: oneDNN has no bf16 matmul here");
+  if (path == Bf16GemmPath::Own && !own::haveBf16())
+    throw std::runtime_error("gemmBf16: our bf16 kernel needs AVX512_BF16, which this CPU lacks");
   if (M == 0 || N == 0)
     return;
   GemmBlocks blocks = gemmBlocks(M, N, K);

@@ -1,5 +1,6 @@
-// The two low-level primitives of the CPU backend: gemm (OpenBLAS, blocked
-// over our pool) against a naive double product, and its determinism
+// The two low-level primitives of the CPU backend: gemm (the path this CPU
+// picks, blocked over our pool; ctest runs it again on OpenBLAS) against a
+// naive double product, our AVX-512 kernel bit for bit against its chain, and its determinism
 // across thread counts and pointer alignment; dotLanes' AVX2 kernel against
 // its scalar reference, bit for bit, on lengths that are not multiples of 8.
 #include "runtime/common/Parallel.h"
@@ -121,6 +122,45 @@ TEST(Gemm, SameBitsForAnyThreadCountAndAlignment) {
       }
   }
   off::setDefaultThreadCount(0);
+}
+
+// Our AVX-512 kernel (the default f32 path where the CPU has AVX-512F)
+// promises more than accuracy: each element of C is one fused multiply-add
+// chain over k in order from 0 (GemmOwn.h), whatever the blocks. Checked bit
+// for bit against that chain computed here with std::fma, on shapes that
+// cross the kernel's 256-row, 256-column and 256-step chunks and its 8 x 32
+// register block, every layout, padded rows, beta 0 and 1.
+TEST(Gemm, OwnKernelIsOneFmaChainPerElement) {
+  if (f32GemmPath() != F32GemmPath::Own)
+    GTEST_SKIP() << "not run: the f32 path here is " << f32GemmDescription();
+  std::mt19937 rng(17);
+  const GemmCase cases[] = {{false, true, 300, 290, 600, 3}, {false, false, 37, 530, 257, 0},
+                            {true, false, 270, 33, 300, 1},  {true, true, 9, 70, 513, 2},
+                            {false, true, 1, 1, 1, 0},       {true, false, 520, 260, 40, 0}};
+  for (const GemmCase &c : cases)
+    for (float beta : {0.0f, 1.0f}) {
+      int64_t lda = (c.ta ? c.M : c.K) + c.pad, ldb = (c.tb ? c.K : c.N) + c.pad,
+              ldc = c.N + c.pad;
+      std::vector<float> A = randomVector(size_t((c.ta ? c.K : c.M) * lda), rng);
+      std::vector<float> B = randomVector(size_t((c.tb ? c.N : c.K) * ldb), rng);
+      std::vector<float> C0 = randomVector(size_t(c.M * ldc), rng), C = C0;
+      gemm(c.ta, c.tb, c.M, c.N, c.K, 1.0f, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+      int64_t wrong = 0;
+      for (int64_t i = 0; i < c.M; ++i)
+        for (int64_t j = 0; j < c.N; ++j) {
+          float chain = 0.0f;
+          for (int64_t k = 0; k < c.K; ++k)
+            chain = std::fma(c.ta ? A[size_t(k * lda + i)] : A[size_t(i * lda + k)],
+                             c.tb ? B[size_t(j * ldb + k)] : B[size_t(k * ldb + j)], chain);
+          float want = beta == 1.0f ? C0[size_t(i * ldc + j)] + chain : chain;
+          float got = C[size_t(i * ldc + j)];
+          if (std::memcmp(&got, &want, sizeof got) != 0 && wrong++ < 3)
+            ADD_FAILURE() << "M=" << c.M << " N=" << c.N << " K=" << c.K << " ta=" << c.ta
+                          << " tb=" << c.tb << " beta " << beta << " at " << i << "," << j
+                          << ": " << got << " != chain " << want;
+        }
+      EXPECT_EQ(wrong, 0);
+    }
 }
 
 TEST(DotLanes, Avx2EqualsScalarReferenceBitForBit) {

@@ -1,8 +1,9 @@
 // gemmBf16 (GemmBf16.h) on one implementation path per ctest entry: the
 // binary is registered once per path (test/unit/runtime/cpu/CMakeLists.txt)
 // with OFF_TEST_BF16_EXPECT naming the path it must run (`fallback`, or the
-// oneDNN ISA: `avx512_core_bf16`, `avx512_core_amx`); the test sets the
-// environment that selects it (OFF_BF16_GEMM, ONEDNN_MAX_CPU_ISA). A path this machine
+// oneDNN ISA: `avx512_core_bf16`, `avx512_core_amx`, or `own`, our
+// AVX512_BF16 kernel); the test sets the environment that selects it
+// (OFF_BF16_GEMM, ONEDNN_MAX_CPU_ISA). A path this machine
 // lacks is skipped with "not run: ..." (ctest shows it as skipped, not
 // passed). Without OFF_TEST_BF16_EXPECT the tests run the default path.
 //
@@ -36,10 +37,11 @@ protected:
   /// the fallback, else oneDNN capped at that ISA (ONEDNN_MAX_CPU_ISA).
   /// Set here rather than by ctest, so one variable names the case.
   static void selectPath(std::string want) {
-    if (want == "fallback") {
-      setenv("OFF_BF16_GEMM", "fallback", 1);
+    if (want == "fallback" || want == "own") {
+      setenv("OFF_BF16_GEMM", want.c_str(), 1);
       return;
     }
+    setenv("OFF_BF16_GEMM", "onednn", 1);
     for (char &c : want)
       c = char(std::toupper(static_cast<unsigned char>(c)));
     setenv("ONEDNN_MAX_CPU_ISA", want.c_str(), 1);
@@ -47,20 +49,25 @@ protected:
 
   void SetUp() override {
     const char *expect = std::getenv("OFF_TEST_BF16_EXPECT");
-    if (expect) // before the first product: the path and oneDNN's ISA are read once
-      selectPath(expect);
-    std::string path = bf16GemmDescription();
     if (!expect)
       return;
     std::string want = expect;
+    if (want == "own" && !bf16GemmHaveOwn())
+      GTEST_SKIP() << "not run: this CPU has no AVX512_BF16 (our bf16 kernel)";
+    selectPath(want); // before the first product: the path and oneDNN's ISA are read once
+    std::string kernel = bf16GemmOneDnnKernel();
+    if (want != "own" && want != "fallback" && kernel.find(want) == std::string::npos)
+      GTEST_SKIP() << "not run: this machine has no oneDNN " << want
+                   << " bf16 matmul (oneDNN picks '" << kernel << "')";
+    std::string path = bf16GemmDescription();
+    if (want == "own") {
+      ASSERT_EQ(bf16GemmPath(), Bf16GemmPath::Own) << path;
+      return;
+    }
     if (want == "fallback") {
       ASSERT_EQ(bf16GemmPath(), Bf16GemmPath::Fallback) << path;
       return;
     }
-    std::string kernel = bf16GemmOneDnnKernel();
-    if (kernel.find(want) == std::string::npos)
-      GTEST_SKIP() << "not run: this machine has no oneDNN " << want
-                   << " bf16 matmul (oneDNN picks '" << kernel << "'; in use: " << path << ")";
     ASSERT_EQ(bf16GemmPath(), Bf16GemmPath::OneDnn) << path;
   }
 };
@@ -135,6 +142,72 @@ TEST_F(GemmBf16Path, MatchesTheExactProductForEveryLayout) {
       // Padding stays untouched.
       if (c.pad && cType == DType::BF16)
         EXPECT_EQ(Cb[size_t(c.N)], 0xFFFF);
+    }
+}
+
+// Our AVX512_BF16 kernel promises each element of C as one fp32 chain over
+// the pairs (k, k+1) in order, each pair added odd product first, then even
+// (vdpbf16ps; bf16 products are exact in fp32), a missing k+1 (odd K) as a
+// zero product (GemmOwn.h). Checked bit for bit against that chain computed
+// here in float, on shapes crossing its 256-row, 256-column and 512-k chunks
+// and its 8 x 32 register block, every layout, odd K, padded rows, bf16 and
+// f32 C and accumulation. (The inputs have no subnormals, which the
+// instruction would flush.)
+TEST_F(GemmBf16Path, OwnKernelIsOnePairChainPerElement) {
+  if (bf16GemmPath() != Bf16GemmPath::Own)
+    GTEST_SKIP() << "not run: the bf16 path here is " << bf16GemmDescription();
+  std::mt19937 rng(73);
+  const Case cases[] = {{false, true, 300, 290, 1100, 3}, {false, false, 37, 530, 257, 0},
+                        {true, false, 270, 33, 300, 1},   {true, true, 9, 70, 513, 2},
+                        {false, true, 1, 1, 1, 0},        {true, false, 520, 260, 40, 0},
+                        {false, false, 17, 40, 7, 1}};
+  for (const Case &c : cases)
+    for (int mode = 0; mode < 3; ++mode) { // bf16 C, f32 C, f32 C +=
+      DType cType = mode == 0 ? DType::BF16 : DType::F32;
+      bool accumulate = mode == 2;
+      int64_t lda = (c.ta ? c.M : c.K) + c.pad, ldb = (c.tb ? c.K : c.N) + c.pad,
+              ldc = c.N + c.pad;
+      std::vector<uint16_t> A = randomBf16(size_t((c.ta ? c.K : c.M) * lda), rng);
+      std::vector<uint16_t> B = randomBf16(size_t((c.tb ? c.N : c.K) * ldb), rng);
+      std::vector<float> C0(size_t(c.M * ldc));
+      for (float &x : C0)
+        x = float(rng() % 1000) / 500.0f - 1.0f;
+      std::vector<float> Cf = C0;
+      std::vector<uint16_t> Cb(size_t(c.M * ldc));
+      void *C = cType == DType::F32 ? static_cast<void *>(Cf.data()) : Cb.data();
+      gemmBf16(c.ta, c.tb, c.M, c.N, c.K, A.data(), lda, B.data(), ldb, C, cType, ldc,
+               accumulate);
+      auto a = [&](int64_t i, int64_t k) {
+        return off::bf16ToFloat(c.ta ? A[size_t(k * lda + i)] : A[size_t(i * lda + k)]);
+      };
+      auto b = [&](int64_t k, int64_t j) {
+        return off::bf16ToFloat(c.tb ? B[size_t(j * ldb + k)] : B[size_t(k * ldb + j)]);
+      };
+      int64_t wrong = 0;
+      for (int64_t i = 0; i < c.M; ++i)
+        for (int64_t j = 0; j < c.N; ++j) {
+          float chain = 0.0f;
+          for (int64_t k = 0; k < c.K; k += 2) {
+            volatile float odd = k + 1 < c.K ? a(i, k + 1) * b(k + 1, j) : 0.0f;
+            chain = chain + odd;
+            volatile float even = a(i, k) * b(k, j);
+            chain = chain + even;
+          }
+          uint32_t got, want;
+          if (cType == DType::BF16) {
+            got = Cb[size_t(i * ldc + j)];
+            want = off::floatToBf16(chain);
+          } else {
+            float value = accumulate ? C0[size_t(i * ldc + j)] + chain : chain;
+            std::memcpy(&want, &value, 4);
+            std::memcpy(&got, &Cf[size_t(i * ldc + j)], 4);
+          }
+          if (got != want && wrong++ < 3)
+            ADD_FAILURE() << "M=" << c.M << " N=" << c.N << " K=" << c.K << " ta=" << c.ta
+                          << " tb=" << c.tb << " mode " << mode << " at " << i << "," << j
+                          << ": bits " << std::hex << got << " != chain's " << want << std::dec;
+        }
+      EXPECT_EQ(wrong, 0);
     }
 }
 

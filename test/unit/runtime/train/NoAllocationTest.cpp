@@ -9,16 +9,22 @@
 // the ctest fixture `alloc_plans` (OFF_ALLOC_PLAN_DIR); a missing plan is a
 // failure, never a skip.
 //
-// ctest runs it twice: `alloc.*` on the GEMM paths this CPU picks (oneDNN's
-// matmul where it has AVX-512/AMX kernels) and `alloc.*.openblas` with
-// OFF_F32_GEMM=openblas OFF_BF16_GEMM=fallback. oneDNN 2.6 (Debian's)
-// allocates inside every dnnl_primitive_execute (the std::unordered_map of
-// arguments it builds from our array, and its execution context), which no
-// caller can prevent; those allocations are counted apart (any frame of the
-// allocating stack inside dnnl_primitive_execute) and bounded per execution.
-// Every other allocation fails the test: on the OpenBLAS/fallback paths
-// there are no executions, so the step must allocate nothing at all.
+// ctest runs it twice: `alloc.*` on the GEMM paths this CPU picks (our
+// AVX-512 kernels where it has AVX-512F / AVX512_BF16, oneDNN's matmul for
+// bf16 on AMX machines, else OpenBLAS and the bf16 fallback) and
+// `alloc.*.openblas` with OFF_F32_GEMM=openblas OFF_BF16_GEMM=fallback.
+// Where neither default path is oneDNN's, the step must allocate nothing at
+// all and must not execute oneDNN; where a path is ours, the test also checks
+// that the step's products ran on it. oneDNN 2.6 (Debian's) allocates inside
+// every dnnl_primitive_execute (the std::unordered_map of arguments it builds
+// from our array, and its execution context), which no caller can prevent:
+// on a machine whose default is oneDNN (AMX) those allocations are counted
+// apart (any frame of the allocating stack inside dnnl_primitive_execute) and
+// bounded per execution; every other allocation fails the test.
 #include "runtime/cpu/CpuBackend.h"
+#include "runtime/cpu/Gemm.h"
+#include "runtime/cpu/GemmBf16.h"
+#include "runtime/cpu/GemmOwn.h"
 #include "runtime/cpu/OneDnnMatmul.h"
 #include "runtime/train/Session.h"
 
@@ -141,19 +147,19 @@ std::string planPath(const char *name) {
 }
 
 struct Counts {
-  uint64_t outside, inExecute, executions;
+  uint64_t outside, inExecute, executions, ownBlocks;
 };
 
 /// Counted allocations while `fn` runs.
 template <typename F> Counts allocationsDuring(F &&fn) {
   allocations = 0;
   insideExecute = 0;
-  uint64_t executionsBefore = cpu::onednn::executions();
+  uint64_t executionsBefore = cpu::onednn::executions(), ownBefore = cpu::own::blocks();
   counting = true;
   fn();
   counting = false;
   return {allocations.load(), insideExecute.load(),
-          cpu::onednn::executions() - executionsBefore};
+          cpu::onednn::executions() - executionsBefore, cpu::own::blocks() - ownBefore};
 }
 
 // What oneDNN 2.6 allocates per dnnl_primitive_execute on the paths here
@@ -198,6 +204,13 @@ TEST_P(NoAllocation, InAStepAfterTheFirst) {
     if (stream.kind() == plan::HOST_OPTIMIZER)
       program.step().optimizerPool = &optimizerPool;
 
+  const bool bf16Plan = std::string(GetParam()).find("bf16") != std::string::npos;
+  const bool oneDnnDefault = cpu::f32GemmPath() == cpu::F32GemmPath::OneDnn ||
+                             cpu::bf16GemmPath() == cpu::Bf16GemmPath::OneDnn;
+  const bool ownPath = bf16Plan ? cpu::bf16GemmPath() == cpu::Bf16GemmPath::Own
+                                : cpu::f32GemmPath() == cpu::F32GemmPath::Own;
+  std::printf("f32 gemm: %s\nbf16 gemm: %s\n", cpu::f32GemmDescription().c_str(),
+              cpu::bf16GemmDescription().c_str());
   for (int64_t step = 1; step <= 3; ++step) {
     fillIds(program, "input_ids", vocab, uint32_t(step));
     if (training)
@@ -209,11 +222,22 @@ TEST_P(NoAllocation, InAStepAfterTheFirst) {
     EXPECT_EQ(count.outside, 0u) << GetParam() << ": step " << step << " allocated";
     if (count.outside)
       printStacks(count.outside);
-    EXPECT_LE(count.inExecute, kPerExecution * count.executions)
-        << GetParam() << ": step " << step << ", inside oneDNN's execute";
-    std::printf("%s step %lld: %llu allocations inside %llu oneDNN executions, %llu elsewhere\n",
+    if (oneDnnDefault) {
+      EXPECT_LE(count.inExecute, kPerExecution * count.executions)
+          << GetParam() << ": step " << step << ", inside oneDNN's execute";
+    } else {
+      EXPECT_EQ(count.executions, 0u) << GetParam() << ": step " << step
+                                      << " ran oneDNN, which is not a default path here";
+      EXPECT_EQ(count.inExecute, 0u) << GetParam() << ": step " << step;
+    }
+    if (ownPath)
+      EXPECT_GT(count.ownBlocks, 0u) << GetParam() << ": step " << step
+                                     << " ran no product on our kernel, this CPU's default";
+    std::printf("%s step %lld: %llu allocations inside %llu oneDNN executions, %llu elsewhere; "
+                "%llu blocks on our GEMM kernels\n",
                 GetParam(), (long long)step, (unsigned long long)count.inExecute,
-                (unsigned long long)count.executions, (unsigned long long)count.outside);
+                (unsigned long long)count.executions, (unsigned long long)count.outside,
+                (unsigned long long)count.ownBlocks);
   }
   if (training)
     EXPECT_TRUE(std::isfinite(*program.dataAs<float>(program.get("loss"))));

@@ -4,6 +4,7 @@
 
 #include "runtime/common/Json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -108,6 +109,47 @@ private:
   std::string where_;
 };
 
+/// "kernel_times": {"source": "...", "ops": {KEY: {"work": "flops"|"bytes",
+/// "points": [[work, seconds], ...]}}}: one source for the whole table (one
+/// calibration measured it), work strictly increasing, every number > 0.
+std::map<std::string, KernelTimeCurve> readKernelTimes(const Reader &r, const Json &root) {
+  std::map<std::string, KernelTimeCurve> curves;
+  if (!jsonMember(root, "kernel_times"))
+    return curves;
+  const Json &section = r.object(root, "", "kernel_times");
+  r.onlyKnown(section, "kernel_times", {"source", "ops"});
+  r.text(section, "kernel_times", "source");
+  const Json &ops = r.object(section, "kernel_times", "ops");
+  for (auto it = ops.begin(); it != ops.end(); ++it) {
+    const std::string at = "kernel_times.ops." + it.key();
+    const Json &entry = r.object(ops, "kernel_times.ops", it.key());
+    r.onlyKnown(entry, at, {"work", "points"});
+    KernelTimeCurve curve;
+    const std::string work = r.text(entry, at, "work");
+    if (work != "flops" && work != "bytes")
+      r.fail(at + ".work", "must be \"flops\" or \"bytes\", got \"" + work + "\"");
+    curve.byFlops = work == "flops";
+    const Json *points = jsonMember(entry, "points");
+    if (!points || !points->is_array() || points->empty())
+      r.fail(at + ".points", "must be a non-empty array of [work, seconds] pairs");
+    for (size_t i = 0; i < points->size(); ++i) {
+      const Json &point = (*points)[i];
+      const std::string where = at + ".points[" + std::to_string(i) + "]";
+      if (!point.is_array() || point.size() != 2 || !point[0].is_number() ||
+          !point[1].is_number())
+        r.fail(where, "must be a [work, seconds] pair of numbers");
+      double w = point[0].get<double>(), seconds = point[1].get<double>();
+      if (!std::isfinite(w) || !(w > 0) || !std::isfinite(seconds) || !(seconds > 0))
+        r.fail(where, "work and seconds must be finite and > 0");
+      if (!curve.points.empty() && !(w > curve.points.back().first))
+        r.fail(where, "work must increase from one point to the next");
+      curve.points.emplace_back(w, seconds);
+    }
+    curves[it.key()] = std::move(curve);
+  }
+  return curves;
+}
+
 HostProfile readHost(const Reader &r, const Json &root, const std::string &name) {
   HostProfile host;
   host.name = name;
@@ -174,11 +216,14 @@ std::optional<DeviceProfile> parse(const std::string &text, const std::string &w
     p.kind = r.text(root, "", "kind");
     p.description = r.text(root, "", "description");
     if (p.kind == "cpu") {
-      r.onlyKnown(root, "", {"name", "kind", "description", "host", "nvme"});
+      r.onlyKnown(root, "", {"name", "kind", "description", "host", "nvme", "kernel_times"});
       p.host = readHost(r, root, p.name);
+      p.kernelTimes = readKernelTimes(r, root);
       deviceOfCpuHost(p);
     } else if (p.kind == "gpu") {
-      r.onlyKnown(root, "", {"name", "kind", "description", "host_profile", "device", "pcie"});
+      r.onlyKnown(root, "",
+                  {"name", "kind", "description", "host_profile", "device", "pcie", "kernel_times"});
+      p.kernelTimes = readKernelTimes(r, root);
       const Json &d = r.object(root, "", "device");
       r.onlyKnown(d, "device", {"memory_bytes", "memory_bandwidth_bytes_per_s", "flops_per_s"});
       p.memoryBytes = r.number(d, "device", "memory_bytes");
@@ -245,6 +290,28 @@ std::optional<DeviceProfile> load(const std::string &nameOrPath, std::string &er
 }
 
 } // namespace
+
+double KernelTimeCurve::secondsAt(double work) const {
+  if (points.empty() || !(work > 0))
+    return 0.0;
+  const auto &[w0, t0] = points.front();
+  if (work <= w0) {
+    double proportional = t0 * work / w0;
+    if (points.size() == 1)
+      return proportional;
+    const auto &[w1, t1] = points[1];
+    return std::max(proportional, t0 + (work - w0) * (t1 - t0) / (w1 - w0));
+  }
+  const auto &[wn, tn] = points.back();
+  if (work >= wn)
+    return tn * work / wn;
+  size_t i = 1;
+  while (points[i].first < work)
+    ++i;
+  const auto &[wa, ta] = points[i - 1];
+  const auto &[wb, tb] = points[i];
+  return ta + (work - wa) * (tb - ta) / (wb - wa);
+}
 
 std::vector<std::string> builtinProfileNames() {
   std::vector<std::string> names;

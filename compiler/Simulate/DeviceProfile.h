@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace off::sim {
@@ -22,6 +23,18 @@ struct HostProfile {
   double nvmeRead = 0, nvmeWrite = 0;  // bytes/s
 };
 
+/// Measured seconds per call of one kernel (a profile's "kernel_times",
+/// written by offrt calibrate) as a function of its work: FLOPs for the
+/// products, bytes read + written for the rest (runtime/common/KernelWork.h).
+struct KernelTimeCurve {
+  bool byFlops = false;
+  std::vector<std::pair<double, double>> points; // (work, seconds), work increasing
+  /// Linear between the points; below the first, the line through the first
+  /// two (the per-call overhead it implies) but never less than the first
+  /// point's rate gives; above the last, the last point's rate.
+  double secondsAt(double work) const;
+};
+
 /// A whole machine as the simulator sees it. For a GPU profile, `device` is
 /// the GPU and `host` comes from the profile it names in "host_profile";
 /// for a CPU profile the device is the host itself (the CPU backend: the
@@ -33,6 +46,10 @@ struct DeviceProfile {
   double memoryBandwidth = 0;            // bytes/s
   std::map<std::string, double> flops;   // dtype -> FLOP/s of the whole device
   double h2d = 0, d2h = 0;               // bytes/s, per direction
+  /// The device's kernels as measured ("OP.DTYPE", matmul "matmul.DTYPE.nt"
+  /// ...: work::kernelTimeKey); empty for datasheet profiles, which the
+  /// roofline prices.
+  std::map<std::string, KernelTimeCurve> kernelTimes;
   HostProfile host;
 };
 

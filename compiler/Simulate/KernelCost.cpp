@@ -1,6 +1,7 @@
 // See KernelCost.h.
 
 #include "compiler/Simulate/KernelCost.h"
+#include "runtime/common/KernelWork.h"
 
 #include <algorithm>
 #include <map>
@@ -59,6 +60,28 @@ std::optional<AttentionShape> attentionShape(const plan::Plan &plan, const plan:
   return s;
 }
 
+/// The measured time curve of kernel `k` in `profile`, if it has one: keyed
+/// by the op and its first non-integer operand's dtype (and for matmul the
+/// operand layout), as offrt calibrate wrote it.
+const KernelTimeCurve *measuredCurve(const plan::Plan &plan, const plan::Kernel &k,
+                                     const DeviceProfile &profile) {
+  if (profile.kernelTimes.empty())
+    return nullptr;
+  const char *dtype = nullptr;
+  for (uint32_t id : k.inputs()) {
+    plan::DType d = plan.tensors(int(id)).dtype();
+    if (d != plan::I32 && d != plan::I64) {
+      dtype = d == plan::F64 ? "f64" : dtypeKey(d);
+      break;
+    }
+  }
+  if (!dtype)
+    return nullptr;
+  auto it = profile.kernelTimes.find(
+      work::kernelTimeKey(k.op(), dtype, flag(k, "transpose_lhs"), flag(k, "transpose_rhs")));
+  return it == profile.kernelTimes.end() ? nullptr : &it->second;
+}
+
 } // namespace
 
 std::optional<uint64_t> kernelFlops(const plan::Plan &plan, const plan::Kernel &k) {
@@ -70,21 +93,14 @@ std::optional<uint64_t> kernelFlops(const plan::Plan &plan, const plan::Kernel &
     int rank = lhs.shape_size();
     if (rank < 2)
       return std::nullopt;
-    // Each output element is a K-long dot product: K multiplies, K adds.
     uint64_t K = uint64_t(lhs.shape(rank - (flag(k, "transpose_lhs") ? 2 : 1)));
-    return 2 * elements(plan.tensors(int(k.outputs(0)))) * K;
+    return work::matmulFlops(elements(plan.tensors(int(k.outputs(0)))), K);
   }
   if (op == "attention" || op == "attention_grad") {
     std::optional<AttentionShape> s = attentionShape(plan, k);
     if (!s)
       return std::nullopt;
-    // Forward: Q K^T and P V, then the softmax (~5 per score). Backward
-    // recomputes Q K^T and forms dV = P^T dO, dP = dO V^T, dQ = dS K,
-    // dK = dS^T Q, and the softmax gradient (~10 per score). The causal
-    // mask is not subtracted (as compiler/Import/ModelStats.cpp counts).
-    if (op == "attention")
-      return 2 * s->scores * (s->dq + s->dv) + 5 * s->scores;
-    return 2 * s->scores * (3 * s->dq + 2 * s->dv) + 10 * s->scores;
+    return work::attentionFlops(op == "attention_grad", s->scores, s->dq, s->dv);
   }
   // Per element of the first output (or of the first input where noted),
   // as compiler/Import/ModelStats.cpp counts the forward ops.
@@ -180,6 +196,11 @@ std::optional<Cost> instructionCost(const plan::Plan &plan, plan::StreamKind str
                             double(cost.bytes) / profile.host.memoryBandwidth);
     return cost;
   }
+  if (stream == plan::COMPUTE)
+    if (const KernelTimeCurve *curve = measuredCurve(plan, k, profile)) {
+      cost.seconds = curve->secondsAt(double(curve->byFlops ? cost.flops : cost.bytes));
+      return cost;
+    }
   std::string dtype = usesMatrixUnits(k.op()) && k.inputs_size()
                           ? dtypeKey(operand(plan, k, 0).dtype())
                           : "f32";

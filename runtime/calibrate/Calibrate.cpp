@@ -2,6 +2,8 @@
 // planner wants what the machine can do, and on a shared machine the best
 // batch is the one least disturbed by other work.
 #include "runtime/calibrate/Calibrate.h"
+#include "runtime/calibrate/KernelTimes.h"
+#include "runtime/calibrate/Timing.h"
 
 #include "runtime/backend/BackendList.h"
 #include "runtime/common/CliCommand.h"
@@ -39,36 +41,7 @@ namespace off::calibrate {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using backend::Backend;
-
-double secondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-/// Work per second of `call` (which does `workPerCall` units), best of
-/// batches over at least `minSeconds`; one untimed call first (library
-/// loading, first touch, autotuning). `sync` waits for enqueued work.
-double bestRate(double workPerCall, double minSeconds, const std::function<void()> &call,
-                const std::function<void()> &sync) {
-  call();
-  sync();
-  double best = 0.0, total = 0.0;
-  int batch = 1, batches = 0;
-  while (total < minSeconds || batches < 3) {
-    auto start = Clock::now();
-    for (int i = 0; i < batch; ++i)
-      call();
-    sync();
-    double seconds = secondsSince(start);
-    total += seconds;
-    ++batches;
-    best = std::max(best, workPerCall * batch / seconds);
-    if (seconds < minSeconds / 8 && batch < (1 << 20))
-      batch *= 2;
-  }
-  return best;
-}
 
 std::string today() {
   std::time_t now = std::time(nullptr);
@@ -377,6 +350,13 @@ public:
                           o_.tool + " on " + date_;
     root["host"] = h;
     root["nvme"] = nvme;
+    KernelTimesOptions kt;
+    kt.quick = o_.quick;
+    kt.minSeconds = o_.quick ? 0.03 : 0.1;
+    kt.progress = [this](const std::string &line) { progress(line); };
+    kt.source = "measured by " + o_.tool + " on " + cpu + ", " + date_ + ", " +
+                std::to_string(cores) + " threads";
+    root["kernel_times"] = measureKernelTimes(host, kt);
     return root;
   }
 

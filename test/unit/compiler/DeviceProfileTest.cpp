@@ -123,8 +123,8 @@ TEST(DeviceProfile, RefusesMistakesNamingFileAndField) {
   EXPECT_EQ(problem(gpuText("\"kind\": \"gpu\"", "\"kind\": \"tpu\"")),
             "bad.json: kind: must be \"gpu\" or \"cpu\", got \"tpu\"");
   EXPECT_EQ(problem(gpuText("\"pcie\"", "\"nvlink\"")),
-            "bad.json: nvlink: unknown field (known: description, device, host_profile, kind, "
-            "name, pcie)");
+            "bad.json: nvlink: unknown field (known: description, device, host_profile, "
+            "kernel_times, kind, name, pcie)");
   EXPECT_EQ(problem(gpuText("\"host_profile\": \"cpu-host\",", "")),
             "bad.json: host_profile: missing");
   EXPECT_EQ(problem(gpuText("\"host_profile\": \"cpu-host\"", "\"host_profile\": \"h100-80g\"")),
@@ -220,3 +220,53 @@ TEST(DeviceProfile, RelativeHostPathIsReadFromTheGpuProfilesDirectory) {
 }
 
 } // namespace
+
+// "kernel_times" (offrt calibrate's measured kernels): hand-computed
+// interpolation, and each kind of mistake refused with its field named.
+TEST(DeviceProfile, KernelTimeCurvesInterpolateByHand) {
+  KernelTimeCurve c;
+  c.points = {{100, 1.0}, {300, 2.0}, {1000, 4.0}};
+  EXPECT_DOUBLE_EQ(c.secondsAt(200), 1.5);  // between the first two
+  EXPECT_DOUBLE_EQ(c.secondsAt(650), 3.0);  // between the last two
+  EXPECT_DOUBLE_EQ(c.secondsAt(300), 2.0);  // on a point
+  EXPECT_DOUBLE_EQ(c.secondsAt(2000), 8.0); // past the last: its rate (250 per second)
+  // Below the first: the first segment's line (0.5 s of per-call overhead)...
+  EXPECT_DOUBLE_EQ(c.secondsAt(50), 0.75);
+  // ... but never faster than the first point's rate (a line with no overhead).
+  KernelTimeCurve steep;
+  steep.points = {{100, 1.0}, {200, 4.0}};
+  EXPECT_DOUBLE_EQ(steep.secondsAt(50), 0.5);
+  KernelTimeCurve one;
+  one.points = {{100, 2.0}};
+  EXPECT_DOUBLE_EQ(one.secondsAt(300), 6.0);
+  EXPECT_DOUBLE_EQ(one.secondsAt(0), 0.0);
+}
+
+TEST(DeviceProfile, KernelTimesAreCheckedFieldByField) {
+  auto withTimes = [](const std::string &ops) {
+    return gpuText("\"pcie\":", "\"kernel_times\": {\"source\": \"s\", \"ops\": {" + ops +
+                                    "}},\n  \"pcie\":");
+  };
+  std::string error;
+  std::optional<DeviceProfile> p = parseDeviceProfile(
+      withTimes(R"("matmul.f32.nt": {"work": "flops", "points": [[10, 1e-6], [20, 1.5e-6]]})"),
+      "t.json", error);
+  ASSERT_TRUE(p) << error;
+  ASSERT_EQ(p->kernelTimes.size(), 1u);
+  EXPECT_TRUE(p->kernelTimes.at("matmul.f32.nt").byFlops);
+  EXPECT_DOUBLE_EQ(p->kernelTimes.at("matmul.f32.nt").secondsAt(15), 1.25e-6);
+  EXPECT_EQ(problem(withTimes(R"("add.f32": {"work": "ops", "points": [[1, 1]]})")),
+            "bad.json: kernel_times.ops.add.f32.work: must be \"flops\" or \"bytes\", got \"ops\"");
+  EXPECT_EQ(problem(withTimes(R"("add.f32": {"work": "bytes", "points": [[2, 1], [2, 3]]})")),
+            "bad.json: kernel_times.ops.add.f32.points[1]: work must increase from one point to "
+            "the next");
+  EXPECT_EQ(problem(withTimes(R"("add.f32": {"work": "bytes", "points": [[2, 0]]})")),
+            "bad.json: kernel_times.ops.add.f32.points[0]: work and seconds must be finite and > 0");
+  EXPECT_EQ(problem(withTimes(R"("add.f32": {"work": "bytes", "points": []})")),
+            "bad.json: kernel_times.ops.add.f32.points: must be a non-empty array of [work, "
+            "seconds] pairs");
+  EXPECT_EQ(problem(withTimes(R"("add.f32": {"work": "bytes", "points": [[1, 1]], "x": 1})")),
+            "bad.json: kernel_times.ops.add.f32.x: unknown field (known: points, work)");
+  EXPECT_EQ(problem(gpuText("\"pcie\":", "\"kernel_times\": {\"ops\": {}},\n  \"pcie\":")),
+            "bad.json: kernel_times.source: missing");
+}

@@ -343,3 +343,36 @@ TEST(Simulator, NvmeReadsAndWritesShareTheDrive) {
 }
 
 } // namespace
+
+// With measured kernel times in the profile, a kernel on the compute stream
+// costs what its curve says at its work (FLOPs for matmul, keyed by dtype
+// and layout; bytes for the rest); one the profile did not measure keeps
+// the roofline.
+TEST(Simulator, MeasuredKernelTimesReplaceTheRoofline) {
+  Builder b;
+  uint32_t x = b.tensor("x", {32, 1024}, plan::INPUT, 0, 0);
+  uint32_t w = b.tensor("w", {64, 1024}, plan::PARAM, 0, 131072);
+  uint32_t y = b.tensor("y", {32, 64}, plan::ACTIVATION, 0, 393216);
+  uint32_t z = b.tensor("z", {32, 64}, plan::ACTIVATION, 0, 401408);
+  plan::Stream *compute = b.stream(plan::COMPUTE);
+  plan::Kernel *mm = Builder::kernel(compute, "matmul", {x, w}, {y});
+  (*mm->mutable_attrs())["transpose_rhs"].set_b(true);
+  Builder::kernel(compute, "add", {y, y}, {z});
+  DeviceProfile p = gpu();
+  const double flops = 2.0 * 32 * 64 * 1024, addBytes = 3.0 * 32 * 64 * 4;
+  KernelTimeCurve matmul;
+  matmul.byFlops = true;
+  matmul.points = {{flops / 2, 1e-3}, {flops * 2, 4e-3}}; // 2.0e-3 s at `flops`
+  p.kernelTimes["matmul.f32.nt"] = matmul;
+  std::string error;
+  std::optional<Simulation> sim = simulate(b.plan, p, error);
+  ASSERT_TRUE(sim) << error;
+  EXPECT_DOUBLE_EQ(sim->stepSeconds, 2e-3 + addBytes / 1e11); // add: roofline, bandwidth bound
+  KernelTimeCurve add;
+  add.points = {{addBytes, 5e-6}};
+  p.kernelTimes["add.f32"] = add;
+  p.kernelTimes["matmul.f32.nn"] = KernelTimeCurve{true, {{1, 1.0}}}; // another layout: unused
+  sim = simulate(b.plan, p, error);
+  ASSERT_TRUE(sim) << error;
+  EXPECT_DOUBLE_EQ(sim->stepSeconds, 2e-3 + 5e-6);
+}

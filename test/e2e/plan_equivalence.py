@@ -69,6 +69,10 @@ FORCING = [
     ["--optimizer-stream"],
     ["--place", "optimizer=host", "--place", "params=host", "--place", "grads=host",
      "--place", "activations=host", "--remat", "all"],
+    # auto's optimizer split: layer 0's AdamW on the device (its master,
+    # states and gradient), every other one on the host.
+    ["--place", "optimizer=host", "--place", "params=host", "--place", "grads=host",
+     "--place", "model.layers.0.*=device", "--place", "model.layers.0.*.grad=device"],
 ]
 # offc compile --strategy NAME: the emulated fixed layouts (issue 13).
 STRATEGIES = ["none", "recompute-all", "zero-offload", "zero-infinity", "accelerate-offload"]

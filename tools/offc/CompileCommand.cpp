@@ -438,30 +438,112 @@ int runCompile(const std::vector<std::string> &argv) {
     }
     return variants;
   };
+  // auto's second refinement, of the fastest set that runs AdamW off the
+  // device: the same set with the optimizer of the layers whose gradients
+  // arrive last (the first layers: the backward runs from the head down)
+  // moved to the device, params, states and gradients, all of them or 3/4,
+  // 1/2, 1/4, 1/8 of the layers. Device AdamW takes that share of the
+  // update off the CPU and the link, where the device has room for 12-16
+  // bytes a parameter (fp32 master, m, v, gradient); the rest keeps its
+  // place (docs/planner.md, "Optimizer split").
+  std::map<size_t, size_t> splitOf; // ladder index -> layers with device AdamW
+  auto optimizerSplit = [&](const Decisions &from, std::vector<size_t> counts) {
+    std::vector<Decisions> variants;
+    const size_t count = layerNames.size();
+    for (size_t k : counts) {
+      std::string group = layerNames[0]; // a brace glob needs two alternatives
+      if (k > 1) {
+        group = "{";
+        for (size_t j = 0; j < k; ++j)
+          group += (j ? "," : "") + layerNames[j];
+        group += "}";
+      }
+      Decisions d = from;
+      d.strategy = "auto";
+      d.place.push_back(group + ".*=device");
+      d.place.push_back(group + ".*.grad=device");
+      std::string base = from.label;
+      if (size_t colon = base.find(": "); colon != std::string::npos && from.strategy != "auto")
+        base = base.substr(colon + 2);
+      d.label = base + ", AdamW of the first " + std::to_string(k) + " of " +
+                std::to_string(count) + " layers on the device";
+      splitOf[ladder.size() + variants.size()] = k;
+      variants.push_back(d);
+    }
+    return variants;
+  };
+  auto offDeviceOptimizer = [](const Decisions &d) {
+    return llvm::is_contained(d.place, "optimizer=host") ||
+           llvm::is_contained(d.place, "optimizer=nvme");
+  };
   size_t ladderSize = ladder.size();
   for (bool skipOverFloor : {true, false}) {
-    bool skipped = false, refined = false;
+    bool skipped = false, refined = false, split = false, bisected = false;
+    std::optional<size_t> splitBase; // the ladder index the split variants start from
+    splitOf.clear();
     tried.clear();
     candidates.clear();
     ladder.resize(ladderSize);
-    // After the last set, auto queues the refinement of the fastest set
-    // that recomputes every layer.
-    auto refine = [&](size_t i) {
-      if (i + 1 != ladder.size() || refined || args.strategy != "auto" || memory.forced() ||
-          args.forward || layerNames.size() < 2)
-        return;
-      refined = true;
+    // After the last set, auto queues its refinements, one after the
+    // other: of the fastest set that recomputes every layer (partialRemat),
+    // then of the fastest set that runs AdamW off the device, remat
+    // variants included (optimizerSplit).
+    auto fastestWhere = [&](auto &&pick) {
       std::optional<size_t> best; // a ladder index
       double bestSeconds = 0;
       for (auto [index, seconds] : candidates)
-        if (!std::isnan(seconds) && ladder[index].remat == "all" &&
-            (!best || seconds < bestSeconds)) {
+        if (!std::isnan(seconds) && pick(ladder[index]) && (!best || seconds < bestSeconds)) {
           best = index;
           bestSeconds = seconds;
         }
-      if (best)
-        for (Decisions &variant : partialRemat(Decisions(ladder[*best])))
+      return best;
+    };
+    auto refine = [&](size_t i) {
+      if (i + 1 != ladder.size() || bisected || args.strategy != "auto" || memory.forced() ||
+          args.forward || layerNames.size() < 2)
+        return;
+      if (split) {
+        // Bisect between the most layers that fit and the fewest that do
+        // not, one compile at a time, until they are neighbours.
+        size_t fits = 0, failsAt = layerNames.size() + 1;
+        for (auto [index, seconds] : candidates)
+          if (auto it = splitOf.find(index); it != splitOf.end()) {
+            if (!std::isnan(seconds))
+              fits = std::max(fits, it->second);
+            else if (it->second > fits)
+              failsAt = std::min(failsAt, it->second);
+          }
+        if (fits == 0 || failsAt > layerNames.size() || failsAt - fits < 2) {
+          bisected = true;
+          return;
+        }
+        for (Decisions &variant :
+             optimizerSplit(Decisions(ladder[*splitBase]), {(fits + failsAt) / 2}))
           ladder.push_back(std::move(variant));
+        return;
+      }
+      size_t before = ladder.size();
+      if (!refined) {
+        refined = true;
+        if (auto best = fastestWhere([](const Decisions &d) { return d.remat == "all"; }))
+          for (Decisions &variant : partialRemat(Decisions(ladder[*best])))
+            ladder.push_back(std::move(variant));
+        if (ladder.size() != before)
+          return;
+      }
+      split = true;
+      splitBase = fastestWhere(offDeviceOptimizer);
+      if (!splitBase) {
+        bisected = true;
+        return;
+      }
+      const size_t count = layerNames.size();
+      std::vector<size_t> counts;
+      for (size_t k : {count, count * 3 / 4, count / 2, count / 4, count / 8})
+        if (k >= 1 && !llvm::is_contained(counts, k))
+          counts.push_back(k);
+      for (Decisions &variant : optimizerSplit(Decisions(ladder[*splitBase]), counts))
+        ladder.push_back(std::move(variant));
     };
     for (size_t i = 0; i < ladder.size(); refine(i), ++i) {
       if (skipOverFloor && memory.vram && deviceFloor(ladder[i], paramBytes) > memory.vram) {

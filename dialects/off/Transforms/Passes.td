@@ -382,7 +382,10 @@ def PlacePass : Pass<"off-place", "::mlir::func::FuncOp"> {
 
     or a glob pattern over the names of params and optimizer states
     (`model.layers.*.mlp.*` matches `model.layers.0.mlp.up_proj.weight` and its
-    `.exp_avg`).
+    `.exp_avg`). A pattern ending in `.grad` matches gradients, named `<param
+    name>.grad` (`model.layers.0.*.grad=device` keeps layer 0's gradients on
+    the device against an earlier `grads=host`), and only them; other
+    patterns never match a gradient.
 
     Records each decision other than the device as the discardable attribute
     `off.home = #off.tier<...>` on the op defining the value (for all its

@@ -9,6 +9,7 @@
 #include "dialects/off/Transforms/Passes.h"
 #include "dialects/off/Transforms/StepStructure.h"
 
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/GlobPattern.h"
 
@@ -30,6 +31,11 @@ struct Rule {
   std::string text;
   TensorClass cls;
   std::optional<llvm::GlobPattern> pattern;
+  /// A pattern ending in ".grad" names gradients ("<param name>.grad") and
+  /// only them; other patterns never match a gradient, so that
+  /// `model.layers.*=nvme` keeps meaning the params and states it always
+  /// meant.
+  bool gradPattern = false;
   Tier tier;
   bool matched = false;
 };
@@ -43,7 +49,7 @@ FailureOr<Rule> parseRule(Operation *where, llvm::StringRef text) {
   if (!tier)
     return where->emitError("off-place: rule '")
            << text << "': tier '" << rhs << "' is not device, host or nvme";
-  Rule rule{text.str(), TensorClass::Pattern, std::nullopt, *tier};
+  Rule rule{text.str(), TensorClass::Pattern, std::nullopt, false, *tier};
   lhs = lhs.trim();
   if (lhs == "params")
     rule.cls = TensorClass::Params;
@@ -54,31 +60,36 @@ FailureOr<Rule> parseRule(Operation *where, llvm::StringRef text) {
   else if (lhs == "activations")
     rule.cls = TensorClass::Activations;
   else {
-    llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(lhs);
+    // {a,b} alternatives: offc --strategy auto names groups of layers so.
+    llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(lhs, /*MaxSubPatterns=*/1024);
     if (!glob)
       return where->emitError("off-place: rule '")
              << text << "': " << llvm::toString(glob.takeError());
     rule.pattern = std::move(*glob);
+    rule.gradPattern = lhs.ends_with(".grad");
   }
   return rule;
 }
 
 /// The gradients AdamW reads and, with K micro-batches, the partial sums
-/// they are accumulated from (g = (g0 + g1) + g2: the left operands).
-llvm::SetVector<Value> gradientValues(Block &block, int64_t microBatches) {
-  llvm::SetVector<Value> grads;
+/// they are accumulated from (g = (g0 + g1) + g2: the left operands), each
+/// with the name patterns see: "<param name>.grad".
+llvm::MapVector<Value, std::string> gradientValues(Block &block, int64_t microBatches) {
+  llvm::MapVector<Value, std::string> grads;
   for (Operation &op : block) {
     auto adam = dyn_cast<AdamStepOp>(op);
     if (!adam)
       continue;
+    auto param = adam.getParam().getDefiningOp<ParamOp>();
+    std::string name = param ? param.getName().str() + ".grad" : std::string();
     Value grad = adam.getGrad();
-    grads.insert(grad);
+    grads.insert({grad, name});
     for (int64_t k = 1; k < microBatches; ++k) {
       auto sum = grad.getDefiningOp<AddOp>();
       if (!sum)
         break;
       grad = sum.getLhs();
-      grads.insert(grad);
+      grads.insert({grad, name});
     }
   }
   return grads;
@@ -110,13 +121,15 @@ struct PlacePass : off::impl::PlacePassBase<PlacePass> {
       return;
     Block &block = step.getBody().front();
     StepStructure structure(step);
-    llvm::SetVector<Value> grads = gradientValues(block, microBatches(step));
+    llvm::MapVector<Value, std::string> grads = gradientValues(block, microBatches(step));
     MLIRContext *context = step.getContext();
 
     auto decide = [&](Operation *op, TensorClass cls, llvm::StringRef name) {
       std::optional<Tier> tier;
       for (Rule &rule : parsed) {
-        bool hit = rule.pattern ? !name.empty() && rule.pattern->match(name)
+        bool hit = rule.pattern ? !name.empty() &&
+                                      rule.gradPattern == (cls == TensorClass::Grads) &&
+                                      rule.pattern->match(name)
                                 : rule.cls == cls;
         if (hit) {
           tier = rule.tier;
@@ -140,15 +153,20 @@ struct PlacePass : off::impl::PlacePassBase<PlacePass> {
                  llvm::none_of(op.getUsers(), [](Operation *user) {
                    return user->hasTrait<mlir::OpTrait::IsTerminator>();
                  })) { // outputs stay on the device, where the runtime reads them
-        bool isGrad = llvm::any_of(op.getResults(),
-                                   [&](Value v) { return grads.contains(v); });
+        std::string gradName;
+        bool isGrad = llvm::any_of(op.getResults(), [&](Value v) {
+          auto it = grads.find(v);
+          if (it != grads.end())
+            gradName = it->second;
+          return it != grads.end();
+        });
         // A view of an input, param or constant is kept by its source anyway.
         bool saved = llvm::any_of(op.getResults(), [&](Value v) {
           Operation *root = storageRoot(v).getDefiningOp();
           return structure.isSaved(v) && root && !isa<ParamOp, StateOp, ConstantOp>(root);
         });
         if (isGrad)
-          decide(&op, TensorClass::Grads, "");
+          decide(&op, TensorClass::Grads, gradName);
         else if (saved)
           decide(&op, TensorClass::Activations, "");
       }
@@ -156,7 +174,8 @@ struct PlacePass : off::impl::PlacePassBase<PlacePass> {
     for (const Rule &rule : parsed)
       if (rule.pattern && !rule.matched) {
         step.emitError("off-place: --place '")
-            << rule.text << "' matches no param or optimizer state";
+            << rule.text
+            << (rule.gradPattern ? "' matches no gradient" : "' matches no param or optimizer state");
         return signalPassFailure();
       }
   }

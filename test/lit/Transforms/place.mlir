@@ -2,6 +2,7 @@
 // RUN: off-opt %S/Inputs/three_layers.mlir --off-autodiff=clip=0 --off-place="place=params=host,params=device" | FileCheck %s --check-prefix=OVERRIDE
 // RUN: off-opt %S/Inputs/three_layers.mlir --off-autodiff=clip=0 --off-place="place=activations=host" | FileCheck %s --check-prefix=ACT
 // RUN: off-opt %S/Inputs/three_layers.mlir --off-autodiff="clip=0 grad-accum=2" --off-place="place=grads=nvme" | FileCheck %s --check-prefix=GRADS
+// RUN: off-opt %S/Inputs/three_layers.mlir --off-autodiff="clip=0 grad-accum=2" --off-place="place=grads=host,model.layers.1.*.grad=device,model.layers.*=host" | FileCheck %s --check-prefix=GRADPAT
 // RUN: off-opt %S/Inputs/three_layers.mlir --off-autodiff=clip=0 --off-place | FileCheck %s --check-prefix=NONE
 // off-place records where params, optimizer states, gradients and saved
 // activations live as `off.home` on their defining op, rule by rule.
@@ -53,3 +54,24 @@
 // Tests that no rule changes nothing.
 // NONE-LABEL: func.func @train_step
 // NONE-NOT: off.home
+
+// Tests that a pattern ending in ".grad" names gradients, "<param name>.grad"
+// (the sum AdamW reads and the partial sums it is accumulated from), and only
+// them: layer 1's two stay on the device against grads=host, while
+// model.layers.*=host moves params and states but no gradient.
+// GRADPAT-LABEL: func.func @train_step
+// GRADPAT: off.param "model.layers.1.mlp.weight" {off.home = #off.tier<host>, trainable}
+// GRADPAT: off.matmul {{.*}}off.home = #off.tier<host>, transpose_lhs = true
+// GRADPAT: off.matmul {{.*}}off.home = #off.tier<host>, transpose_lhs = true
+// GRADPAT-NOT: off.home
+// GRADPAT: off.matmul {{.*}}transpose_lhs = true
+// GRADPAT-NOT: off.home
+// GRADPAT: off.matmul {{.*}}off.home = #off.tier<host>, transpose_lhs = true
+// GRADPAT: off.embedding_grad {{.*}}off.home = #off.tier<host>
+// GRADPAT: off.add {{.*}} {off.home = #off.tier<host>}
+// GRADPAT: off.add {{.*}} {off.home = #off.tier<host>}
+// GRADPAT-NOT: off.home
+// GRADPAT: off.add
+// GRADPAT-NOT: off.home
+// GRADPAT: off.add {{.*}} {off.home = #off.tier<host>}
+// GRADPAT: off.add {{.*}} {off.home = #off.tier<host>}
